@@ -1,0 +1,88 @@
+//! The merchant API's stable error codes (DESIGN §3). Numbers are never reused; new ones are
+//! appended.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ErrorCode {
+    /// A parameter is missing, malformed or out of range.
+    ParamError,
+    /// The signature, timestamp, nonce or sign type is not acceptable.
+    SignError,
+    /// No order (or refund) matches what was named.
+    OrderNotFound,
+    /// The order's state forbids the operation, or an idempotency key was reused with other values.
+    OrderStatusError,
+    /// The payer's or merchant's balance cannot cover the amount.
+    InsufficientBalance,
+    /// A transient failure on our side or the channel's; the call may be retried as is.
+    SystemBusy,
+    /// The refunds of an order would exceed what was paid.
+    RefundAmountExceeded,
+    /// The merchant has not enabled the requested pay type.
+    PayTypeNotEnabled,
+    /// The channel refused the request for a business reason.
+    ChannelRejected,
+    /// No refund matches what was named.
+    RefundNotFound,
+}
+
+impl ErrorCode {
+    pub const ALL: [ErrorCode; 10] = [
+        ErrorCode::ParamError,
+        ErrorCode::SignError,
+        ErrorCode::OrderNotFound,
+        ErrorCode::OrderStatusError,
+        ErrorCode::InsufficientBalance,
+        ErrorCode::SystemBusy,
+        ErrorCode::RefundAmountExceeded,
+        ErrorCode::PayTypeNotEnabled,
+        ErrorCode::ChannelRejected,
+        ErrorCode::RefundNotFound,
+    ];
+
+    /// The number merchants see in `error_code`.
+    pub fn code(self) -> &'static str {
+        match self {
+            ErrorCode::ParamError => "1001",
+            ErrorCode::SignError => "1002",
+            ErrorCode::OrderNotFound => "1003",
+            ErrorCode::OrderStatusError => "1004",
+            ErrorCode::InsufficientBalance => "1005",
+            ErrorCode::SystemBusy => "1006",
+            ErrorCode::RefundAmountExceeded => "1007",
+            ErrorCode::PayTypeNotEnabled => "1008",
+            ErrorCode::ChannelRejected => "1009",
+            ErrorCode::RefundNotFound => "1010",
+        }
+    }
+
+    pub fn default_message(self) -> &'static str {
+        match self {
+            ErrorCode::ParamError => "parameter error",
+            ErrorCode::SignError => "signature verification failed",
+            ErrorCode::OrderNotFound => "order not found",
+            ErrorCode::OrderStatusError => "order status error",
+            ErrorCode::InsufficientBalance => "insufficient balance",
+            ErrorCode::SystemBusy => "system busy, retry later",
+            ErrorCode::RefundAmountExceeded => "refund amount exceeds the refundable amount",
+            ErrorCode::PayTypeNotEnabled => "pay type not enabled for this merchant",
+            ErrorCode::ChannelRejected => "the channel rejected the request",
+            ErrorCode::RefundNotFound => "refund not found",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_unique_and_the_first_six_match_the_gateway_article() {
+        let codes: HashSet<_> = ErrorCode::ALL.iter().map(|c| c.code()).collect();
+        assert_eq!(codes.len(), ErrorCode::ALL.len());
+        let first: Vec<_> = ErrorCode::ALL[..6].iter().map(|c| c.code()).collect();
+        assert_eq!(first, ["1001", "1002", "1003", "1004", "1005", "1006"]);
+    }
+}

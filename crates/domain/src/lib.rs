@@ -1,0 +1,20 @@
+//! Paygate's domain: the pure types and rules every other crate builds on.
+//!
+//! Money is integer minor units (`money`), identifiers are validated newtypes (`ids`), order and
+//! refund lifecycles are enums whose transitions live in one function each (`order`, `refund`),
+//! and the merchant API's signing rules (`sign`) and at-rest encryption (`secret`) are plain
+//! functions. Nothing here does I/O or knows about async, HTTP or SQL.
+
+pub mod error;
+pub mod ids;
+pub mod money;
+pub mod order;
+pub mod refund;
+pub mod secret;
+pub mod sign;
+
+pub use error::ErrorCode;
+pub use ids::*;
+pub use money::{Amount, AmountError, Currency, Money};
+pub use order::{OrderEvent, OrderStatus, PayType, TransitionError};
+pub use refund::{RefundEvent, RefundStatus};

@@ -1,0 +1,225 @@
+//! The order lifecycle (DESIGN §4). `OrderStatus::apply` is the only place a transition is
+//! decided; stores persist its result with a compare-and-set on the previous status.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrderStatus {
+    Created,
+    WaitPay,
+    /// Micropay: the payer is confirming on their phone; still unpaid.
+    UserPaying,
+    Success,
+    PartialRefund,
+    Refund,
+    Closed,
+}
+
+/// What happened to an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderEvent {
+    /// The order was handed to a channel (or the cashier) and awaits the payer.
+    Submitted,
+    /// The channel says the payer is confirming (micropay password entry).
+    PayerConfirming,
+    /// The channel confirmed payment.
+    Paid,
+    /// Closed unpaid: by the merchant, by expiry, or by a definitive payment failure.
+    Closed,
+    /// A refund succeeded; `fully_refunded` says whether nothing refundable remains.
+    Refunded { fully_refunded: bool },
+    /// The partner closed a paid order after sale (seed 000 §5).
+    AfterSaleClosed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("order in state {from} cannot take event {event:?}")]
+pub struct TransitionError {
+    pub from: OrderStatus,
+    pub event: OrderEvent,
+}
+
+impl OrderStatus {
+    pub const ALL: [OrderStatus; 7] = [
+        OrderStatus::Created,
+        OrderStatus::WaitPay,
+        OrderStatus::UserPaying,
+        OrderStatus::Success,
+        OrderStatus::PartialRefund,
+        OrderStatus::Refund,
+        OrderStatus::Closed,
+    ];
+
+    pub fn apply(self, event: OrderEvent) -> Result<OrderStatus, TransitionError> {
+        use OrderEvent as E;
+        use OrderStatus as S;
+        let next = match (self, event) {
+            (S::Created, E::Submitted) => S::WaitPay,
+            (S::WaitPay, E::PayerConfirming) => S::UserPaying,
+            (S::Created | S::WaitPay | S::UserPaying, E::Paid) => S::Success,
+            (S::Created | S::WaitPay | S::UserPaying, E::Closed) => S::Closed,
+            (S::Success | S::PartialRefund, E::Refunded { fully_refunded }) => {
+                if fully_refunded {
+                    S::Refund
+                } else {
+                    S::PartialRefund
+                }
+            }
+            (S::Success, E::AfterSaleClosed) => S::Closed,
+            (from, event) => return Err(TransitionError { from, event }),
+        };
+        Ok(next)
+    }
+
+    pub fn is_paid(self) -> bool {
+        matches!(
+            self,
+            OrderStatus::Success | OrderStatus::PartialRefund | OrderStatus::Refund
+        )
+    }
+
+    pub fn is_unpaid_open(self) -> bool {
+        matches!(
+            self,
+            OrderStatus::Created | OrderStatus::WaitPay | OrderStatus::UserPaying
+        )
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(self, OrderStatus::Refund | OrderStatus::Closed)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Created => "CREATED",
+            OrderStatus::WaitPay => "WAIT_PAY",
+            OrderStatus::UserPaying => "USERPAYING",
+            OrderStatus::Success => "SUCCESS",
+            OrderStatus::PartialRefund => "PARTIAL_REFUND",
+            OrderStatus::Refund => "REFUND",
+            OrderStatus::Closed => "CLOSED",
+        }
+    }
+}
+
+impl FromStr for OrderStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        OrderStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| format!("unknown order status {s:?}"))
+    }
+}
+
+impl fmt::Display for OrderStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How the merchant asks to be paid. External channels join this list as they arrive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PayType {
+    /// The platform's own stored-value wallet (member and gift cards, seed 004).
+    Wallet,
+}
+
+impl PayType {
+    pub const ALL: [PayType; 1] = [PayType::Wallet];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PayType::Wallet => "wallet",
+        }
+    }
+}
+
+impl FromStr for PayType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        PayType::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| format!("unknown pay_type {s:?}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use OrderEvent as E;
+    use OrderStatus as S;
+
+    const EVENTS: [OrderEvent; 7] = [
+        E::Submitted,
+        E::PayerConfirming,
+        E::Paid,
+        E::Closed,
+        E::Refunded {
+            fully_refunded: false,
+        },
+        E::Refunded {
+            fully_refunded: true,
+        },
+        E::AfterSaleClosed,
+    ];
+
+    /// Every (state, event) pair that is allowed, with its result; everything else is refused.
+    const ALLOWED: &[(OrderStatus, OrderEvent, OrderStatus)] = &[
+        (S::Created, E::Submitted, S::WaitPay),
+        (S::Created, E::Paid, S::Success),
+        (S::Created, E::Closed, S::Closed),
+        (S::WaitPay, E::PayerConfirming, S::UserPaying),
+        (S::WaitPay, E::Paid, S::Success),
+        (S::WaitPay, E::Closed, S::Closed),
+        (S::UserPaying, E::Paid, S::Success),
+        (S::UserPaying, E::Closed, S::Closed),
+        (S::Success, E::Refunded { fully_refunded: false }, S::PartialRefund),
+        (S::Success, E::Refunded { fully_refunded: true }, S::Refund),
+        (S::Success, E::AfterSaleClosed, S::Closed),
+        (S::PartialRefund, E::Refunded { fully_refunded: false }, S::PartialRefund),
+        (S::PartialRefund, E::Refunded { fully_refunded: true }, S::Refund),
+    ];
+
+    #[test]
+    fn every_state_and_event_pair_follows_the_table() {
+        for from in OrderStatus::ALL {
+            for event in EVENTS {
+                let expected = ALLOWED
+                    .iter()
+                    .find(|(f, e, _)| *f == from && *e == event)
+                    .map(|(_, _, to)| *to);
+                match (from.apply(event), expected) {
+                    (Ok(to), Some(want)) => assert_eq!(to, want, "{from} + {event:?}"),
+                    (Err(err), None) => assert_eq!(err, TransitionError { from, event }),
+                    (got, want) => panic!("{from} + {event:?}: got {got:?}, want {want:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_paid_order_cannot_be_closed_by_the_merchant() {
+        assert!(S::Success.apply(E::Closed).is_err());
+        assert!(S::PartialRefund.apply(E::Closed).is_err());
+    }
+
+    #[test]
+    fn terminal_states_take_no_event() {
+        for from in [S::Refund, S::Closed] {
+            assert!(EVENTS.iter().all(|e| from.apply(*e).is_err()));
+        }
+    }
+
+    #[test]
+    fn status_text_round_trips() {
+        for status in OrderStatus::ALL {
+            assert_eq!(status.as_str().parse::<OrderStatus>(), Ok(status));
+        }
+    }
+}

@@ -1,0 +1,414 @@
+//! Request, response and notification signatures (DESIGN §12).
+//!
+//! The string to sign `S` is every field but `sign` whose value is not empty, sorted by key bytes,
+//! joined as `k=v` with `&`. MD5 appends `&key=SECRET`; HMAC-SHA256 keys the MAC with the secret;
+//! RSA2 is SHA256withRSA (PKCS#1 v1.5) with base64 output.
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rsa::{KeyPair, KeySize};
+use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256};
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use md5::{Digest, Md5};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::Sha256;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SignType {
+    #[serde(rename = "MD5")]
+    Md5,
+    #[serde(rename = "HMAC-SHA256")]
+    HmacSha256,
+    #[serde(rename = "RSA2")]
+    Rsa2,
+}
+
+impl SignType {
+    pub const ALL: [SignType; 3] = [SignType::Md5, SignType::HmacSha256, SignType::Rsa2];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignType::Md5 => "MD5",
+            SignType::HmacSha256 => "HMAC-SHA256",
+            SignType::Rsa2 => "RSA2",
+        }
+    }
+}
+
+impl FromStr for SignType {
+    type Err = SignError;
+    fn from_str(s: &str) -> Result<Self, SignError> {
+        SignType::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or(SignError::UnknownSignType)
+    }
+}
+
+impl fmt::Display for SignType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignError {
+    #[error("field {0} is not a string, integer or boolean")]
+    NotFlat(String),
+    #[error("sign_type must be one of MD5, HMAC-SHA256, RSA2")]
+    UnknownSignType,
+    #[error("signature does not match")]
+    Mismatch,
+    #[error("RSA key is not valid: {0}")]
+    BadKey(String),
+    #[error("RSA signing failed")]
+    SigningFailed,
+}
+
+/// Builds `S` from a flat JSON object.
+pub fn string_to_sign(params: &Map<String, Value>) -> Result<String, SignError> {
+    let mut fields: Vec<(&String, String)> = Vec::with_capacity(params.len());
+    for (key, value) in params {
+        if key == "sign" {
+            continue;
+        }
+        let text = match value {
+            Value::Null => continue,
+            Value::String(s) if s.is_empty() => continue,
+            Value::String(s) => s.clone(),
+            Value::Bool(b) => b.to_string(),
+            Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
+            _ => return Err(SignError::NotFlat(key.clone())),
+        };
+        fields.push((key, text));
+    }
+    fields.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    let mut out = String::with_capacity(fields.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
+    for (i, (key, text)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        out.push_str(key);
+        out.push('=');
+        out.push_str(text);
+    }
+    Ok(out)
+}
+
+fn md5_sign(s: &str, secret: &str) -> String {
+    let mut hasher = Md5::new();
+    hasher.update(s.as_bytes());
+    hasher.update(b"&key=");
+    hasher.update(secret.as_bytes());
+    hex::encode_upper(hasher.finalize())
+}
+
+fn hmac_sign(s: &str, secret: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
+        .expect("HMAC accepts keys of any length");
+    mac.update(s.as_bytes());
+    hex::encode_upper(mac.finalize().into_bytes())
+}
+
+fn constant_time_hex_eq(expected_upper: &str, given: &str) -> bool {
+    let given = given.to_ascii_uppercase();
+    expected_upper.as_bytes().ct_eq(given.as_bytes()).into()
+}
+
+/// Reads a key given as PEM or as base64 of DER (the form Alipay's console shows).
+fn decode_key_text(text: &str) -> Result<Vec<u8>, SignError> {
+    let body: String = text
+        .lines()
+        .filter(|line| !line.starts_with("-----"))
+        .flat_map(|line| line.chars().filter(|c| !c.is_whitespace()))
+        .collect();
+    B64.decode(body)
+        .map_err(|e| SignError::BadKey(format!("not base64: {e}")))
+}
+
+/// An RSA private key, parsed once and shared (parsing costs far more than signing).
+#[derive(Clone)]
+pub struct RsaPrivateKey(Arc<KeyPair>);
+
+impl RsaPrivateKey {
+    pub fn generate() -> Result<RsaPrivateKey, SignError> {
+        KeyPair::generate(KeySize::Rsa2048)
+            .map(|k| RsaPrivateKey(Arc::new(k)))
+            .map_err(|_| SignError::BadKey("generation failed".into()))
+    }
+
+    pub fn from_pkcs8_der(der: &[u8]) -> Result<RsaPrivateKey, SignError> {
+        KeyPair::from_pkcs8(der)
+            .map(|k| RsaPrivateKey(Arc::new(k)))
+            .map_err(|e| SignError::BadKey(e.to_string()))
+    }
+
+    pub fn from_text(text: &str) -> Result<RsaPrivateKey, SignError> {
+        Self::from_pkcs8_der(&decode_key_text(text)?)
+    }
+
+    /// PKCS#8 DER, base64: the form stored (encrypted) and handed to merchants.
+    pub fn to_text(&self) -> String {
+        let der = self.0.as_der().expect("a parsed key serialises");
+        B64.encode(der.as_ref())
+    }
+
+    /// X.509 SubjectPublicKeyInfo DER, base64.
+    pub fn public_key_text(&self) -> String {
+        use aws_lc_rs::signature::KeyPair as _;
+        let der = self
+            .0
+            .public_key()
+            .as_der()
+            .expect("a parsed key serialises");
+        B64.encode(der.as_ref())
+    }
+
+    pub fn public_key(&self) -> RsaPublicKey {
+        RsaPublicKey::from_text(&self.public_key_text()).expect("own public key parses")
+    }
+
+    fn sign(&self, s: &str) -> Result<String, SignError> {
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let mut signature = vec![0u8; self.0.public_modulus_len()];
+        self.0
+            .sign(&RSA_PKCS1_SHA256, &rng, s.as_bytes(), &mut signature)
+            .map_err(|_| SignError::SigningFailed)?;
+        Ok(B64.encode(signature))
+    }
+}
+
+impl fmt::Debug for RsaPrivateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RsaPrivateKey(..)")
+    }
+}
+
+/// An RSA public key (PKCS#1 or SubjectPublicKeyInfo), parsed once.
+#[derive(Clone)]
+pub struct RsaPublicKey(Arc<ParsedPublicKey>);
+
+impl RsaPublicKey {
+    pub fn from_text(text: &str) -> Result<RsaPublicKey, SignError> {
+        let der = decode_key_text(text)?;
+        ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der)
+            .map(|k| RsaPublicKey(Arc::new(k)))
+            .map_err(|e| SignError::BadKey(e.to_string()))
+    }
+
+    fn verify(&self, s: &str, sign: &str) -> Result<(), SignError> {
+        let signature = B64.decode(sign).map_err(|_| SignError::Mismatch)?;
+        self.0
+            .verify_sig(s.as_bytes(), &signature)
+            .map_err(|_| SignError::Mismatch)
+    }
+}
+
+impl fmt::Debug for RsaPublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RsaPublicKey(..)")
+    }
+}
+
+/// What signs: a shared secret or our (or the merchant's) RSA private key.
+#[derive(Clone, Debug)]
+pub enum SignKey {
+    Md5(String),
+    HmacSha256(String),
+    Rsa2(RsaPrivateKey),
+}
+
+/// What verifies: a shared secret or the other side's RSA public key.
+#[derive(Clone, Debug)]
+pub enum VerifyKey {
+    Md5(String),
+    HmacSha256(String),
+    Rsa2(RsaPublicKey),
+}
+
+impl SignKey {
+    pub fn sign_type(&self) -> SignType {
+        match self {
+            SignKey::Md5(_) => SignType::Md5,
+            SignKey::HmacSha256(_) => SignType::HmacSha256,
+            SignKey::Rsa2(_) => SignType::Rsa2,
+        }
+    }
+
+    pub fn sign_string(&self, s: &str) -> Result<String, SignError> {
+        match self {
+            SignKey::Md5(secret) => Ok(md5_sign(s, secret)),
+            SignKey::HmacSha256(secret) => Ok(hmac_sign(s, secret)),
+            SignKey::Rsa2(key) => key.sign(s),
+        }
+    }
+
+    pub fn sign(&self, params: &Map<String, Value>) -> Result<String, SignError> {
+        self.sign_string(&string_to_sign(params)?)
+    }
+
+    /// Adds `sign_type` and `sign` to a flat object.
+    pub fn sign_in_place(&self, params: &mut Map<String, Value>) -> Result<(), SignError> {
+        params.insert("sign_type".into(), self.sign_type().as_str().into());
+        let sign = self.sign(params)?;
+        params.insert("sign".into(), Value::String(sign));
+        Ok(())
+    }
+}
+
+impl VerifyKey {
+    pub fn sign_type(&self) -> SignType {
+        match self {
+            VerifyKey::Md5(_) => SignType::Md5,
+            VerifyKey::HmacSha256(_) => SignType::HmacSha256,
+            VerifyKey::Rsa2(_) => SignType::Rsa2,
+        }
+    }
+
+    pub fn verify_string(&self, s: &str, sign: &str) -> Result<(), SignError> {
+        let ok = match self {
+            VerifyKey::Md5(secret) => constant_time_hex_eq(&md5_sign(s, secret), sign),
+            VerifyKey::HmacSha256(secret) => constant_time_hex_eq(&hmac_sign(s, secret), sign),
+            VerifyKey::Rsa2(key) => return key.verify(s, sign),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(SignError::Mismatch)
+        }
+    }
+
+    /// Verifies the object's own `sign` field over the rest of it.
+    pub fn verify(&self, params: &Map<String, Value>) -> Result<(), SignError> {
+        let sign = params
+            .get("sign")
+            .and_then(Value::as_str)
+            .ok_or(SignError::Mismatch)?;
+        self.verify_string(&string_to_sign(params)?, sign)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn obj(value: Value) -> Map<String, Value> {
+        value.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn string_to_sign_sorts_by_key_and_drops_sign_and_empty_values() {
+        let params = obj(json!({
+            "total_amount": "0.01", "merchant_id": "M1", "sign": "X", "body": "",
+            "attach": null, "timestamp": 1795000000, "disable_credit": true, "Zeta": "upper first"
+        }));
+        assert_eq!(
+            string_to_sign(&params).unwrap(),
+            "Zeta=upper first&disable_credit=true&merchant_id=M1&timestamp=1795000000&total_amount=0.01"
+        );
+    }
+
+    #[test]
+    fn nested_values_and_floats_are_not_signable() {
+        assert!(string_to_sign(&obj(json!({"a": {"b": 1}}))).is_err());
+        assert!(string_to_sign(&obj(json!({"a": [1]}))).is_err());
+        assert!(string_to_sign(&obj(json!({"a": 1.5}))).is_err());
+    }
+
+    #[test]
+    fn md5_matches_the_classic_pay_api_construction() {
+        // md5("a=1&b=2&key=secret"), computed independently with Python's hashlib.
+        let key = SignKey::Md5("secret".into());
+        assert_eq!(key.sign_string("a=1&b=2").unwrap(), "9F565CCD686CFA5DC3B06B3A89E4E3AD");
+    }
+
+    #[test]
+    fn hmac_sha256_matches_rfc_4231_case_2() {
+        let key = SignKey::HmacSha256("Jefe".into());
+        assert_eq!(
+            key.sign_string("what do ya want for nothing?").unwrap(),
+            "5BDCC146BF60754E6A042426089575C75A003F089D2739839DEC58B964EC3843"
+        );
+    }
+
+    #[test]
+    fn each_algorithm_round_trips_and_rejects_a_tampered_amount() {
+        let rsa = RsaPrivateKey::generate().unwrap();
+        let pairs = [
+            (SignKey::Md5("s3cret".into()), VerifyKey::Md5("s3cret".into())),
+            (
+                SignKey::HmacSha256("s3cret".into()),
+                VerifyKey::HmacSha256("s3cret".into()),
+            ),
+            (SignKey::Rsa2(rsa.clone()), VerifyKey::Rsa2(rsa.public_key())),
+        ];
+        for (signer, verifier) in pairs {
+            let mut params = obj(json!({"merchant_id": "M1", "total_amount": "10.00"}));
+            signer.sign_in_place(&mut params).unwrap();
+            assert_eq!(verifier.verify(&params), Ok(()), "{:?}", signer.sign_type());
+            params.insert("total_amount".into(), "0.01".into());
+            assert_eq!(verifier.verify(&params), Err(SignError::Mismatch));
+        }
+    }
+
+    #[test]
+    fn lowercase_hex_signatures_are_accepted() {
+        let key = SignKey::Md5("k".into());
+        let sign = key.sign_string("a=1").unwrap().to_lowercase();
+        assert_eq!(VerifyKey::Md5("k".into()).verify_string("a=1", &sign), Ok(()));
+    }
+
+    #[test]
+    fn rsa_keys_survive_their_text_form() {
+        let key = RsaPrivateKey::generate().unwrap();
+        let again = RsaPrivateKey::from_text(&key.to_text()).unwrap();
+        let sign = SignKey::Rsa2(again).sign_string("a=1").unwrap();
+        let public = RsaPublicKey::from_text(&key.public_key_text()).unwrap();
+        assert_eq!(VerifyKey::Rsa2(public).verify_string("a=1", &sign), Ok(()));
+        assert!(RsaPublicKey::from_text("not a key").is_err());
+    }
+
+    fn field_value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            "[a-zA-Z0-9 .:_-]{1,12}".prop_map(Value::String),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<bool>().prop_map(Value::Bool),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn changing_any_signed_field_breaks_the_signature(
+            fields in proptest::collection::btree_map("[a-z_]{1,10}", field_value(), 1..8),
+            pick in any::<prop::sample::Index>(),
+            replacement in field_value(),
+        ) {
+            let mut params: Map<String, Value> = fields.into_iter().collect();
+            params.remove("sign");
+            prop_assume!(!params.is_empty());
+            for (signer, verifier) in [
+                (SignKey::Md5("k1".into()), VerifyKey::Md5("k1".into())),
+                (SignKey::HmacSha256("k1".into()), VerifyKey::HmacSha256("k1".into())),
+            ] {
+                let mut signed = params.clone();
+                signer.sign_in_place(&mut signed).unwrap();
+                prop_assert!(verifier.verify(&signed).is_ok());
+                let keys: Vec<String> = params.keys().cloned().collect();
+                let key = &keys[pick.index(keys.len())];
+                prop_assume!(signed[key] != replacement);
+                signed.insert(key.clone(), replacement.clone());
+                prop_assert_eq!(verifier.verify(&signed), Err(SignError::Mismatch));
+            }
+        }
+    }
+}
