@@ -1,1 +1,63 @@
-pub fn x(){}
+//! Paygate's merchant SDK: the client that integration tests, examples and the benchmark use to
+//! talk to the merchant API exactly as a merchant's server would (DESIGN §3, §12).
+//!
+//! `request` turns typed calls into the flat fields of each endpoint, `envelope` adds the
+//! signature and decides what a response means (success, API error, forged), `response` parses
+//! verified bodies into domain types, and `client` does the HTTP. `Client::call_raw` and
+//! `Client::send_unsigned` step around the typed layer so tests can send what a merchant should
+//! not.
+
+mod client;
+mod envelope;
+mod request;
+mod response;
+
+pub use client::{Client, ClientBuilder};
+pub use envelope::{fresh_nonce, sign_request, verify_response};
+pub use request::{ApiRequest, CloseOrder, CreateOrder, OrderRef, QueryOrder, QueryRefund, Refund};
+pub use response::{OrderView, RefundView};
+
+use paygate_domain::sign::SignError;
+
+/// Endpoint paths, relative to the base URL.
+pub mod paths {
+    pub const CREATE: &str = "/api/payment/create";
+    pub const QUERY: &str = "/api/payment/query";
+    pub const CLOSE: &str = "/api/payment/close";
+    pub const REFUND: &str = "/api/payment/refund";
+    pub const REFUND_QUERY: &str = "/api/payment/refund/query";
+    pub const PLATFORM_PUBLIC_KEY: &str = "/api/platform/public-key";
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server answered `code=FAIL` (or an HTTP error with a JSON body).
+    #[error("API error {error_code} (HTTP {http_status}): {msg}")]
+    Api {
+        error_code: String,
+        msg: String,
+        http_status: u16,
+    },
+    /// A success answer whose signature is missing or does not verify: it must not be trusted.
+    #[error("response signature missing or invalid")]
+    BadResponseSignature,
+    /// The request never got an answer: connection, timeout, TLS.
+    #[error("transport: {0}")]
+    Transport(#[from] reqwest::Error),
+    /// The answer was not what the wire format promises (not JSON, a missing or malformed field).
+    #[error("undecodable response: {0}")]
+    Decode(String),
+    /// The request itself could not be signed (a nested or float value, an RSA failure).
+    #[error("cannot sign request: {0}")]
+    Sign(#[from] SignError),
+}
+
+impl ClientError {
+    /// The API's `error_code` when this is an API error, for terse assertions.
+    pub fn error_code(&self) -> Option<&str> {
+        match self {
+            ClientError::Api { error_code, .. } => Some(error_code),
+            _ => None,
+        }
+    }
+}
