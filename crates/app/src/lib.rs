@@ -1,1 +1,137 @@
-pub fn x(){}
+//! Paygate's use cases: what the merchant API, the cashier and the CLI ask for, written once over
+//! the store and the channels.
+//!
+//! `App` holds the wiring (store, channels by pay type, keys, clock, settings). Each merchant
+//! call is verified by `auth`, parsed into a command by `commands`, carried out by `payments` or
+//! `refunds`, and answered with a flat view from `views`. Every failure is an `AppError`, which
+//! the HTTP layer maps to a stable error code.
+
+pub mod auth;
+pub mod clock;
+pub mod commands;
+pub mod error;
+pub mod merchants;
+pub mod payments;
+pub mod refunds;
+pub mod views;
+pub mod wallet;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::AppError;
+pub use merchants::{CreatedMerchant, MerchantKeys, NewMerchantInput};
+
+use paygate_channels::Channel;
+use paygate_domain::secret::MasterKey;
+use paygate_domain::sign::RsaPrivateKey;
+use paygate_domain::PayType;
+use paygate_store::Store;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+#[derive(Debug, Clone)]
+pub struct AppSettings {
+    /// Base of cashier links and callback URLs, without a trailing slash.
+    pub public_url: String,
+    pub order_ttl_secs: i64,
+    /// How far a request's timestamp may be from our clock (seed 003: 5 minutes).
+    pub timestamp_window_secs: i64,
+    /// How long a process trusts its cached copy of a merchant's keys.
+    pub merchant_cache_ttl_ms: u64,
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        AppSettings {
+            public_url: "http://127.0.0.1:8080".into(),
+            order_ttl_secs: 30 * 60,
+            timestamp_window_secs: 5 * 60,
+            merchant_cache_ttl_ms: 30_000,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    master_key: MasterKey,
+    platform_key: RsaPrivateKey,
+    channels: HashMap<PayType, Arc<dyn Channel>>,
+    clock: Arc<dyn Clock>,
+    settings: AppSettings,
+    merchant_cache: merchants::KeyCache,
+}
+
+const PLATFORM_KEY_NAME: &str = "platform_rsa_private_key";
+
+impl App {
+    /// Builds the app with the built-in channels; the platform's RSA key is loaded from the
+    /// database, or generated once and shared by every process from then on.
+    pub async fn new(
+        store: Store,
+        master_key: MasterKey,
+        settings: AppSettings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<App, AppError> {
+        let candidate = master_key.seal(&RsaPrivateKey::generate()?.to_text());
+        let sealed = store
+            .platform_secret_or_insert(PLATFORM_KEY_NAME, &candidate, clock.now_ms())
+            .await?;
+        let platform_key = RsaPrivateKey::from_text(&master_key.unseal(&sealed)?)?;
+        let mut channels: HashMap<PayType, Arc<dyn Channel>> = HashMap::new();
+        channels.insert(
+            PayType::Wallet,
+            Arc::new(wallet::WalletChannel::new(store.clone(), clock.clone())),
+        );
+        Ok(App {
+            inner: Arc::new(Inner {
+                store,
+                master_key,
+                platform_key,
+                channels,
+                clock,
+                settings,
+                merchant_cache: merchants::KeyCache::default(),
+            }),
+        })
+    }
+
+    /// Replaces the channel serving a pay type (tests use scripted channels).
+    pub fn with_channel(self, pay_type: PayType, channel: Arc<dyn Channel>) -> App {
+        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|_| {
+            panic!("with_channel must be called before the app is shared");
+        });
+        let mut inner = inner;
+        inner.channels.insert(pay_type, channel);
+        App {
+            inner: Arc::new(inner),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn clock(&self) -> &dyn Clock {
+        self.inner.clock.as_ref()
+    }
+
+    pub fn settings(&self) -> &AppSettings {
+        &self.inner.settings
+    }
+
+    pub fn platform_public_key(&self) -> String {
+        self.inner.platform_key.public_key_text()
+    }
+
+    pub(crate) fn channel(&self, pay_type: PayType) -> Option<&Arc<dyn Channel>> {
+        self.inner.channels.get(&pay_type)
+    }
+
+    pub async fn ready(&self) -> Result<(), AppError> {
+        Ok(self.inner.store.ping().await?)
+    }
+}

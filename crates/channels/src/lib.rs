@@ -1,1 +1,123 @@
-pub fn x(){}
+//! The one trait every payment channel implements, and the vocabulary of its answers.
+//!
+//! A channel's answer has three layers (DESIGN §4, seed 002): did the call return at all
+//! (`ChannelError::Unknown` when it did not), did the request succeed as a business matter
+//! (`Declined`, `ChannelError::Rejected`), and what state the trade is in (`TradeState`). Only the
+//! trade layer may change an order's state; an unknown outcome leaves the order waiting and is
+//! settled later by a status query.
+
+use async_trait::async_trait;
+use paygate_domain::{Currency, MerchantId, Money, OrderStatus, PayType, RefundNo, TradeNo};
+
+/// What we ask a channel to charge at once (wallet, micropay): the payer is already identified.
+#[derive(Debug, Clone)]
+pub struct PayRequest {
+    pub trade_no: TradeNo,
+    pub merchant_id: MerchantId,
+    pub money: Money,
+    pub subject: String,
+    /// The payer's credential at this channel: a wallet account, a pay code.
+    pub payer: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeclineReason {
+    InsufficientBalance,
+    UnknownPayer,
+    Other(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PayOutcome {
+    Paid {
+        channel_trade_no: String,
+        paid_at_ms: i64,
+    },
+    /// The payer is confirming (micropay password); poll until it settles.
+    PayerConfirming,
+    /// Definitively not paid; nothing moved.
+    Declined(DeclineReason),
+}
+
+/// The trade layer of a status query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TradeState {
+    NotFound,
+    WaitingPayment,
+    PayerConfirming,
+    Paid {
+        channel_trade_no: String,
+        paid_at_ms: i64,
+    },
+    Closed,
+}
+
+#[derive(Debug, Clone)]
+pub struct RefundRequest {
+    pub refund_no: RefundNo,
+    pub trade_no: TradeNo,
+    pub refund: Money,
+    pub total: Money,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundOutcome {
+    Succeeded {
+        channel_refund_no: Option<String>,
+    },
+    /// Accepted; the result comes by notification or refund query.
+    Processing,
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChannelError {
+    /// The call's outcome is unknown (timeout, connection reset): never assume either way.
+    #[error("channel outcome unknown: {0}")]
+    Unknown(String),
+    /// The channel answered and refused the request.
+    #[error("channel rejected the request: {0}")]
+    Rejected(String),
+    /// This channel has no such operation for this product.
+    #[error("operation not supported by this channel")]
+    Unsupported,
+}
+
+/// Static facts about a channel that the core needs to route and to validate.
+#[derive(Debug, Clone)]
+pub struct ChannelInfo {
+    pub pay_type: PayType,
+    pub currencies: &'static [Currency],
+    /// Whether `create` can charge at once when the payer is named.
+    pub pays_at_once: bool,
+}
+
+#[async_trait]
+pub trait Channel: Send + Sync {
+    fn info(&self) -> ChannelInfo;
+
+    /// Charges a payer who is already identified (wallet account, pay code).
+    async fn pay(&self, request: &PayRequest) -> Result<PayOutcome, ChannelError>;
+
+    async fn query(&self, trade_no: &TradeNo) -> Result<TradeState, ChannelError>;
+
+    /// Closes an unpaid trade at the channel so it can no longer be paid.
+    async fn close(&self, trade_no: &TradeNo) -> Result<(), ChannelError>;
+
+    async fn refund(&self, request: &RefundRequest) -> Result<RefundOutcome, ChannelError>;
+
+    async fn query_refund(&self, refund_no: &RefundNo) -> Result<RefundOutcome, ChannelError>;
+}
+
+impl TradeState {
+    /// What our order should become given the channel's trade state, if anything.
+    pub fn settles_to(&self) -> Option<OrderStatus> {
+        match self {
+            TradeState::Paid { .. } => Some(OrderStatus::Success),
+            TradeState::Closed => Some(OrderStatus::Closed),
+            TradeState::PayerConfirming => Some(OrderStatus::UserPaying),
+            TradeState::NotFound | TradeState::WaitingPayment => None,
+        }
+    }
+}

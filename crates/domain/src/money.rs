@@ -57,7 +57,9 @@ impl fmt::Display for Currency {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum AmountError {
-    #[error("amount must be a decimal number like \"12.34\" with at most the currency's minor digits")]
+    #[error(
+        "amount must be a decimal number like \"12.34\" with at most the currency's minor digits"
+    )]
     Malformed,
     #[error("amount must be greater than zero")]
     NotPositive,
@@ -227,9 +229,20 @@ mod tests {
 
     #[test]
     fn yen_has_no_minor_digits() {
-        assert_eq!(Amount::parse_major("100", Currency::Jpy).map(Amount::minor), Ok(100));
-        assert_eq!(Amount::parse_major("100.5", Currency::Jpy), Err(AmountError::Malformed));
-        assert_eq!(Amount::from_minor(100).unwrap().to_major_string(Currency::Jpy), "100");
+        assert_eq!(
+            Amount::parse_major("100", Currency::Jpy).map(Amount::minor),
+            Ok(100)
+        );
+        assert_eq!(
+            Amount::parse_major("100.5", Currency::Jpy),
+            Err(AmountError::Malformed)
+        );
+        assert_eq!(
+            Amount::from_minor(100)
+                .unwrap()
+                .to_major_string(Currency::Jpy),
+            "100"
+        );
     }
 
     #[test]

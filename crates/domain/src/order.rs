@@ -179,11 +179,35 @@ mod tests {
         (S::WaitPay, E::Closed, S::Closed),
         (S::UserPaying, E::Paid, S::Success),
         (S::UserPaying, E::Closed, S::Closed),
-        (S::Success, E::Refunded { fully_refunded: false }, S::PartialRefund),
-        (S::Success, E::Refunded { fully_refunded: true }, S::Refund),
+        (
+            S::Success,
+            E::Refunded {
+                fully_refunded: false,
+            },
+            S::PartialRefund,
+        ),
+        (
+            S::Success,
+            E::Refunded {
+                fully_refunded: true,
+            },
+            S::Refund,
+        ),
         (S::Success, E::AfterSaleClosed, S::Closed),
-        (S::PartialRefund, E::Refunded { fully_refunded: false }, S::PartialRefund),
-        (S::PartialRefund, E::Refunded { fully_refunded: true }, S::Refund),
+        (
+            S::PartialRefund,
+            E::Refunded {
+                fully_refunded: false,
+            },
+            S::PartialRefund,
+        ),
+        (
+            S::PartialRefund,
+            E::Refunded {
+                fully_refunded: true,
+            },
+            S::Refund,
+        ),
     ];
 
     #[test]

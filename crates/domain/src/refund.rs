@@ -70,7 +70,10 @@ mod tests {
         assert_eq!(Processing.apply(Failed), Ok(Fail));
         for from in [Success, Fail] {
             for event in [Succeeded, Failed] {
-                assert_eq!(from.apply(event), Err(RefundTransitionError { from, event }));
+                assert_eq!(
+                    from.apply(event),
+                    Err(RefundTransitionError { from, event })
+                );
             }
         }
     }

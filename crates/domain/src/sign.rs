@@ -111,8 +111,8 @@ fn md5_sign(s: &str, secret: &str) -> String {
 }
 
 fn hmac_sign(s: &str, secret: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
-        .expect("HMAC accepts keys of any length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC accepts keys of any length");
     mac.update(s.as_bytes());
     hex::encode_upper(mac.finalize().into_bytes())
 }
@@ -328,7 +328,10 @@ mod tests {
     fn md5_matches_the_classic_pay_api_construction() {
         // md5("a=1&b=2&key=secret"), computed independently with Python's hashlib.
         let key = SignKey::Md5("secret".into());
-        assert_eq!(key.sign_string("a=1&b=2").unwrap(), "9F565CCD686CFA5DC3B06B3A89E4E3AD");
+        assert_eq!(
+            key.sign_string("a=1&b=2").unwrap(),
+            "9F565CCD686CFA5DC3B06B3A89E4E3AD"
+        );
     }
 
     #[test]
@@ -344,12 +347,18 @@ mod tests {
     fn each_algorithm_round_trips_and_rejects_a_tampered_amount() {
         let rsa = RsaPrivateKey::generate().unwrap();
         let pairs = [
-            (SignKey::Md5("s3cret".into()), VerifyKey::Md5("s3cret".into())),
+            (
+                SignKey::Md5("s3cret".into()),
+                VerifyKey::Md5("s3cret".into()),
+            ),
             (
                 SignKey::HmacSha256("s3cret".into()),
                 VerifyKey::HmacSha256("s3cret".into()),
             ),
-            (SignKey::Rsa2(rsa.clone()), VerifyKey::Rsa2(rsa.public_key())),
+            (
+                SignKey::Rsa2(rsa.clone()),
+                VerifyKey::Rsa2(rsa.public_key()),
+            ),
         ];
         for (signer, verifier) in pairs {
             let mut params = obj(json!({"merchant_id": "M1", "total_amount": "10.00"}));
@@ -364,7 +373,10 @@ mod tests {
     fn lowercase_hex_signatures_are_accepted() {
         let key = SignKey::Md5("k".into());
         let sign = key.sign_string("a=1").unwrap().to_lowercase();
-        assert_eq!(VerifyKey::Md5("k".into()).verify_string("a=1", &sign), Ok(()));
+        assert_eq!(
+            VerifyKey::Md5("k".into()).verify_string("a=1", &sign),
+            Ok(())
+        );
     }
 
     #[test]

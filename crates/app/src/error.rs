@@ -1,0 +1,90 @@
+use paygate_domain::secret::SecretError;
+use paygate_domain::sign::SignError;
+use paygate_domain::{ErrorCode, PayType};
+use paygate_store::StoreError;
+
+/// Everything a use case can refuse or fail with. `code()` is the merchant-facing number;
+/// `Internal` keeps its cause for the log and shows the caller only a generic message.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{field}: {reason}")]
+    Param { field: String, reason: String },
+    #[error("{0}")]
+    Sign(String),
+    #[error("order not found")]
+    OrderNotFound,
+    #[error("{0}")]
+    OrderStatus(String),
+    #[error("insufficient balance")]
+    InsufficientBalance,
+    #[error("refund amount exceeds the refundable amount {refundable}")]
+    RefundExceeded { refundable: String },
+    #[error("pay_type {0} is not enabled for this merchant")]
+    PayTypeNotEnabled(&'static str),
+    #[error("the channel rejected the request: {0}")]
+    ChannelRejected(String),
+    #[error("refund not found")]
+    RefundNotFound,
+    #[error("system busy, retry later")]
+    Busy(String),
+    #[error("internal error: {0:#}")]
+    Internal(anyhow::Error),
+}
+
+impl AppError {
+    pub fn param(field: impl Into<String>, reason: impl Into<String>) -> AppError {
+        AppError::Param {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    pub fn pay_type_not_enabled(pay_type: PayType) -> AppError {
+        AppError::PayTypeNotEnabled(pay_type.as_str())
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            AppError::Param { .. } => ErrorCode::ParamError,
+            AppError::Sign(_) => ErrorCode::SignError,
+            AppError::OrderNotFound => ErrorCode::OrderNotFound,
+            AppError::OrderStatus(_) => ErrorCode::OrderStatusError,
+            AppError::InsufficientBalance => ErrorCode::InsufficientBalance,
+            AppError::RefundExceeded { .. } => ErrorCode::RefundAmountExceeded,
+            AppError::PayTypeNotEnabled(_) => ErrorCode::PayTypeNotEnabled,
+            AppError::ChannelRejected(_) => ErrorCode::ChannelRejected,
+            AppError::RefundNotFound => ErrorCode::RefundNotFound,
+            AppError::Busy(_) | AppError::Internal(_) => ErrorCode::SystemBusy,
+        }
+    }
+
+    /// The message safe to show the caller.
+    pub fn public_message(&self) -> String {
+        match self {
+            AppError::Internal(_) | AppError::Busy(_) => self.code().default_message().into(),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(error: StoreError) -> AppError {
+        if error.is_transient() {
+            AppError::Busy(error.to_string())
+        } else {
+            AppError::Internal(error.into())
+        }
+    }
+}
+
+impl From<SignError> for AppError {
+    fn from(error: SignError) -> AppError {
+        AppError::Internal(error.into())
+    }
+}
+
+impl From<SecretError> for AppError {
+    fn from(error: SecretError) -> AppError {
+        AppError::Internal(error.into())
+    }
+}

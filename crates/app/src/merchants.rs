@@ -1,0 +1,207 @@
+//! Merchants and their keys: creation, rotation, and a short-lived per-process cache of opened
+//! keys, because unsealing a secret and parsing an RSA key on every request would cost more than
+//! the request itself.
+
+use crate::{App, AppError};
+use paygate_domain::sign::{RsaPrivateKey, RsaPublicKey, SignKey, SignType, VerifyKey};
+use paygate_domain::{MerchantId, PayType};
+use paygate_store::MerchantRecord;
+use rand::distributions::{Alphanumeric, DistString};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// A merchant with its keys opened: how to check its requests and sign our answers to it.
+#[derive(Debug)]
+pub struct MerchantKeys {
+    pub record: MerchantRecord,
+    pub verify: VerifyKey,
+    pub respond: SignKey,
+}
+
+#[derive(Default)]
+pub(crate) struct KeyCache(RwLock<HashMap<MerchantId, (Instant, Arc<MerchantKeys>)>>);
+
+#[derive(Debug, Clone)]
+pub struct NewMerchantInput {
+    pub id: Option<MerchantId>,
+    pub name: String,
+    pub sign_type: SignType,
+    /// The merchant's own RSA public key for RSA2; when absent we generate a pair and hand the
+    /// private half over once.
+    pub rsa_public_key: Option<String>,
+    pub pay_types: Vec<PayType>,
+}
+
+/// What the operator hands the merchant, once: the secret and any generated private key.
+#[derive(Debug, Clone)]
+pub struct CreatedMerchant {
+    pub id: MerchantId,
+    pub sign_type: SignType,
+    pub secret: String,
+    pub rsa_private_key: Option<String>,
+    pub rsa_public_key: Option<String>,
+}
+
+fn new_secret() -> String {
+    Alphanumeric.sample_string(&mut rand::thread_rng(), 32)
+}
+
+/// For RSA2: the merchant's public key as given, or a fresh pair of which we keep the public half.
+fn rsa_keys(
+    sign_type: SignType,
+    given: Option<String>,
+) -> Result<(Option<String>, Option<String>), AppError> {
+    if sign_type != SignType::Rsa2 {
+        return Ok((None, None));
+    }
+    match given {
+        Some(public) => {
+            RsaPublicKey::from_text(&public)
+                .map_err(|e| AppError::param("rsa_public_key", e.to_string()))?;
+            Ok((Some(public), None))
+        }
+        None => {
+            let pair = RsaPrivateKey::generate()?;
+            Ok((Some(pair.public_key_text()), Some(pair.to_text())))
+        }
+    }
+}
+
+impl App {
+    pub async fn create_merchant(
+        &self,
+        input: NewMerchantInput,
+    ) -> Result<CreatedMerchant, AppError> {
+        if input.name.trim().is_empty() || input.name.chars().count() > 64 {
+            return Err(AppError::param("name", "must be 1-64 characters"));
+        }
+        if input.pay_types.is_empty() {
+            return Err(AppError::param("pay_types", "at least one pay type"));
+        }
+        let id = input.id.unwrap_or_else(MerchantId::mint);
+        let secret = new_secret();
+        let (rsa_public_key, rsa_private_key) = rsa_keys(input.sign_type, input.rsa_public_key)?;
+        let now = self.clock().now_ms();
+        let record = MerchantRecord {
+            id: id.clone(),
+            name: input.name,
+            sign_type: input.sign_type,
+            secret_sealed: self.inner.master_key.seal(&secret),
+            rsa_public_key: rsa_public_key.clone(),
+            pay_types: input.pay_types,
+            created_at: now,
+            updated_at: now,
+        };
+        if !self.store().insert_merchant(&record).await? {
+            return Err(AppError::param(
+                "merchant_id",
+                "a merchant with this id exists",
+            ));
+        }
+        Ok(CreatedMerchant {
+            id,
+            sign_type: input.sign_type,
+            secret,
+            rsa_private_key,
+            rsa_public_key,
+        })
+    }
+
+    /// Issues new keys; the old ones stop working once every process's cache has expired.
+    pub async fn rotate_merchant_key(
+        &self,
+        id: &MerchantId,
+        sign_type: SignType,
+        rsa_public_key: Option<String>,
+    ) -> Result<CreatedMerchant, AppError> {
+        let secret = new_secret();
+        let (rsa_public_key, rsa_private_key) = rsa_keys(sign_type, rsa_public_key)?;
+        let sealed = self.inner.master_key.seal(&secret);
+        let now = self.clock().now_ms();
+        let found = self
+            .store()
+            .update_merchant_keys(id, sign_type, &sealed, rsa_public_key.as_deref(), now)
+            .await?;
+        if !found {
+            return Err(AppError::param("merchant_id", "unknown merchant"));
+        }
+        self.inner
+            .merchant_cache
+            .0
+            .write()
+            .expect("cache lock")
+            .remove(id);
+        Ok(CreatedMerchant {
+            id: id.clone(),
+            sign_type,
+            secret,
+            rsa_private_key,
+            rsa_public_key,
+        })
+    }
+
+    pub async fn list_merchants(&self) -> Result<Vec<MerchantRecord>, AppError> {
+        Ok(self.store().list_merchants().await?)
+    }
+
+    pub async fn get_merchant(&self, id: &MerchantId) -> Result<Option<MerchantRecord>, AppError> {
+        Ok(self.store().get_merchant(id).await?)
+    }
+
+    /// The merchant's opened keys, from the cache when fresh. `None` for an unknown merchant.
+    pub async fn merchant_keys(
+        &self,
+        id: &MerchantId,
+    ) -> Result<Option<Arc<MerchantKeys>>, AppError> {
+        let ttl = Duration::from_millis(self.settings().merchant_cache_ttl_ms);
+        if let Some((loaded, keys)) = self
+            .inner
+            .merchant_cache
+            .0
+            .read()
+            .expect("cache lock")
+            .get(id)
+        {
+            if loaded.elapsed() < ttl {
+                return Ok(Some(keys.clone()));
+            }
+        }
+        let Some(record) = self.store().get_merchant(id).await? else {
+            return Ok(None);
+        };
+        let keys = Arc::new(self.open_keys(record)?);
+        self.inner
+            .merchant_cache
+            .0
+            .write()
+            .expect("cache lock")
+            .insert(id.clone(), (Instant::now(), keys.clone()));
+        Ok(Some(keys))
+    }
+
+    fn open_keys(&self, record: MerchantRecord) -> Result<MerchantKeys, AppError> {
+        let secret = self.inner.master_key.unseal(&record.secret_sealed)?;
+        let (verify, respond) = match record.sign_type {
+            SignType::Md5 => (VerifyKey::Md5(secret.clone()), SignKey::Md5(secret)),
+            SignType::HmacSha256 => (
+                VerifyKey::HmacSha256(secret.clone()),
+                SignKey::HmacSha256(secret),
+            ),
+            SignType::Rsa2 => {
+                let public = record.rsa_public_key.as_deref().ok_or_else(|| {
+                    AppError::Internal(anyhow::anyhow!("RSA2 merchant without a public key"))
+                })?;
+                (
+                    VerifyKey::Rsa2(RsaPublicKey::from_text(public)?),
+                    SignKey::Rsa2(self.inner.platform_key.clone()),
+                )
+            }
+        };
+        Ok(MerchantKeys {
+            record,
+            verify,
+            respond,
+        })
+    }
+}

@@ -1,0 +1,253 @@
+//! Create, query and close (DESIGN §3): idempotent on the merchant's order number, with every
+//! state change going through `OrderStatus::apply` and the store's compare-and-set.
+
+use crate::commands::CreateOrder;
+use crate::{App, AppError, MerchantKeys};
+use paygate_channels::{Channel, ChannelError, DeclineReason, PayOutcome, PayRequest, TradeState};
+use paygate_domain::{OrderEvent, OrderStatus, TradeNo};
+use paygate_store::{Inserted, OrderRecord, OrderRef, OrderTransition, Outbox};
+use serde_json::Value;
+use std::sync::Arc;
+
+impl App {
+    pub async fn create_order(
+        &self,
+        merchant: &MerchantKeys,
+        cmd: CreateOrder,
+    ) -> Result<OrderRecord, AppError> {
+        let record = &merchant.record;
+        if !record.pay_types.contains(&cmd.pay_type) {
+            return Err(AppError::pay_type_not_enabled(cmd.pay_type));
+        }
+        let channel = self
+            .channel(cmd.pay_type)
+            .ok_or_else(|| AppError::pay_type_not_enabled(cmd.pay_type))?
+            .clone();
+        if !channel.info().currencies.contains(&cmd.money.currency) {
+            return Err(AppError::param("currency", "not accepted by this pay_type"));
+        }
+        let now = self.clock().now_ms();
+        let expire_at = cmd
+            .expire_time
+            .map(|secs| secs * 1000)
+            .unwrap_or(now + self.settings().order_ttl_secs * 1000);
+        let new = OrderRecord {
+            trade_no: TradeNo::mint(now),
+            merchant_id: record.id.clone(),
+            out_trade_no: cmd.out_trade_no,
+            pay_type: cmd.pay_type,
+            status: OrderStatus::Created
+                .apply(OrderEvent::Submitted)
+                .expect("a new order can always be submitted"),
+            currency: cmd.money.currency,
+            total_amount: cmd.money.amount,
+            refund_reserved: paygate_domain::Amount::ZERO,
+            refunded_amount: paygate_domain::Amount::ZERO,
+            subject: cmd.subject,
+            body: cmd.body,
+            notify_url: cmd.notify_url,
+            return_url: cmd.return_url,
+            attach: cmd.attach,
+            buyer_id: cmd.buyer_id,
+            channel_trade_no: None,
+            expire_at,
+            paid_at: None,
+            closed_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let order = match self.store().insert_order(&new).await? {
+            Inserted::New(order) => {
+                metrics::counter!("paygate_orders_created_total").increment(1);
+                order
+            }
+            Inserted::Existing(order) => {
+                if order.total_amount != new.total_amount
+                    || order.currency != new.currency
+                    || order.pay_type != new.pay_type
+                {
+                    return Err(AppError::OrderStatus(
+                        "out_trade_no was already used with a different amount, currency or pay_type"
+                            .into(),
+                    ));
+                }
+                order
+            }
+        };
+        match order.buyer_id.clone() {
+            Some(payer) if order.status.is_unpaid_open() && channel.info().pays_at_once => {
+                self.charge_now(channel, order, payer.to_string()).await
+            }
+            _ => Ok(order),
+        }
+    }
+
+    /// Charges a payer who is already named (wallet account, pay code) and settles the order by
+    /// the channel's answer. An unknown outcome leaves the order waiting for a status query.
+    async fn charge_now(
+        &self,
+        channel: Arc<dyn Channel>,
+        order: OrderRecord,
+        payer: String,
+    ) -> Result<OrderRecord, AppError> {
+        let request = PayRequest {
+            trade_no: order.trade_no.clone(),
+            merchant_id: order.merchant_id.clone(),
+            money: paygate_domain::Money::new(order.total_amount, order.currency),
+            subject: order.subject.clone(),
+            payer,
+        };
+        match channel.pay(&request).await {
+            Ok(PayOutcome::Paid {
+                channel_trade_no,
+                paid_at_ms,
+            }) => {
+                let state = TradeState::Paid {
+                    channel_trade_no,
+                    paid_at_ms,
+                };
+                self.settle(order, state).await
+            }
+            Ok(PayOutcome::PayerConfirming) => {
+                self.settle(order, TradeState::PayerConfirming).await
+            }
+            Ok(PayOutcome::Declined(DeclineReason::InsufficientBalance)) => {
+                Err(AppError::InsufficientBalance)
+            }
+            Ok(PayOutcome::Declined(DeclineReason::UnknownPayer)) => Err(
+                AppError::ChannelRejected("the payer has no account at this channel".into()),
+            ),
+            Ok(PayOutcome::Declined(DeclineReason::Other(why)))
+            | Err(ChannelError::Rejected(why)) => Err(AppError::ChannelRejected(why)),
+            Err(ChannelError::Unknown(why)) => {
+                tracing::warn!(trade_no = %order.trade_no, %why, "payment outcome unknown; will query");
+                Ok(order)
+            }
+            Err(ChannelError::Unsupported) => Err(AppError::ChannelRejected(
+                "this channel cannot charge at once".into(),
+            )),
+        }
+    }
+
+    /// Moves an order to what the channel's trade state says, if that is a legal step, and
+    /// returns the order as it then stands. Losing a race to another process is not an error:
+    /// the winner's result is read back.
+    pub async fn settle(
+        &self,
+        order: OrderRecord,
+        state: TradeState,
+    ) -> Result<OrderRecord, AppError> {
+        let (event, channel_trade_no) = match state {
+            TradeState::Paid {
+                channel_trade_no, ..
+            } => (OrderEvent::Paid, Some(channel_trade_no)),
+            TradeState::PayerConfirming => (OrderEvent::PayerConfirming, None),
+            TradeState::Closed => (OrderEvent::Closed, None),
+            TradeState::NotFound | TradeState::WaitingPayment => return Ok(order),
+        };
+        if order.status.apply(event).is_err() {
+            if event == OrderEvent::Paid && !order.status.is_paid() {
+                tracing::error!(trade_no = %order.trade_no, status = %order.status,
+                    "channel reports payment for an order we closed; needs refund or repair");
+            }
+            return Ok(order);
+        }
+        let now = self.clock().now_ms();
+        let outbox = (event == OrderEvent::Paid).then(|| self.paid_notification(&order, now));
+        let change = OrderTransition {
+            trade_no: order.trade_no.clone(),
+            from: order.status,
+            event,
+            at_ms: now,
+            channel_trade_no,
+            outbox,
+        };
+        if let Some(status) = self.store().transition_order(&change).await? {
+            metrics::counter!("paygate_order_transitions_total", "to" => status.as_str())
+                .increment(1);
+        }
+        self.reload(&order.trade_no).await
+    }
+
+    fn paid_notification(&self, order: &OrderRecord, now_ms: i64) -> Outbox {
+        let mut paid = order.clone();
+        paid.status = OrderStatus::Success;
+        paid.paid_at = Some(now_ms);
+        let mut payload = self.order_view(&paid);
+        payload.insert("notify_type".into(), Value::from("TRADE_SUCCESS"));
+        Outbox {
+            kind: "TRADE_SUCCESS",
+            notify_url: order.notify_url.clone(),
+            payload: Value::Object(payload).to_string(),
+        }
+    }
+
+    pub(crate) async fn reload(&self, trade_no: &TradeNo) -> Result<OrderRecord, AppError> {
+        self.store()
+            .get_order(trade_no)
+            .await?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("order {trade_no} vanished")))
+    }
+
+    pub async fn find_order(
+        &self,
+        merchant: &MerchantKeys,
+        by: &OrderRef,
+    ) -> Result<OrderRecord, AppError> {
+        self.store()
+            .find_order(&merchant.record.id, by)
+            .await?
+            .ok_or(AppError::OrderNotFound)
+    }
+
+    /// Closes an unpaid order: at the channel first, so it can no longer be paid there, then
+    /// here. A paid order cannot be closed (1004); closing a closed order is a no-op.
+    pub async fn close_order(
+        &self,
+        merchant: &MerchantKeys,
+        by: &OrderRef,
+    ) -> Result<OrderRecord, AppError> {
+        let order = self.find_order(merchant, by).await?;
+        if order.status == OrderStatus::Closed {
+            return Ok(order);
+        }
+        if !order.status.is_unpaid_open() {
+            return Err(AppError::OrderStatus(format!(
+                "order is {} and cannot be closed",
+                order.status
+            )));
+        }
+        let channel = self
+            .channel(order.pay_type)
+            .ok_or_else(|| AppError::pay_type_not_enabled(order.pay_type))?
+            .clone();
+        match channel.close(&order.trade_no).await {
+            Ok(()) => {}
+            Err(ChannelError::Unknown(why)) => return Err(AppError::Busy(why)),
+            // A channel without a close operation lets the trade lapse by itself.
+            Err(ChannelError::Unsupported) => {}
+            Err(ChannelError::Rejected(why)) => {
+                // The channel refuses to close: most often because it was paid meanwhile.
+                let state = channel
+                    .query(&order.trade_no)
+                    .await
+                    .map_err(|e| AppError::Busy(e.to_string()))?;
+                let settled = self.settle(order, state).await?;
+                if settled.status.is_paid() {
+                    return Err(AppError::OrderStatus(
+                        "order was paid and cannot be closed".into(),
+                    ));
+                }
+                return Err(AppError::ChannelRejected(why));
+            }
+        }
+        let settled = self.settle(order, TradeState::Closed).await?;
+        if settled.status != OrderStatus::Closed {
+            return Err(AppError::OrderStatus(format!(
+                "order is {} and cannot be closed",
+                settled.status
+            )));
+        }
+        Ok(settled)
+    }
+}

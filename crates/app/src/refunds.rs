@@ -1,0 +1,151 @@
+//! Refunds (DESIGN §3, §4): the merchant's refund number is the idempotency key, the amount is
+//! reserved against the order before the channel is called, and the order moves to
+//! PARTIAL_REFUND or REFUND only when the channel confirms.
+
+use crate::commands::RefundOrder;
+use crate::{App, AppError, MerchantKeys};
+use paygate_channels::{ChannelError, RefundOutcome, RefundRequest};
+use paygate_domain::{Money, RefundNo, RefundStatus};
+use paygate_store::{
+    OrderRecord, Outbox, RefundFinish, RefundRecord, RefundRef, RefundReservation,
+};
+use serde_json::Value;
+
+impl App {
+    pub async fn refund_order(
+        &self,
+        merchant: &MerchantKeys,
+        cmd: RefundOrder,
+    ) -> Result<(RefundRecord, OrderRecord), AppError> {
+        let order = self.find_order(merchant, &cmd.order).await?;
+        let money = Money::parse(&cmd.refund_amount, order.currency)
+            .map_err(|e| AppError::param("refund_amount", e.to_string()))?;
+        if !order.status.is_paid() {
+            return Err(AppError::OrderStatus(format!(
+                "order is {} and cannot be refunded",
+                order.status
+            )));
+        }
+        let now = self.clock().now_ms();
+        let new = RefundRecord {
+            refund_no: RefundNo::mint(now),
+            merchant_id: order.merchant_id.clone(),
+            out_refund_no: cmd.out_refund_no,
+            trade_no: order.trade_no.clone(),
+            currency: order.currency,
+            amount: money.amount,
+            reason: cmd.reason,
+            status: RefundStatus::Processing,
+            channel_refund_no: None,
+            created_at: now,
+            finished_at: None,
+        };
+        let refund = match self.store().reserve_refund(&new).await? {
+            RefundReservation::New(refund) => refund,
+            RefundReservation::Existing(existing) => {
+                if existing.trade_no != new.trade_no || existing.amount != new.amount {
+                    return Err(AppError::OrderStatus(
+                        "out_refund_no was already used for a different refund".into(),
+                    ));
+                }
+                return Ok((existing, order));
+            }
+            RefundReservation::NotRefundable(status) => {
+                return Err(AppError::OrderStatus(format!(
+                    "order is {status} and cannot be refunded"
+                )))
+            }
+            RefundReservation::Exceeded { refundable } => {
+                return Err(AppError::RefundExceeded {
+                    refundable: Money::new(refundable, order.currency).to_major_string(),
+                })
+            }
+        };
+        self.send_refund(refund, order).await
+    }
+
+    /// Asks the channel to refund and records a definitive answer; an unknown one leaves the
+    /// refund PROCESSING for the refund poller.
+    async fn send_refund(
+        &self,
+        refund: RefundRecord,
+        order: OrderRecord,
+    ) -> Result<(RefundRecord, OrderRecord), AppError> {
+        let channel = self
+            .channel(order.pay_type)
+            .ok_or_else(|| AppError::pay_type_not_enabled(order.pay_type))?
+            .clone();
+        let request = RefundRequest {
+            refund_no: refund.refund_no.clone(),
+            trade_no: order.trade_no.clone(),
+            refund: Money::new(refund.amount, refund.currency),
+            total: Money::new(order.total_amount, order.currency),
+            reason: refund.reason.clone(),
+        };
+        let finish = match channel.refund(&request).await {
+            Ok(RefundOutcome::Succeeded { channel_refund_no }) => {
+                RefundFinish::Succeeded { channel_refund_no }
+            }
+            Ok(RefundOutcome::Failed(why)) | Err(ChannelError::Rejected(why)) => {
+                tracing::warn!(refund_no = %refund.refund_no, %why, "refund failed at the channel");
+                RefundFinish::Failed
+            }
+            Err(ChannelError::Unsupported) => RefundFinish::Failed,
+            Ok(RefundOutcome::Processing) | Err(ChannelError::Unknown(_)) => {
+                return Ok((refund, order));
+            }
+        };
+        let now = self.clock().now_ms();
+        let outbox = self.refund_notification(&refund, &order, &finish, now);
+        self.store()
+            .finish_refund(&refund.refund_no, &finish, now, Some(&outbox))
+            .await?;
+        let refund = self
+            .store()
+            .find_refund(
+                &refund.merchant_id,
+                &RefundRef::RefundNo(refund.refund_no.clone()),
+            )
+            .await?
+            .ok_or(AppError::RefundNotFound)?;
+        let order = self.reload(&order.trade_no).await?;
+        Ok((refund, order))
+    }
+
+    fn refund_notification(
+        &self,
+        refund: &RefundRecord,
+        order: &OrderRecord,
+        finish: &RefundFinish,
+        now_ms: i64,
+    ) -> Outbox {
+        let (kind, status) = match finish {
+            RefundFinish::Succeeded { .. } => ("REFUND_SUCCESS", RefundStatus::Success),
+            RefundFinish::Failed => ("REFUND_FAIL", RefundStatus::Fail),
+        };
+        let mut ended = refund.clone();
+        ended.status = status;
+        ended.finished_at = Some(now_ms);
+        let mut payload = self.refund_view(&ended, order);
+        payload.insert("notify_type".into(), Value::from(kind));
+        Outbox {
+            kind,
+            notify_url: order.notify_url.clone(),
+            payload: Value::Object(payload).to_string(),
+        }
+    }
+
+    pub async fn find_refund(
+        &self,
+        merchant: &MerchantKeys,
+        by: &RefundRef,
+    ) -> Result<(RefundRecord, OrderRecord), AppError> {
+        let refund = self
+            .store()
+            .find_refund(&merchant.record.id, by)
+            .await?
+            .ok_or(AppError::RefundNotFound)?;
+        let order = self.reload(&refund.trade_no).await?;
+        Ok((refund, order))
+    }
+}

@@ -1,0 +1,72 @@
+//! `ApiError`: an `AppError` at the edge, with its HTTP status and stable code. Errors to a known
+//! merchant are signed like any other response, so a merchant can trust a refusal too.
+
+use crate::respond::sign_and_send;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use paygate_app::{App, AppError, MerchantKeys};
+use paygate_domain::ErrorCode;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+
+pub struct ApiError {
+    pub error: AppError,
+    pub app: App,
+    pub merchant: Option<Arc<MerchantKeys>>,
+}
+
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::ParamError => StatusCode::BAD_REQUEST,
+        ErrorCode::SignError => StatusCode::UNAUTHORIZED,
+        ErrorCode::OrderNotFound | ErrorCode::RefundNotFound => StatusCode::NOT_FOUND,
+        ErrorCode::OrderStatusError | ErrorCode::RefundAmountExceeded => StatusCode::CONFLICT,
+        ErrorCode::InsufficientBalance => StatusCode::PAYMENT_REQUIRED,
+        ErrorCode::PayTypeNotEnabled => StatusCode::FORBIDDEN,
+        ErrorCode::ChannelRejected => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::SystemBusy => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let code = self.error.code();
+        match &self.error {
+            AppError::Internal(cause) => tracing::error!(error = ?cause, "internal error"),
+            AppError::Busy(cause) => tracing::warn!(%cause, "transient failure"),
+            other => tracing::info!(error_code = code.code(), %other, "request refused"),
+        }
+        let mut body = Map::new();
+        body.insert("code".into(), Value::from("FAIL"));
+        body.insert("error_code".into(), Value::from(code.code()));
+        body.insert("msg".into(), Value::from(self.error.public_message()));
+        if let AppError::Param { field, .. } = &self.error {
+            body.insert("error_field".into(), Value::from(field.as_str()));
+        }
+        body.insert(
+            "timestamp".into(),
+            Value::from(self.app.clock().now_ms() / 1000),
+        );
+        sign_and_send(&self.app, self.merchant.as_deref(), status_of(code), body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_a_client_or_server_error_status() {
+        for code in ErrorCode::ALL {
+            let status = status_of(code);
+            assert!(
+                status.is_client_error() || status.is_server_error(),
+                "{code:?}"
+            );
+        }
+        assert_eq!(
+            status_of(ErrorCode::SystemBusy),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+}

@@ -1,0 +1,165 @@
+//! The OpenAPI 3.1 document. The wire format is a flat signed JSON object (DESIGN §12); these
+//! schema types exist to describe it, the handlers read the fields themselves.
+
+#![allow(dead_code)]
+
+use utoipa::{OpenApi, ToSchema};
+
+/// Fields every merchant request carries.
+#[derive(ToSchema)]
+pub struct SignedFields {
+    /// The merchant's id.
+    merchant_id: String,
+    /// Unix seconds; must be within 5 minutes of the gateway's clock.
+    timestamp: i64,
+    /// 8-32 characters of [0-9A-Za-z], never reused within the timestamp window.
+    nonce: String,
+    /// MD5 (default), HMAC-SHA256 or RSA2; must equal the merchant's configured type.
+    sign_type: Option<String>,
+    /// Signature over all other non-empty fields sorted by key (DESIGN §12).
+    sign: String,
+}
+
+#[derive(ToSchema)]
+pub struct CreateOrderRequest {
+    #[schema(inline)]
+    signed: SignedFields,
+    /// The merchant's order number (1-64 of [0-9A-Za-z_-]): the idempotency key.
+    out_trade_no: String,
+    /// Decimal string in yuan, e.g. "0.01"; at most the currency's minor digits.
+    total_amount: String,
+    /// CNY (default), HKD, USD or JPY.
+    currency: Option<String>,
+    /// At most 128 characters.
+    subject: String,
+    body: Option<String>,
+    /// Currently `wallet`.
+    pay_type: String,
+    notify_url: String,
+    return_url: Option<String>,
+    /// Echoed in notifications; at most 128 characters.
+    attach: Option<String>,
+    /// Unix seconds; default 30 minutes after creation.
+    expire_time: Option<i64>,
+    /// The payer's wallet account: charges at once.
+    buyer_id: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct OrderRefRequest {
+    #[schema(inline)]
+    signed: SignedFields,
+    /// Our trade number; wins over out_trade_no when both are given.
+    trade_no: Option<String>,
+    out_trade_no: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct RefundRequest {
+    #[schema(inline)]
+    signed: SignedFields,
+    trade_no: Option<String>,
+    out_trade_no: Option<String>,
+    /// The merchant's refund number: the refund's idempotency key.
+    out_refund_no: String,
+    refund_amount: String,
+    refund_reason: String,
+}
+
+#[derive(ToSchema)]
+pub struct RefundRefRequest {
+    #[schema(inline)]
+    signed: SignedFields,
+    refund_no: Option<String>,
+    out_refund_no: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct OrderResponse {
+    /// SUCCESS
+    code: String,
+    msg: String,
+    merchant_id: String,
+    trade_no: String,
+    out_trade_no: String,
+    /// WAIT_PAY, USERPAYING, SUCCESS, PARTIAL_REFUND, REFUND or CLOSED.
+    trade_status: String,
+    pay_type: String,
+    subject: String,
+    total_amount: String,
+    currency: String,
+    receipt_amount: Option<String>,
+    refunded_amount: Option<String>,
+    /// The cashier link, while the order is payable.
+    pay_url: Option<String>,
+    expire_time: i64,
+    /// RFC 3339, China Standard Time.
+    pay_time: Option<String>,
+    channel_trade_no: Option<String>,
+    attach: Option<String>,
+    timestamp: i64,
+    sign_type: String,
+    sign: String,
+}
+
+#[derive(ToSchema)]
+pub struct RefundResponse {
+    code: String,
+    msg: String,
+    merchant_id: String,
+    refund_no: String,
+    out_refund_no: String,
+    trade_no: String,
+    out_trade_no: String,
+    refund_amount: String,
+    currency: String,
+    /// PROCESSING, SUCCESS or FAIL.
+    refund_status: String,
+    refund_reason: String,
+    success_time: Option<String>,
+    timestamp: i64,
+    sign_type: String,
+    sign: String,
+}
+
+/// A refusal. Signed when the merchant is known.
+#[derive(ToSchema)]
+pub struct ErrorResponse {
+    /// FAIL
+    code: String,
+    /// 1001 parameter, 1002 signature, 1003 order not found, 1004 order status, 1005 insufficient
+    /// balance, 1006 system busy, 1007 refund exceeds refundable, 1008 pay type not enabled,
+    /// 1009 channel rejected, 1010 refund not found.
+    error_code: String,
+    msg: String,
+    /// The offending field, for 1001.
+    error_field: Option<String>,
+    timestamp: i64,
+    sign_type: Option<String>,
+    sign: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct PublicKeyResponse {
+    /// Base64 X.509 SubjectPublicKeyInfo DER of the platform's RSA key.
+    public_key: String,
+    sign_type: String,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Paygate merchant API", description = "One signed API over many payment channels. \
+        Requests and responses are flat JSON objects signed as described in DESIGN §12."),
+    paths(
+        crate::merchant_api::create,
+        crate::merchant_api::query,
+        crate::merchant_api::close,
+        crate::merchant_api::refund,
+        crate::merchant_api::refund_query,
+        crate::ops::public_key,
+        crate::ops::healthz,
+        crate::ops::metrics,
+    ),
+    tags((name = "payment"), (name = "refund"), (name = "platform"), (name = "operations"))
+)]
+pub struct ApiDoc;

@@ -1,0 +1,125 @@
+use crate::rows::{get_i64, get_opt_string, get_parsed, get_string};
+use crate::{Ctx, Store, StoreError, StoreResult};
+use paygate_domain::sign::SignType;
+use paygate_domain::{MerchantId, PayType};
+use sqlx::any::AnyRow;
+
+/// A merchant as stored: the secret stays sealed under the master key until the app opens it.
+#[derive(Debug, Clone)]
+pub struct MerchantRecord {
+    pub id: MerchantId,
+    pub name: String,
+    pub sign_type: SignType,
+    pub secret_sealed: String,
+    pub rsa_public_key: Option<String>,
+    pub pay_types: Vec<PayType>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub type NewMerchant = MerchantRecord;
+
+fn pay_types_text(pay_types: &[PayType]) -> String {
+    pay_types
+        .iter()
+        .map(|t| t.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn from_row(row: &AnyRow) -> StoreResult<MerchantRecord> {
+    let pay_types = get_string(row, "pay_types")?
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<PayType>().map_err(StoreError::Corrupt))
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(MerchantRecord {
+        id: get_parsed::<MerchantIdText>(row, "id")?.0,
+        name: get_string(row, "name")?,
+        sign_type: get_parsed(row, "sign_type")?,
+        secret_sealed: get_string(row, "secret_sealed")?,
+        rsa_public_key: get_opt_string(row, "rsa_public_key")?,
+        pay_types,
+        created_at: get_i64(row, "created_at")?,
+        updated_at: get_i64(row, "updated_at")?,
+    })
+}
+
+/// `MerchantId` parses through `FromStr` for column reading.
+struct MerchantIdText(MerchantId);
+
+impl std::str::FromStr for MerchantIdText {
+    type Err = paygate_domain::IdError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        MerchantId::parse(s).map(MerchantIdText)
+    }
+}
+
+const COLUMNS: &str =
+    "id, name, sign_type, secret_sealed, rsa_public_key, pay_types, created_at, updated_at";
+
+impl Store {
+    pub async fn insert_merchant(&self, merchant: &NewMerchant) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO merchants (id, name, sign_type, secret_sealed, rsa_public_key, pay_types,
+                                    created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(merchant.id.as_str())
+        .bind(&merchant.name)
+        .bind(merchant.sign_type.as_str())
+        .bind(&merchant.secret_sealed)
+        .bind(merchant.rsa_public_key.as_deref())
+        .bind(pay_types_text(&merchant.pay_types))
+        .bind(merchant.created_at)
+        .bind(merchant.updated_at)
+        .execute(&self.pool)
+        .await
+        .ctx("insert merchant")?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn get_merchant(&self, id: &MerchantId) -> StoreResult<Option<MerchantRecord>> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM merchants WHERE id = $1"))
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .ctx("get merchant")?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    pub async fn list_merchants(&self) -> StoreResult<Vec<MerchantRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM merchants ORDER BY created_at"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .ctx("list merchants")?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// Replaces the merchant's keys (rotation); returns false when no such merchant exists.
+    pub async fn update_merchant_keys(
+        &self,
+        id: &MerchantId,
+        sign_type: SignType,
+        secret_sealed: &str,
+        rsa_public_key: Option<&str>,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE merchants SET sign_type = $1, secret_sealed = $2, rsa_public_key = $3,
+                                  updated_at = $4
+             WHERE id = $5",
+        )
+        .bind(sign_type.as_str())
+        .bind(secret_sealed)
+        .bind(rsa_public_key)
+        .bind(now_ms)
+        .bind(id.as_str())
+        .execute(&self.pool)
+        .await
+        .ctx("update merchant keys")?;
+        Ok(done.rows_affected() == 1)
+    }
+}

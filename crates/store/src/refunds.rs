@@ -1,0 +1,260 @@
+use crate::orders::{record_transition, write_outbox, Outbox};
+use crate::rows::{get_amount, get_i64, get_opt_i64, get_opt_string, get_parsed, get_string};
+use crate::{Ctx, Store, StoreError, StoreResult};
+use paygate_domain::refund::RefundEvent;
+use paygate_domain::{
+    Amount, Currency, MerchantId, OrderEvent, OrderStatus, OutRefundNo, RefundNo, RefundStatus,
+    TradeNo,
+};
+use sqlx::any::AnyRow;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundRecord {
+    pub refund_no: RefundNo,
+    pub merchant_id: MerchantId,
+    pub out_refund_no: OutRefundNo,
+    pub trade_no: TradeNo,
+    pub currency: Currency,
+    pub amount: Amount,
+    pub reason: String,
+    pub status: RefundStatus,
+    pub channel_refund_no: Option<String>,
+    pub created_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+pub type NewRefund = RefundRecord;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundRef {
+    RefundNo(RefundNo),
+    OutRefundNo(OutRefundNo),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundReservation {
+    /// The refund was recorded and its amount reserved against the order.
+    New(RefundRecord),
+    /// The merchant's refund number was used before; this is that refund.
+    Existing(RefundRecord),
+    /// The order is not in a refundable state.
+    NotRefundable(OrderStatus),
+    /// Accepted refunds plus this one would exceed the order's amount.
+    Exceeded { refundable: Amount },
+}
+
+fn corrupt<E: std::fmt::Display>(column: &str) -> impl FnOnce(E) -> StoreError + '_ {
+    move |e| StoreError::Corrupt(format!("{column}: {e}"))
+}
+
+fn refund_from_row(row: &AnyRow) -> StoreResult<RefundRecord> {
+    Ok(RefundRecord {
+        refund_no: RefundNo::parse(&get_string(row, "refund_no")?).map_err(corrupt("refund_no"))?,
+        merchant_id: MerchantId::parse(&get_string(row, "merchant_id")?)
+            .map_err(corrupt("merchant_id"))?,
+        out_refund_no: OutRefundNo::parse(&get_string(row, "out_refund_no")?)
+            .map_err(corrupt("out_refund_no"))?,
+        trade_no: TradeNo::parse(&get_string(row, "trade_no")?).map_err(corrupt("trade_no"))?,
+        currency: get_parsed(row, "currency")?,
+        amount: get_amount(row, "amount")?,
+        reason: get_string(row, "reason")?,
+        status: get_parsed(row, "status")?,
+        channel_refund_no: get_opt_string(row, "channel_refund_no")?,
+        created_at: get_i64(row, "created_at")?,
+        finished_at: get_opt_i64(row, "finished_at")?,
+    })
+}
+
+const REFUND_COLUMNS: &str = "refund_no, merchant_id, out_refund_no, trade_no, currency, amount, \
+    reason, status, channel_refund_no, created_at, finished_at";
+
+/// How a processing refund ended at the channel.
+#[derive(Debug, Clone)]
+pub enum RefundFinish {
+    Succeeded { channel_refund_no: Option<String> },
+    Failed,
+}
+
+impl Store {
+    /// Records a refund and reserves its amount in one transaction. The reservation is a
+    /// conditional update of the order row, so concurrent refunds can never together exceed the
+    /// paid amount on either engine.
+    pub async fn reserve_refund(&self, refund: &NewRefund) -> StoreResult<RefundReservation> {
+        let mut tx = self.pool.begin().await.ctx("begin reserve refund")?;
+        let inserted = sqlx::query(
+            "INSERT INTO refunds (refund_no, merchant_id, out_refund_no, trade_no, currency, amount,
+                                  reason, status, channel_refund_no, created_at, finished_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, NULL)
+             ON CONFLICT (merchant_id, out_refund_no) DO NOTHING",
+        )
+        .bind(refund.refund_no.as_str())
+        .bind(refund.merchant_id.as_str())
+        .bind(refund.out_refund_no.as_str())
+        .bind(refund.trade_no.as_str())
+        .bind(refund.currency.as_str())
+        .bind(refund.amount.minor())
+        .bind(&refund.reason)
+        .bind(RefundStatus::Processing.as_str())
+        .bind(refund.created_at)
+        .execute(&mut *tx)
+        .await
+        .ctx("insert refund")?
+        .rows_affected();
+        if inserted == 0 {
+            tx.rollback().await.ctx("rollback duplicate refund")?;
+            let existing = self
+                .find_refund(
+                    &refund.merchant_id,
+                    &RefundRef::OutRefundNo(refund.out_refund_no.clone()),
+                )
+                .await?
+                .ok_or_else(|| StoreError::Corrupt("conflicting refund vanished".into()))?;
+            return Ok(RefundReservation::Existing(existing));
+        }
+        let reserved = sqlx::query(
+            "UPDATE orders SET refund_reserved = refund_reserved + $1, updated_at = $2
+             WHERE trade_no = $3 AND status IN ($4, $5) AND refund_reserved + $1 <= total_amount",
+        )
+        .bind(refund.amount.minor())
+        .bind(refund.created_at)
+        .bind(refund.trade_no.as_str())
+        .bind(OrderStatus::Success.as_str())
+        .bind(OrderStatus::PartialRefund.as_str())
+        .execute(&mut *tx)
+        .await
+        .ctx("reserve refund amount")?
+        .rows_affected();
+        if reserved == 1 {
+            tx.commit().await.ctx("commit reserve refund")?;
+            return Ok(RefundReservation::New(refund.clone()));
+        }
+        tx.rollback().await.ctx("rollback refused refund")?;
+        let order = self
+            .get_order(&refund.trade_no)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("refunded order vanished".into()))?;
+        if !matches!(
+            order.status,
+            OrderStatus::Success | OrderStatus::PartialRefund
+        ) {
+            return Ok(RefundReservation::NotRefundable(order.status));
+        }
+        let refundable = order
+            .total_amount
+            .checked_sub(order.refund_reserved)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(RefundReservation::Exceeded { refundable })
+    }
+
+    /// Ends a processing refund. On success the order's refunded total grows and the order moves
+    /// to PARTIAL_REFUND or REFUND; on failure the reservation is released. Returns the refund's
+    /// new status, or `None` if it had already ended.
+    pub async fn finish_refund(
+        &self,
+        refund_no: &RefundNo,
+        finish: &RefundFinish,
+        at_ms: i64,
+        outbox: Option<&Outbox>,
+    ) -> StoreResult<Option<RefundStatus>> {
+        let (event, channel_refund_no) = match finish {
+            RefundFinish::Succeeded { channel_refund_no } => {
+                (RefundEvent::Succeeded, channel_refund_no.as_deref())
+            }
+            RefundFinish::Failed => (RefundEvent::Failed, None),
+        };
+        let to = RefundStatus::Processing
+            .apply(event)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut tx = self.pool.begin().await.ctx("begin finish refund")?;
+        let row = sqlx::query(
+            "UPDATE refunds SET status = $1, finished_at = $2,
+                    channel_refund_no = COALESCE($3, channel_refund_no)
+             WHERE refund_no = $4 AND status = $5
+             RETURNING trade_no, merchant_id, amount",
+        )
+        .bind(to.as_str())
+        .bind(at_ms)
+        .bind(channel_refund_no)
+        .bind(refund_no.as_str())
+        .bind(RefundStatus::Processing.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .ctx("finish refund")?;
+        let Some(row) = row else {
+            tx.rollback().await.ctx("rollback finished refund")?;
+            return Ok(None);
+        };
+        let trade_no =
+            TradeNo::parse(&get_string(&row, "trade_no")?).map_err(corrupt("trade_no"))?;
+        let merchant_id =
+            MerchantId::parse(&get_string(&row, "merchant_id")?).map_err(corrupt("merchant_id"))?;
+        let amount = get_i64(&row, "amount")?;
+        match finish {
+            RefundFinish::Succeeded { .. } => {
+                let order = sqlx::query(
+                    "UPDATE orders SET refunded_amount = refunded_amount + $1, updated_at = $2
+                     WHERE trade_no = $3
+                     RETURNING status, refunded_amount, total_amount",
+                )
+                .bind(amount)
+                .bind(at_ms)
+                .bind(trade_no.as_str())
+                .fetch_one(&mut *tx)
+                .await
+                .ctx("add refunded amount")?;
+                let from: OrderStatus = get_parsed(&order, "status")?;
+                let fully_refunded =
+                    get_i64(&order, "refunded_amount")? == get_i64(&order, "total_amount")?;
+                let event = OrderEvent::Refunded { fully_refunded };
+                let next = from
+                    .apply(event)
+                    .map_err(|e| StoreError::Corrupt(format!("refund on order: {e}")))?;
+                sqlx::query("UPDATE orders SET status = $1 WHERE trade_no = $2 AND status = $3")
+                    .bind(next.as_str())
+                    .bind(trade_no.as_str())
+                    .bind(from.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .ctx("move order to refunded state")?;
+                record_transition(&mut tx, &trade_no, from, next, event, at_ms).await?;
+            }
+            RefundFinish::Failed => {
+                sqlx::query(
+                    "UPDATE orders SET refund_reserved = refund_reserved - $1, updated_at = $2
+                     WHERE trade_no = $3",
+                )
+                .bind(amount)
+                .bind(at_ms)
+                .bind(trade_no.as_str())
+                .execute(&mut *tx)
+                .await
+                .ctx("release refund reservation")?;
+            }
+        }
+        if let Some(outbox) = outbox {
+            write_outbox(&mut tx, &merchant_id, &trade_no, outbox, at_ms).await?;
+        }
+        tx.commit().await.ctx("commit finish refund")?;
+        Ok(Some(to))
+    }
+
+    pub async fn find_refund(
+        &self,
+        merchant: &MerchantId,
+        by: &RefundRef,
+    ) -> StoreResult<Option<RefundRecord>> {
+        let (column, value) = match by {
+            RefundRef::RefundNo(r) => ("refund_no", r.as_str()),
+            RefundRef::OutRefundNo(o) => ("out_refund_no", o.as_str()),
+        };
+        let row = sqlx::query(&format!(
+            "SELECT {REFUND_COLUMNS} FROM refunds WHERE merchant_id = $1 AND {column} = $2"
+        ))
+        .bind(merchant.as_str())
+        .bind(value)
+        .fetch_optional(&self.pool)
+        .await
+        .ctx("find refund")?;
+        row.as_ref().map(refund_from_row).transpose()
+    }
+}
