@@ -1,0 +1,199 @@
+//! Operator commands: merchants and wallet top-ups. Secrets are printed once, when issued.
+
+use crate::config::Settings;
+use crate::wiring;
+use clap::Subcommand;
+use paygate_app::{CreatedMerchant, NewMerchantInput};
+use paygate_domain::sign::SignType;
+use paygate_domain::{Currency, MerchantId, Money, PayType, WalletAccountId};
+
+#[derive(Subcommand)]
+pub enum MerchantCommand {
+    /// Create a merchant and print its credentials (shown only now).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Choose the id instead of minting one.
+        #[arg(long)]
+        id: Option<String>,
+        #[arg(long, default_value = "MD5", value_parser = parse_sign_type)]
+        sign_type: SignType,
+        /// The merchant's RSA public key (base64 DER or PEM) for RSA2; generated when absent.
+        #[arg(long)]
+        rsa_public_key: Option<String>,
+        #[arg(long, value_delimiter = ',', default_value = "wallet", value_parser = parse_pay_type)]
+        pay_types: Vec<PayType>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one merchant (never its secret).
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List merchants.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Issue new keys; the old ones stop working.
+    RotateKey {
+        id: String,
+        #[arg(long, default_value = "MD5", value_parser = parse_sign_type)]
+        sign_type: SignType,
+        #[arg(long)]
+        rsa_public_key: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum WalletCommand {
+    /// Credit a payer's wallet account (opening it on first top-up).
+    Topup {
+        account: String,
+        /// Decimal yuan, e.g. 100.00
+        amount: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_sign_type(text: &str) -> Result<SignType, String> {
+    text.parse()
+        .map_err(|_| "must be MD5, HMAC-SHA256 or RSA2".to_owned())
+}
+
+fn parse_pay_type(text: &str) -> Result<PayType, String> {
+    text.parse()
+}
+
+fn app_error(error: paygate_app::AppError) -> anyhow::Error {
+    anyhow::anyhow!("{error}")
+}
+
+fn print_credentials(created: &CreatedMerchant, json: bool) {
+    if json {
+        let value = serde_json::json!({
+            "merchant_id": created.id.as_str(),
+            "sign_type": created.sign_type.as_str(),
+            "secret": created.secret,
+            "rsa_private_key": created.rsa_private_key,
+            "rsa_public_key": created.rsa_public_key,
+        });
+        println!("{value}");
+        return;
+    }
+    println!("merchant_id={}", created.id);
+    println!("sign_type={}", created.sign_type);
+    println!("secret={}", created.secret);
+    if let Some(key) = &created.rsa_private_key {
+        println!("rsa_private_key={key}");
+    }
+}
+
+fn merchant_id(text: &str) -> anyhow::Result<MerchantId> {
+    MerchantId::parse(text).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+pub async fn merchant(settings: Settings, command: MerchantCommand) -> anyhow::Result<()> {
+    let app = wiring::open_app(&settings).await?;
+    match command {
+        MerchantCommand::Create {
+            name,
+            id,
+            sign_type,
+            rsa_public_key,
+            pay_types,
+            json,
+        } => {
+            let id = id.as_deref().map(merchant_id).transpose()?;
+            let input = NewMerchantInput {
+                id,
+                name,
+                sign_type,
+                rsa_public_key,
+                pay_types,
+            };
+            let created = app.create_merchant(input).await.map_err(app_error)?;
+            print_credentials(&created, json);
+        }
+        MerchantCommand::Show { id, json } => {
+            let record = app
+                .get_merchant(&merchant_id(&id)?)
+                .await
+                .map_err(app_error)?
+                .ok_or_else(|| anyhow::anyhow!("no merchant {id}"))?;
+            print_merchants(&[record], json);
+        }
+        MerchantCommand::List { json } => {
+            print_merchants(&app.list_merchants().await.map_err(app_error)?, json);
+        }
+        MerchantCommand::RotateKey {
+            id,
+            sign_type,
+            rsa_public_key,
+            json,
+        } => {
+            let created = app
+                .rotate_merchant_key(&merchant_id(&id)?, sign_type, rsa_public_key)
+                .await
+                .map_err(app_error)?;
+            print_credentials(&created, json);
+        }
+    }
+    Ok(())
+}
+
+fn print_merchants(records: &[paygate_store::MerchantRecord], json: bool) {
+    for record in records {
+        let pay_types: Vec<_> = record.pay_types.iter().map(|t| t.as_str()).collect();
+        if json {
+            let value = serde_json::json!({
+                "merchant_id": record.id.as_str(),
+                "name": record.name,
+                "sign_type": record.sign_type.as_str(),
+                "pay_types": pay_types,
+                "rsa_public_key": record.rsa_public_key,
+                "created_at": record.created_at / 1000,
+            });
+            println!("{value}");
+        } else {
+            println!(
+                "{}\t{}\t{}\t{}",
+                record.id,
+                record.sign_type,
+                pay_types.join(","),
+                record.name
+            );
+        }
+    }
+}
+
+pub async fn wallet(settings: Settings, command: WalletCommand) -> anyhow::Result<()> {
+    let app = wiring::open_app(&settings).await?;
+    match command {
+        WalletCommand::Topup {
+            account,
+            amount,
+            json,
+        } => {
+            let account = WalletAccountId::parse(&account).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let money =
+                Money::parse(&amount, Currency::Cny).map_err(|e| anyhow::anyhow!("amount: {e}"))?;
+            let balance = app.wallet_topup(&account, money).await.map_err(app_error)?;
+            let balance = balance.to_major_string(Currency::Cny);
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"account": account.as_str(), "balance": balance})
+                );
+            } else {
+                println!("{account} balance={balance} CNY");
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,113 @@
+//! Layered configuration (DESIGN §13): built-in defaults, then an optional TOML file, then
+//! `PAYGATE_*` environment variables (nested keys joined with `__`).
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    /// Default: SQLite in the data directory.
+    pub database_url: Option<String>,
+    /// 64 hex characters. Default: generated into the data directory, with a warning.
+    pub master_key: Option<String>,
+    /// Base of cashier links; default `http://<listen>`.
+    pub public_url: Option<String>,
+    pub log: String,
+    pub log_format: LogFormat,
+    /// Create a demo merchant and payer wallet when the database has no merchant.
+    pub demo: bool,
+    pub order_ttl_secs: i64,
+    pub pg_connections_max: u32,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            master_key: None,
+            public_url: None,
+            log: "info".into(),
+            log_format: LogFormat::Text,
+            demo: true,
+            order_ttl_secs: 30 * 60,
+            pg_connections_max: 16,
+        }
+    }
+}
+
+impl Settings {
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Settings> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = file {
+            anyhow::ensure!(
+                path.exists(),
+                "config file {} does not exist",
+                path.display()
+            );
+            figment = figment.merge(Toml::file(path));
+        }
+        let settings: Settings = figment
+            .merge(Env::prefixed("PAYGATE_").split("__"))
+            .extract()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        anyhow::ensure!(
+            settings.order_ttl_secs >= 60,
+            "order_ttl_secs must be at least 60"
+        );
+        Ok(settings)
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("paygate.db").display()
+            )
+        })
+    }
+
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_file_which_overrides_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("paygate.toml", "listen = \"0.0.0.0:9000\"\nlog = \"debug\"")?;
+            jail.set_env("PAYGATE_LOG", "warn");
+            let settings = Settings::load(Some(Path::new("paygate.toml"))).unwrap();
+            assert_eq!(settings.listen, "0.0.0.0:9000");
+            assert_eq!(settings.log, "warn");
+            assert!(settings.database_url().starts_with("sqlite://"));
+            assert_eq!(settings.public_url(), "http://0.0.0.0:9000");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_missing_config_file_is_an_error() {
+        assert!(Settings::load(Some(Path::new("/nonexistent/paygate.toml"))).is_err());
+    }
+}
