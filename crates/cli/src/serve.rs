@@ -66,13 +66,17 @@ fn anyhow_of(error: paygate_app::AppError) -> anyhow::Error {
     anyhow::anyhow!("{error}")
 }
 
-pub async fn run(settings: Settings) -> anyhow::Result<()> {
+pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let addr = listener.local_addr().context("local address")?;
+    // With port 0 the links we hand out must carry the port actually bound.
+    if settings.public_url.is_none() {
+        settings.public_url = Some(format!("http://{addr}"));
+    }
     let app = wiring::open_app(&settings).await?;
     ensure_demo(&app, &settings).await?;
-    let addr = listener.local_addr().context("local address")?;
     println!("listening on http://{addr}");
     paygate_http::serve(listener, app.clone(), shutdown_signal())
         .await

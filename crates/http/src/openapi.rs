@@ -3,10 +3,11 @@
 
 #![allow(dead_code)]
 
+use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
 /// Fields every merchant request carries.
-#[derive(ToSchema)]
+#[derive(ToSchema, Serialize)]
 pub struct SignedFields {
     /// The merchant's id.
     merchant_id: String,
@@ -20,9 +21,9 @@ pub struct SignedFields {
     sign: String,
 }
 
-#[derive(ToSchema)]
+#[derive(ToSchema, Serialize)]
 pub struct CreateOrderRequest {
-    #[schema(inline)]
+    #[serde(flatten)]
     signed: SignedFields,
     /// The merchant's order number (1-64 of [0-9A-Za-z_-]): the idempotency key.
     out_trade_no: String,
@@ -45,18 +46,18 @@ pub struct CreateOrderRequest {
     buyer_id: Option<String>,
 }
 
-#[derive(ToSchema)]
+#[derive(ToSchema, Serialize)]
 pub struct OrderRefRequest {
-    #[schema(inline)]
+    #[serde(flatten)]
     signed: SignedFields,
     /// Our trade number; wins over out_trade_no when both are given.
     trade_no: Option<String>,
     out_trade_no: Option<String>,
 }
 
-#[derive(ToSchema)]
+#[derive(ToSchema, Serialize)]
 pub struct RefundRequest {
-    #[schema(inline)]
+    #[serde(flatten)]
     signed: SignedFields,
     trade_no: Option<String>,
     out_trade_no: Option<String>,
@@ -66,15 +67,15 @@ pub struct RefundRequest {
     refund_reason: String,
 }
 
-#[derive(ToSchema)]
+#[derive(ToSchema, Serialize)]
 pub struct RefundRefRequest {
-    #[schema(inline)]
+    #[serde(flatten)]
     signed: SignedFields,
     refund_no: Option<String>,
     out_refund_no: Option<String>,
 }
 
-#[derive(ToSchema)]
+#[derive(ToSchema, Serialize)]
 pub struct OrderResponse {
     /// SUCCESS
     code: String,
@@ -102,7 +103,7 @@ pub struct OrderResponse {
     sign: String,
 }
 
-#[derive(ToSchema)]
+#[derive(ToSchema, Serialize)]
 pub struct RefundResponse {
     code: String,
     msg: String,
@@ -123,7 +124,7 @@ pub struct RefundResponse {
 }
 
 /// A refusal. Signed when the merchant is known.
-#[derive(ToSchema)]
+#[derive(ToSchema, Serialize)]
 pub struct ErrorResponse {
     /// FAIL
     code: String,
@@ -139,7 +140,7 @@ pub struct ErrorResponse {
     sign: Option<String>,
 }
 
-#[derive(ToSchema)]
+#[derive(ToSchema, Serialize)]
 pub struct PublicKeyResponse {
     /// Base64 X.509 SubjectPublicKeyInfo DER of the platform's RSA key.
     public_key: String,
@@ -163,3 +164,37 @@ pub struct PublicKeyResponse {
     tags((name = "payment"), (name = "refund"), (name = "platform"), (name = "operations"))
 )]
 pub struct ApiDoc;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_is_openapi_3_1_and_covers_every_endpoint() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+        for (path, method) in [
+            ("/api/payment/create", "post"),
+            ("/api/payment/query", "post"),
+            ("/api/payment/close", "post"),
+            ("/api/payment/refund", "post"),
+            ("/api/payment/refund/query", "post"),
+            ("/api/platform/public-key", "get"),
+            ("/healthz", "get"),
+            ("/metrics", "get"),
+        ] {
+            assert!(
+                doc["paths"][path][method].is_object(),
+                "{method} {path} is documented"
+            );
+        }
+        let create = &doc["components"]["schemas"]["CreateOrderRequest"]["allOf"];
+        assert_eq!(create[0]["$ref"], "#/components/schemas/SignedFields");
+        for field in ["out_trade_no", "total_amount", "notify_url", "pay_type"] {
+            assert!(
+                create[1]["properties"][field].is_object(),
+                "create documents {field}"
+            );
+        }
+    }
+}

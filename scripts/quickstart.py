@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Paygate in five minutes: a signed create, pay, query and refund with the demo merchant.
+
+Uses only Python's standard library, so it doubles as a reference for signing in any language
+(DESIGN §12): drop `sign` and empty values, sort keys by byte order, join `k=v` with `&`, append
+`&key=SECRET`, MD5, upper-case hex.
+
+Usage: python3 scripts/quickstart.py [data-dir]   (default ./data, as written by `paygate serve`)
+"""
+
+import hashlib
+import json
+import secrets
+import sys
+import time
+import urllib.error
+import urllib.request
+
+
+def string_to_sign(fields):
+    parts = []
+    for key in sorted(fields, key=lambda k: k.encode()):
+        value = fields[key]
+        if key == "sign" or value is None or value == "":
+            continue
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        parts.append(f"{key}={value}")
+    return "&".join(parts)
+
+
+def md5_sign(fields, secret):
+    text = string_to_sign(fields) + "&key=" + secret
+    return hashlib.md5(text.encode()).hexdigest().upper()
+
+
+def call(base_url, merchant, path, fields):
+    body = dict(fields)
+    body.update(
+        merchant_id=merchant["merchant_id"],
+        timestamp=int(time.time()),
+        nonce=secrets.token_hex(8),
+        sign_type="MD5",
+    )
+    body["sign"] = md5_sign(body, merchant["secret"])
+    request = urllib.request.Request(
+        base_url + path,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            answer = json.load(response)
+    except urllib.error.HTTPError as error:
+        answer = json.load(error)
+    if answer.get("code") == "SUCCESS" and answer.get("sign") != md5_sign(answer, merchant["secret"]):
+        raise SystemExit(f"{path}: response signature does not verify")
+    return answer
+
+
+def expect(answer, **wanted):
+    for key, value in wanted.items():
+        if answer.get(key) != value:
+            raise SystemExit(f"expected {key}={value!r}, got {json.dumps(answer, ensure_ascii=False)}")
+    return answer
+
+
+def main():
+    data_dir = sys.argv[1] if len(sys.argv) > 1 else "data"
+    with open(f"{data_dir}/demo-merchant.json") as f:
+        merchant = json.load(f)
+    base = merchant["base_url"]
+    out_trade_no = "QS" + secrets.token_hex(6)
+
+    order = call(base, merchant, "/api/payment/create", {
+        "out_trade_no": out_trade_no, "total_amount": "0.01", "subject": "Quickstart tea",
+        "pay_type": "wallet", "notify_url": "https://shop.example/notify",
+    })
+    expect(order, code="SUCCESS", trade_status="WAIT_PAY")
+    print(f"created  {order['trade_no']}  pay_url={order['pay_url']}")
+
+    # The same out_trade_no again is idempotent: the same order comes back.
+    again = call(base, merchant, "/api/payment/create", {
+        "out_trade_no": out_trade_no, "total_amount": "0.01", "subject": "Quickstart tea",
+        "pay_type": "wallet", "notify_url": "https://shop.example/notify",
+    })
+    expect(again, code="SUCCESS", trade_no=order["trade_no"], pay_url=order["pay_url"])
+    print(f"again    {again['trade_no']}  (idempotent on out_trade_no)")
+
+    # Naming the payer's wallet charges at once.
+    paid = call(base, merchant, "/api/payment/create", {
+        "out_trade_no": out_trade_no + "P", "total_amount": "12.50", "subject": "Quickstart tea",
+        "pay_type": "wallet", "notify_url": "https://shop.example/notify",
+        "buyer_id": merchant["payer_wallet"],
+    })
+    expect(paid, code="SUCCESS", trade_status="SUCCESS")
+    print(f"paid     {paid['trade_no']}  {paid['total_amount']} {paid['currency']} from wallet {merchant['payer_wallet']}")
+
+    queried = call(base, merchant, "/api/payment/query", {"out_trade_no": out_trade_no + "P"})
+    expect(queried, code="SUCCESS", trade_status="SUCCESS")
+    print(f"queried  {queried['trade_no']}  {queried['trade_status']} at {queried['pay_time']}")
+
+    refund = call(base, merchant, "/api/payment/refund", {
+        "trade_no": paid["trade_no"], "out_refund_no": "RF" + secrets.token_hex(6),
+        "refund_amount": "2.50", "refund_reason": "quickstart",
+    })
+    expect(refund, code="SUCCESS", refund_status="SUCCESS")
+    print(f"refunded {refund['refund_no']}  {refund['refund_amount']}")
+
+    after = call(base, merchant, "/api/payment/query", {"trade_no": paid["trade_no"]})
+    expect(after, trade_status="PARTIAL_REFUND", refunded_amount="2.50")
+    print(f"order is {after['trade_status']}, refunded {after['refunded_amount']} of {after['total_amount']}")
+
+    closed = call(base, merchant, "/api/payment/close", {"out_trade_no": out_trade_no})
+    expect(closed, code="SUCCESS", trade_status="CLOSED")
+    print(f"closed   {closed['trade_no']}")
+    print("quickstart OK")
+
+
+if __name__ == "__main__":
+    main()
