@@ -10,6 +10,7 @@ pub mod auth;
 pub mod clock;
 pub mod commands;
 pub mod error;
+pub mod maintenance;
 pub mod merchants;
 pub mod payments;
 pub mod refunds;

@@ -78,9 +78,16 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
     let app = wiring::open_app(&settings).await?;
     ensure_demo(&app, &settings).await?;
     println!("listening on http://{addr}");
+    let workers = tokio_util::sync::CancellationToken::new();
+    let pruner = tokio::spawn(paygate_app::maintenance::run_nonce_pruner(
+        app.clone(),
+        workers.clone(),
+    ));
     paygate_http::serve(listener, app.clone(), shutdown_signal())
         .await
         .context("server failed")?;
+    workers.cancel();
+    let _ = pruner.await;
     app.store().close().await;
     tracing::info!("stopped");
     Ok(())
