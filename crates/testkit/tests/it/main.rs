@@ -1,4 +1,21 @@
 //! Paygate's integration tests: the real app on a random port against a fresh database, driven
 //! through the merchant SDK. Each test body runs on SQLite and on PostgreSQL.
+//!
+//! The modules follow issue #2's acceptance list: `orders` (states through the API),
+//! `idempotency` and `refunds` (exactly-once effects), `signing` (authentic requests and
+//! answers), `bad_input` (parameter errors that write nothing), `wallet` (money moves exactly)
+//! and `metrics`. `support` holds the builders and assertions they share.
 
+// Amounts in fen are written with the separator where the decimal point would be (`12_34` is
+// 12.34 yuan), which reads as money; clippy's digit grouping would hide that.
+#![allow(clippy::inconsistent_digit_grouping)]
+
+mod bad_input;
+mod idempotency;
+mod metrics;
+mod orders;
+mod refunds;
+mod signing;
 mod smoke;
+mod support;
+mod wallet;
