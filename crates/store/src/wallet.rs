@@ -120,6 +120,11 @@ impl Store {
         .rows_affected();
         if debited == 0 {
             tx.rollback().await.ctx("rollback wallet pay")?;
+            // A concurrent call for the same trade may have paid while we waited on the account
+            // row; on PostgreSQL our update returned only after that commit, so this read sees it.
+            if let Some(done) = self.wallet_payment(trade_no).await? {
+                return Ok(WalletPayOutcome::Paid(done));
+            }
             return Ok(match self.wallet_balance(account).await? {
                 Some(_) => WalletPayOutcome::InsufficientBalance,
                 None => WalletPayOutcome::NoSuchAccount,
