@@ -12,6 +12,7 @@
 
 mod bad_input;
 mod idempotency;
+mod maintenance;
 mod metrics;
 mod orders;
 mod refunds;

@@ -1,0 +1,47 @@
+//! Housekeeping: expired nonces are pruned, and pruning never reopens a replay, because a
+//! request old enough for its nonce to be pruned is refused on its timestamp.
+
+use paygate_app::maintenance::{prune_nonces_step, Outcome};
+use paygate_app::{Clock, ManualClock, SystemClock};
+use paygate_testkit::{both_databases, spawn_app_with, DbBackend, TestOptions};
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+async fn pruned_nonces_cannot_be_replayed(backend: DbBackend) {
+    let clock = Arc::new(ManualClock::new(SystemClock.now_ms()));
+    let t = spawn_app_with(
+        backend,
+        TestOptions {
+            clock: clock.clone(),
+            ..TestOptions::default()
+        },
+    )
+    .await;
+    let fields: Map<String, Value> = json!({"out_trade_no": "NOPE"}).as_object().unwrap().clone();
+    let signed = t.client.sign_fields(fields).unwrap();
+    let (status, first) = t
+        .client
+        .send_unsigned("/api/payment/query", signed.clone())
+        .await
+        .unwrap();
+    assert_eq!((status, first["error_code"].as_str()), (404, Some("1003")));
+    assert_eq!(
+        prune_nonces_step(&t.app).await.unwrap(),
+        Outcome::Idle,
+        "still fresh"
+    );
+
+    clock.advance_ms(11 * 60 * 1000);
+    assert!(matches!(
+        prune_nonces_step(&t.app).await.unwrap(),
+        Outcome::DidWork(n) if n >= 1
+    ));
+    let (status, replay) = t
+        .client
+        .send_unsigned("/api/payment/query", signed)
+        .await
+        .unwrap();
+    assert_eq!((status, replay["error_code"].as_str()), (401, Some("1002")));
+    t.stop().await;
+}
+both_databases!(pruned_nonces_cannot_be_replayed);
