@@ -10,6 +10,7 @@ pub mod ids;
 pub mod money;
 pub mod order;
 pub mod refund;
+pub mod schedule;
 pub mod secret;
 pub mod sign;
 
