@@ -3,6 +3,7 @@
 //! the request itself.
 
 use crate::{App, AppError};
+use paygate_domain::schedule::RetrySchedule;
 use paygate_domain::sign::{RsaPrivateKey, RsaPublicKey, SignKey, SignType, VerifyKey};
 use paygate_domain::{MerchantId, PayType};
 use paygate_store::MerchantRecord;
@@ -17,6 +18,7 @@ pub struct MerchantKeys {
     pub record: MerchantRecord,
     pub verify: VerifyKey,
     pub respond: SignKey,
+    pub notify_schedule: RetrySchedule,
 }
 
 #[derive(Default)]
@@ -31,6 +33,22 @@ pub struct NewMerchantInput {
     /// private half over once.
     pub rsa_public_key: Option<String>,
     pub pay_types: Vec<PayType>,
+    /// Notification retry delays in seconds; `None` keeps seed 003's schedule.
+    pub notify_delays_secs: Option<Vec<i64>>,
+}
+
+/// Parses a stored delay list; the default schedule when absent.
+fn notify_schedule(text: Option<&str>) -> Result<RetrySchedule, AppError> {
+    let Some(text) = text else {
+        return Ok(RetrySchedule::notification());
+    };
+    let delays = text
+        .split(',')
+        .map(|d| d.trim().parse::<i64>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| AppError::param("notify_delays_secs", "must be whole seconds"))?;
+    RetrySchedule::from_delays_secs(&delays, RetrySchedule::notification().give_up_after_ms)
+        .map_err(|e| AppError::param("notify_delays_secs", e.to_string()))
 }
 
 /// What the operator hands the merchant, once: the secret and any generated private key.
@@ -82,6 +100,14 @@ impl App {
         let id = input.id.unwrap_or_else(MerchantId::mint);
         let secret = new_secret();
         let (rsa_public_key, rsa_private_key) = rsa_keys(input.sign_type, input.rsa_public_key)?;
+        let notify_delays_secs = input.notify_delays_secs.map(|delays| {
+            delays
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        });
+        notify_schedule(notify_delays_secs.as_deref())?;
         let now = self.clock().now_ms();
         let record = MerchantRecord {
             id: id.clone(),
@@ -90,6 +116,7 @@ impl App {
             secret_sealed: self.inner.master_key.seal(&secret),
             rsa_public_key: rsa_public_key.clone(),
             pay_types: input.pay_types,
+            notify_delays_secs,
             created_at: now,
             updated_at: now,
         };
@@ -198,10 +225,12 @@ impl App {
                 )
             }
         };
+        let notify_schedule = notify_schedule(record.notify_delays_secs.as_deref())?;
         Ok(MerchantKeys {
             record,
             verify,
             respond,
+            notify_schedule,
         })
     }
 }

@@ -9,6 +9,17 @@ use paygate_store::{Inserted, OrderRecord, OrderRef, OrderTransition, Outbox};
 use serde_json::Value;
 use std::sync::Arc;
 
+/// The anomaly kind for a payment the channel took after we closed the order.
+pub const PAID_AFTER_CLOSE: &str = "PAID_AFTER_CLOSE";
+
+/// Whether closing an order is announced to the merchant: an expiry is, the merchant's own
+/// close is not (they asked for it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseNotice {
+    Notify,
+    Silent,
+}
+
 impl App {
     pub async fn create_order(
         &self,
@@ -121,6 +132,7 @@ impl App {
             | Err(ChannelError::Rejected(why)) => Err(AppError::ChannelRejected(why)),
             Err(ChannelError::Unknown(why)) => {
                 tracing::warn!(trade_no = %order.trade_no, %why, "payment outcome unknown; will query");
+                self.schedule_order_poll(&order).await?;
                 Ok(order)
             }
             Err(ChannelError::Unsupported) => Err(AppError::ChannelRejected(
@@ -131,11 +143,20 @@ impl App {
 
     /// Moves an order to what the channel's trade state says, if that is a legal step, and
     /// returns the order as it then stands. Losing a race to another process is not an error:
-    /// the winner's result is read back.
+    /// the winner's result is read back. A merchant's own close is not notified.
     pub async fn settle(
         &self,
         order: OrderRecord,
         state: TradeState,
+    ) -> Result<OrderRecord, AppError> {
+        self.settle_with(order, state, CloseNotice::Silent).await
+    }
+
+    pub async fn settle_with(
+        &self,
+        order: OrderRecord,
+        state: TradeState,
+        notice: CloseNotice,
     ) -> Result<OrderRecord, AppError> {
         let (event, channel_trade_no) = match state {
             TradeState::Paid {
@@ -145,38 +166,79 @@ impl App {
             TradeState::Closed => (OrderEvent::Closed, None),
             TradeState::NotFound | TradeState::WaitingPayment => return Ok(order),
         };
-        if order.status.apply(event).is_err() {
-            if event == OrderEvent::Paid && !order.status.is_paid() {
-                tracing::error!(trade_no = %order.trade_no, status = %order.status,
-                    "channel reports payment for an order we closed; needs refund or repair");
+        let settled = if order.status.apply(event).is_err() {
+            order
+        } else {
+            let now = self.clock().now_ms();
+            let outbox = match (event, notice) {
+                (OrderEvent::Paid, _) => {
+                    Some(self.order_notification(&order, OrderStatus::Success, now))
+                }
+                (OrderEvent::Closed, CloseNotice::Notify) => {
+                    Some(self.order_notification(&order, OrderStatus::Closed, now))
+                }
+                _ => None,
+            };
+            let change = OrderTransition {
+                trade_no: order.trade_no.clone(),
+                from: order.status,
+                event,
+                at_ms: now,
+                channel_trade_no: channel_trade_no.clone(),
+                outbox,
+            };
+            if let Some(status) = self.store().transition_order(&change).await? {
+                metrics::counter!("paygate_order_transitions_total", "to" => status.as_str())
+                    .increment(1);
             }
-            return Ok(order);
-        }
-        let now = self.clock().now_ms();
-        let outbox = (event == OrderEvent::Paid).then(|| self.paid_notification(&order, now));
-        let change = OrderTransition {
-            trade_no: order.trade_no.clone(),
-            from: order.status,
-            event,
-            at_ms: now,
-            channel_trade_no,
-            outbox,
+            self.reload(&order.trade_no).await?
         };
-        if let Some(status) = self.store().transition_order(&change).await? {
-            metrics::counter!("paygate_order_transitions_total", "to" => status.as_str())
-                .increment(1);
+        if event == OrderEvent::Paid && !settled.status.is_paid() {
+            self.record_late_payment(&settled, channel_trade_no.as_deref())
+                .await?;
         }
-        self.reload(&order.trade_no).await
+        Ok(settled)
     }
 
-    fn paid_notification(&self, order: &OrderRecord, now_ms: i64) -> Outbox {
-        let mut paid = order.clone();
-        paid.status = OrderStatus::Success;
-        paid.paid_at = Some(now_ms);
-        let mut payload = self.order_view(&paid);
-        payload.insert("notify_type".into(), Value::from("TRADE_SUCCESS"));
+    /// The channel took the payer's money for an order we had closed: it must not be lost. It
+    /// is recorded once as an anomaly for refund or repair, and counted.
+    async fn record_late_payment(
+        &self,
+        order: &OrderRecord,
+        channel_trade_no: Option<&str>,
+    ) -> Result<(), AppError> {
+        let detail = format!(
+            "channel reports payment (channel_trade_no={}) for order in state {}",
+            channel_trade_no.unwrap_or("-"),
+            order.status
+        );
+        let now = self.clock().now_ms();
+        if self
+            .store()
+            .record_anomaly(&order.trade_no, PAID_AFTER_CLOSE, &detail, now)
+            .await?
+        {
+            metrics::counter!("paygate_anomalies_total", "kind" => PAID_AFTER_CLOSE).increment(1);
+            tracing::error!(trade_no = %order.trade_no, %detail, "payment after close; needs refund or repair");
+        }
+        Ok(())
+    }
+
+    /// The notification announcing that `order` has become `status` (paid or closed).
+    fn order_notification(&self, order: &OrderRecord, status: OrderStatus, now_ms: i64) -> Outbox {
+        let mut changed = order.clone();
+        changed.status = status;
+        let kind = if status == OrderStatus::Success {
+            changed.paid_at = Some(now_ms);
+            "TRADE_SUCCESS"
+        } else {
+            changed.closed_at = Some(now_ms);
+            "TRADE_CLOSED"
+        };
+        let mut payload = self.order_view(&changed);
+        payload.insert("notify_type".into(), Value::from(kind));
         Outbox {
-            kind: "TRADE_SUCCESS",
+            kind,
             notify_url: order.notify_url.clone(),
             payload: Value::Object(payload).to_string(),
         }

@@ -92,9 +92,20 @@ impl App {
             }
             Err(ChannelError::Unsupported) => RefundFinish::Failed,
             Ok(RefundOutcome::Processing) | Err(ChannelError::Unknown(_)) => {
+                self.schedule_refund_poll(&refund).await?;
                 return Ok((refund, order));
             }
         };
+        self.finish_refund(refund, order, finish).await
+    }
+
+    /// Records a refund's definitive outcome with its notification, and reads both back.
+    pub(crate) async fn finish_refund(
+        &self,
+        refund: RefundRecord,
+        order: OrderRecord,
+        finish: RefundFinish,
+    ) -> Result<(RefundRecord, OrderRecord), AppError> {
         let now = self.clock().now_ms();
         let outbox = self.refund_notification(&refund, &order, &finish, now);
         self.store()

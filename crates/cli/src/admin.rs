@@ -23,6 +23,9 @@ pub enum MerchantCommand {
         rsa_public_key: Option<String>,
         #[arg(long, value_delimiter = ',', default_value = "wallet", value_parser = parse_pay_type)]
         pay_types: Vec<PayType>,
+        /// Notification retry delays in seconds, e.g. 15,15,30,180 (default: seed 003's schedule).
+        #[arg(long, value_delimiter = ',')]
+        notify_delays: Option<Vec<i64>>,
         #[arg(long)]
         json: bool,
     },
@@ -107,6 +110,7 @@ pub async fn merchant(settings: Settings, command: MerchantCommand) -> anyhow::R
             sign_type,
             rsa_public_key,
             pay_types,
+            notify_delays,
             json,
         } => {
             let id = id.as_deref().map(merchant_id).transpose()?;
@@ -116,6 +120,7 @@ pub async fn merchant(settings: Settings, command: MerchantCommand) -> anyhow::R
                 sign_type,
                 rsa_public_key,
                 pay_types,
+                notify_delays_secs: notify_delays,
             };
             let created = app.create_merchant(input).await.map_err(app_error)?;
             print_credentials(&created, json);

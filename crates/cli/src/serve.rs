@@ -4,6 +4,8 @@
 use crate::config::{LogFormat, Settings};
 use crate::wiring;
 use anyhow::Context;
+use paygate_app::jobs::JobSettings;
+use paygate_app::notify::{Notifier, NotifierSettings};
 use paygate_app::{App, NewMerchantInput};
 use paygate_domain::sign::SignType;
 use paygate_domain::{Currency, Money, PayType, WalletAccountId};
@@ -35,6 +37,7 @@ async fn ensure_demo(app: &App, settings: &Settings) -> anyhow::Result<()> {
             sign_type: SignType::Md5,
             rsa_public_key: None,
             pay_types: vec![PayType::Wallet],
+            notify_delays_secs: None,
         })
         .await
         .map_err(anyhow_of)?;
@@ -79,15 +82,28 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
     ensure_demo(&app, &settings).await?;
     println!("listening on http://{addr}");
     let workers = tokio_util::sync::CancellationToken::new();
-    let pruner = tokio::spawn(paygate_app::maintenance::run_nonce_pruner(
-        app.clone(),
-        workers.clone(),
-    ));
+    let notifier = Notifier::new(app.clone(), NotifierSettings::default())
+        .map_err(|e| anyhow::anyhow!("start notifier: {e}"))?;
+    let background = [
+        tokio::spawn(paygate_app::maintenance::run_nonce_pruner(
+            app.clone(),
+            workers.clone(),
+        )),
+        tokio::spawn(notifier.run(workers.clone())),
+        tokio::spawn(paygate_app::jobs::run_jobs(
+            app.clone(),
+            JobSettings::default(),
+            workers.clone(),
+        )),
+    ];
     paygate_http::serve(listener, app.clone(), shutdown_signal())
         .await
         .context("server failed")?;
+    // Stop claiming work; in-flight deliveries finish, anything else is left to its lease.
     workers.cancel();
-    let _ = pruner.await;
+    for task in background {
+        let _ = task.await;
+    }
     app.store().close().await;
     tracing::info!("stopped");
     Ok(())

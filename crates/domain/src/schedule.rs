@@ -50,7 +50,14 @@ impl RetrySchedule {
     /// Seed 002's polling of unknown outcomes: 5 s, 10 s, 20 s, 1 min, 2 min, 5 min, 10 min,
     /// then every 30 min until a day has passed.
     pub fn status_poll() -> RetrySchedule {
-        let mut delays_ms = vec![5_000, 10_000, 20_000, MINUTE_MS, 2 * MINUTE_MS, 5 * MINUTE_MS];
+        let mut delays_ms = vec![
+            5_000,
+            10_000,
+            20_000,
+            MINUTE_MS,
+            2 * MINUTE_MS,
+            5 * MINUTE_MS,
+        ];
         delays_ms.extend(std::iter::repeat_n(10 * MINUTE_MS, 2));
         delays_ms.extend(std::iter::repeat_n(30 * MINUTE_MS, 24));
         RetrySchedule {
@@ -77,7 +84,12 @@ impl RetrySchedule {
 
     /// After `attempts_made` failed attempts, the first of which was at `first_at_ms`: when to
     /// try next, or give up. Delays are counted from the failed attempt (`failed_at_ms`).
-    pub fn after_failure(&self, attempts_made: u32, first_at_ms: i64, failed_at_ms: i64) -> NextAttempt {
+    pub fn after_failure(
+        &self,
+        attempts_made: u32,
+        first_at_ms: i64,
+        failed_at_ms: i64,
+    ) -> NextAttempt {
         let Some(delay) = attempts_made
             .checked_sub(1)
             .and_then(|i| self.delays_ms.get(i as usize))
@@ -107,7 +119,9 @@ mod tests {
         let first = 1_795_000_000_000;
         let mut due = vec![first];
         let mut attempts = 1;
-        while let NextAttempt::At(at) = schedule.after_failure(attempts, first, *due.last().unwrap()) {
+        while let NextAttempt::At(at) =
+            schedule.after_failure(attempts, first, *due.last().unwrap())
+        {
             due.push(at);
             attempts += 1;
         }
@@ -151,5 +165,65 @@ mod tests {
         assert!(RetrySchedule::from_delays_secs(&[10, 0], HOUR_MS).is_err());
         let custom = RetrySchedule::from_delays_secs(&[15, 15, 30], HOUR_MS).unwrap();
         assert_eq!(custom.attempts_max(), 4);
+    }
+}
+
+/// A notification's delivery state: `PENDING → {DELIVERED, GAVE_UP}` (an operator's re-send
+/// makes it PENDING again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum NotificationStatus {
+    #[serde(rename = "PENDING")]
+    Pending,
+    #[serde(rename = "DELIVERED")]
+    Delivered,
+    #[serde(rename = "GAVE_UP")]
+    GaveUp,
+}
+
+impl NotificationStatus {
+    pub const ALL: [NotificationStatus; 3] = [
+        NotificationStatus::Pending,
+        NotificationStatus::Delivered,
+        NotificationStatus::GaveUp,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationStatus::Pending => "PENDING",
+            NotificationStatus::Delivered => "DELIVERED",
+            NotificationStatus::GaveUp => "GAVE_UP",
+        }
+    }
+}
+
+impl std::str::FromStr for NotificationStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        NotificationStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| format!("unknown notification status {s:?}"))
+    }
+}
+
+/// The host part of a notify URL, which bounds concurrent deliveries per merchant server.
+pub fn url_host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host)
+}
+
+#[cfg(test)]
+mod host_tests {
+    #[test]
+    fn the_host_is_the_authority_without_credentials() {
+        assert_eq!(
+            super::url_host("https://shop.example:8443/notify?x=1"),
+            "shop.example:8443"
+        );
+        assert_eq!(super::url_host("http://u:p@127.0.0.1:9/n"), "127.0.0.1:9");
+        assert_eq!(super::url_host("https://shop.example"), "shop.example");
     }
 }

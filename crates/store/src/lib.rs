@@ -7,6 +7,7 @@
 //! wallet balance not going negative) is a conditional `UPDATE` that either applies or touches no
 //! row. That keeps the two engines' behaviour the same without engine-specific row locks.
 
+mod jobs;
 mod merchants;
 mod nonces;
 mod orders;
@@ -15,6 +16,7 @@ mod refunds;
 mod rows;
 mod wallet;
 
+pub use jobs::{AttemptRecord, AttemptVerdict, NotificationRecord, PollRecord};
 pub use merchants::{MerchantRecord, NewMerchant};
 pub use nonces::NonceOutcome;
 pub use orders::{Inserted, NewOrder, OrderRecord, OrderRef, OrderTransition, Outbox};
@@ -180,7 +182,7 @@ impl Store {
     /// Counts rows of a table, for tests and operators checking that a refused request wrote
     /// nothing. The name is checked against the schema's tables, never interpolated blindly.
     pub async fn count_rows(&self, table: &str) -> StoreResult<i64> {
-        const TABLES: [&str; 10] = [
+        const TABLES: [&str; 13] = [
             "merchants",
             "orders",
             "order_transitions",
@@ -191,6 +193,9 @@ impl Store {
             "wallet_refunds",
             "wallet_topups",
             "wallet_merchant_balances",
+            "notification_attempts",
+            "status_polls",
+            "order_anomalies",
         ];
         let table = TABLES
             .iter()

@@ -13,6 +13,8 @@ pub struct MerchantRecord {
     pub secret_sealed: String,
     pub rsa_public_key: Option<String>,
     pub pay_types: Vec<PayType>,
+    /// The merchant's notification retry delays in seconds, comma-separated; `None` = seed 003's.
+    pub notify_delays_secs: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -40,6 +42,7 @@ fn from_row(row: &AnyRow) -> StoreResult<MerchantRecord> {
         secret_sealed: get_string(row, "secret_sealed")?,
         rsa_public_key: get_opt_string(row, "rsa_public_key")?,
         pay_types,
+        notify_delays_secs: get_opt_string(row, "notify_delays_secs")?,
         created_at: get_i64(row, "created_at")?,
         updated_at: get_i64(row, "updated_at")?,
     })
@@ -55,15 +58,15 @@ impl std::str::FromStr for MerchantIdText {
     }
 }
 
-const COLUMNS: &str =
-    "id, name, sign_type, secret_sealed, rsa_public_key, pay_types, created_at, updated_at";
+const COLUMNS: &str = "id, name, sign_type, secret_sealed, rsa_public_key, pay_types, \
+    notify_delays_secs, created_at, updated_at";
 
 impl Store {
     pub async fn insert_merchant(&self, merchant: &NewMerchant) -> StoreResult<bool> {
         let done = sqlx::query(
             "INSERT INTO merchants (id, name, sign_type, secret_sealed, rsa_public_key, pay_types,
-                                    created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
+                                    notify_delays_secs, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
         )
         .bind(merchant.id.as_str())
         .bind(&merchant.name)
@@ -71,6 +74,7 @@ impl Store {
         .bind(&merchant.secret_sealed)
         .bind(merchant.rsa_public_key.as_deref())
         .bind(pay_types_text(&merchant.pay_types))
+        .bind(merchant.notify_delays_secs.as_deref())
         .bind(merchant.created_at)
         .bind(merchant.updated_at)
         .execute(&self.pool)

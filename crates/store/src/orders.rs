@@ -157,15 +157,17 @@ pub(crate) async fn write_outbox(
     at_ms: i64,
 ) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO notifications (merchant_id, trade_no, kind, notify_url, payload, status,
-                                    attempts, next_attempt_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, 'PENDING', 0, $6, $6)",
+        "INSERT INTO notifications (merchant_id, trade_no, kind, notify_url, notify_host,
+                                    payload, status, attempts, next_attempt_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $8)",
     )
     .bind(merchant_id.as_str())
     .bind(trade_no.as_str())
     .bind(outbox.kind)
     .bind(&outbox.notify_url)
+    .bind(paygate_domain::schedule::url_host(&outbox.notify_url))
     .bind(&outbox.payload)
+    .bind(paygate_domain::schedule::NotificationStatus::Pending.as_str())
     .bind(at_ms)
     .execute(&mut **tx)
     .await
@@ -328,6 +330,74 @@ impl Store {
         }
         tx.commit().await.ctx("commit transition")?;
         Ok(Some(to))
+    }
+
+    /// Unpaid orders past their expiry, oldest first.
+    pub async fn expired_unpaid_orders(
+        &self,
+        now_ms: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<OrderRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders
+             WHERE status IN ($1, $2, $3) AND expire_at <= $4 ORDER BY expire_at LIMIT $5"
+        ))
+        .bind(OrderStatus::Created.as_str())
+        .bind(OrderStatus::WaitPay.as_str())
+        .bind(OrderStatus::UserPaying.as_str())
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .ctx("list expired orders")?;
+        rows.iter().map(order_from_row).collect()
+    }
+
+    /// Records something a person must look at, once per (order, kind).
+    pub async fn record_anomaly(
+        &self,
+        trade_no: &TradeNo,
+        kind: &str,
+        detail: &str,
+        at_ms: i64,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO order_anomalies (trade_no, kind, detail, detected_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (trade_no, kind) DO NOTHING",
+        )
+        .bind(trade_no.as_str())
+        .bind(kind)
+        .bind(detail)
+        .bind(at_ms)
+        .execute(&self.pool)
+        .await
+        .ctx("record anomaly")?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Unresolved anomalies as (trade_no, kind, detail, detected_at), oldest first.
+    pub async fn open_anomalies(
+        &self,
+        limit: i64,
+    ) -> StoreResult<Vec<(String, String, String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT trade_no, kind, detail, detected_at FROM order_anomalies
+             WHERE resolved_at IS NULL ORDER BY id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .ctx("list anomalies")?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    get_string(r, "trade_no")?,
+                    get_string(r, "kind")?,
+                    get_string(r, "detail")?,
+                    get_i64(r, "detected_at")?,
+                ))
+            })
+            .collect()
     }
 
     /// Orders per status, for the metrics endpoint.

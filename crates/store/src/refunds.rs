@@ -238,6 +238,17 @@ impl Store {
         Ok(Some(to))
     }
 
+    pub async fn get_refund(&self, refund_no: &RefundNo) -> StoreResult<Option<RefundRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {REFUND_COLUMNS} FROM refunds WHERE refund_no = $1"
+        ))
+        .bind(refund_no.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .ctx("get refund")?;
+        row.as_ref().map(refund_from_row).transpose()
+    }
+
     pub async fn find_refund(
         &self,
         merchant: &MerchantId,

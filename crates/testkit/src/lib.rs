@@ -6,6 +6,12 @@
 //! Set `PAYGATE_TEST_SKIP_PG=1` to skip those tests on a machine without it (CI never does).
 //! `PAYGATE_TEST_PG_URL` names the server (default `postgres://postgres@127.0.0.1:5432/test`).
 
+mod merchant_server;
+mod scripted;
+
+pub use merchant_server::{Answer, MerchantServer};
+pub use scripted::ScriptedChannel;
+
 use paygate_app::{App, AppSettings, Clock, CreatedMerchant, NewMerchantInput, SystemClock};
 use paygate_client::Client;
 use paygate_domain::secret::MasterKey;
@@ -124,6 +130,8 @@ pub struct TestOptions {
     pub clock: Arc<dyn Clock>,
     pub sign_type: SignType,
     pub settings: AppSettings,
+    /// Serves `pay_type=wallet` instead of the wallet channel (e.g. a `ScriptedChannel`).
+    pub channel: Option<Arc<dyn paygate_channels::Channel>>,
 }
 
 impl Default for TestOptions {
@@ -132,6 +140,7 @@ impl Default for TestOptions {
             clock: Arc::new(SystemClock),
             sign_type: SignType::Md5,
             settings: AppSettings::default(),
+            channel: None,
         }
     }
 }
@@ -168,6 +177,10 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> TestApp {
     let app = App::new(store, master_key, settings, options.clock)
         .await
         .expect("build app");
+    let app = match options.channel {
+        Some(channel) => app.with_channel(PayType::Wallet, channel),
+        None => app,
+    };
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn({
         let app = app.clone();
@@ -200,6 +213,7 @@ pub async fn create_merchant(app: &App, sign_type: SignType) -> CreatedMerchant 
         sign_type,
         rsa_public_key: None,
         pay_types: vec![PayType::Wallet],
+        notify_delays_secs: None,
     })
     .await
     .expect("create merchant")
