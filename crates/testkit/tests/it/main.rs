@@ -14,6 +14,7 @@ mod bad_input;
 mod idempotency;
 mod maintenance;
 mod metrics;
+mod notify;
 mod orders;
 mod refunds;
 mod signing;
