@@ -110,7 +110,9 @@ impl App {
             return Ok(self.store().finish_poll(&poll.kind, &poll.subject).await?);
         }
         let now = self.clock().now_ms();
-        let attempts = poll.attempts as u32 + 1;
+        // The channel call whose outcome was unknown counts as the first attempt, so the
+        // queries follow the schedule's 5 s, 10 s, 20 s... from there.
+        let attempts = poll.attempts as u32 + 2;
         match RetrySchedule::status_poll().after_failure(attempts, poll.first_at, now) {
             NextAttempt::At(at) => self.store().reschedule_poll(poll, owner, at).await?,
             // Past the schedule: the expiry job (orders) or an operator (refunds) takes over.

@@ -120,6 +120,7 @@ impl App {
                 self.settle(order, state).await
             }
             Ok(PayOutcome::PayerConfirming) => {
+                self.schedule_order_poll(&order).await?;
                 self.settle(order, TradeState::PayerConfirming).await
             }
             Ok(PayOutcome::Declined(DeclineReason::InsufficientBalance)) => {

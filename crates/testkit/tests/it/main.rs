@@ -12,6 +12,7 @@
 
 mod bad_input;
 mod idempotency;
+mod jobs;
 mod maintenance;
 mod metrics;
 mod notify;
