@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod maintenance;
 pub mod merchants;
 pub mod notify;
+pub mod operator;
 pub mod payments;
 pub mod refunds;
 pub mod views;
@@ -40,6 +41,8 @@ pub struct AppSettings {
     pub timestamp_window_secs: i64,
     /// How long a process trusts its cached copy of a merchant's keys.
     pub merchant_cache_ttl_ms: u64,
+    /// Bearer token of the admin API; `None` turns the admin API off.
+    pub admin_token: Option<String>,
 }
 
 impl Default for AppSettings {
@@ -49,6 +52,7 @@ impl Default for AppSettings {
             order_ttl_secs: 30 * 60,
             timestamp_window_secs: 5 * 60,
             merchant_cache_ttl_ms: 30_000,
+            admin_token: None,
         }
     }
 }

@@ -202,3 +202,92 @@ pub async fn wallet(settings: Settings, command: WalletCommand) -> anyhow::Resul
     }
     Ok(())
 }
+
+#[derive(Subcommand)]
+pub enum NotifyCommand {
+    /// Every notification of an order, with every attempt.
+    List {
+        trade_no: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send a notification again now (the running gateway delivers it).
+    Resend {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn print_json_or_lines(
+    values: &[serde_json::Value],
+    json: bool,
+    line: impl Fn(&serde_json::Value) -> String,
+) {
+    for value in values {
+        if json {
+            println!("{value}");
+        } else {
+            println!("{}", line(value));
+        }
+    }
+}
+
+fn notification_line(n: &serde_json::Value) -> String {
+    let mut text = format!(
+        "#{} {} {} attempts={} next={} last_error={}",
+        n["id"],
+        n["kind"].as_str().unwrap_or(""),
+        n["status"].as_str().unwrap_or(""),
+        n["attempts"],
+        n["next_attempt_at"].as_str().unwrap_or(""),
+        n["last_error"].as_str().unwrap_or("-"),
+    );
+    for a in n["attempt_log"].as_array().into_iter().flatten() {
+        text.push_str(&format!(
+            "\n  attempt {} at {} status={} {}ms {}",
+            a["attempt_no"],
+            a["at"].as_str().unwrap_or(""),
+            a["http_status"],
+            a["latency_ms"],
+            a["outcome"].as_str().unwrap_or(""),
+        ));
+    }
+    text
+}
+
+pub async fn notify(settings: Settings, command: NotifyCommand) -> anyhow::Result<()> {
+    let app = wiring::open_app(&settings).await?;
+    match command {
+        NotifyCommand::List { trade_no, json } => {
+            let trade_no =
+                paygate_domain::TradeNo::parse(&trade_no).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let list = app
+                .order_notifications(&trade_no)
+                .await
+                .map_err(app_error)?;
+            anyhow::ensure!(!list.is_empty(), "no notifications for {trade_no}");
+            print_json_or_lines(&list, json, notification_line);
+        }
+        NotifyCommand::Resend { id, json } => {
+            let n = app.resend_notification(id).await.map_err(app_error)?;
+            print_json_or_lines(&[n], json, |n| format!("queued: {}", notification_line(n)));
+        }
+    }
+    Ok(())
+}
+
+pub async fn anomalies(settings: Settings, json: bool) -> anyhow::Result<()> {
+    let app = wiring::open_app(&settings).await?;
+    let list = app.anomalies().await.map_err(app_error)?;
+    print_json_or_lines(&list, json, |a| {
+        format!(
+            "{} {} {} {}",
+            a["detected_at"].as_str().unwrap_or(""),
+            a["trade_no"].as_str().unwrap_or(""),
+            a["kind"].as_str().unwrap_or(""),
+            a["detail"].as_str().unwrap_or(""),
+        )
+    });
+    Ok(())
+}

@@ -22,6 +22,8 @@ pub struct Settings {
     pub demo: bool,
     pub order_ttl_secs: i64,
     pub pg_connections_max: u32,
+    /// Bearer token for the operator API under /admin; unset turns it off.
+    pub admin_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -44,6 +46,7 @@ impl Default for Settings {
             demo: true,
             order_ttl_secs: 30 * 60,
             pg_connections_max: 16,
+            admin_token: None,
         }
     }
 }

@@ -38,6 +38,14 @@ enum Command {
     /// Manage the stored-value wallet.
     #[command(subcommand)]
     Wallet(admin::WalletCommand),
+    /// Inspect and re-send merchant notifications.
+    #[command(subcommand)]
+    Notify(admin::NotifyCommand),
+    /// List what the jobs found that needs a person (e.g. payments after close).
+    Anomalies {
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the OpenAPI 3.1 document.
     Openapi,
     /// Measure signed create-order throughput against the raw database insert ceiling.
@@ -66,6 +74,8 @@ fn main() -> ExitCode {
             }),
             Command::Merchant(cmd) => admin::merchant(settings, cmd).await,
             Command::Wallet(cmd) => admin::wallet(settings, cmd).await,
+            Command::Notify(cmd) => admin::notify(settings, cmd).await,
+            Command::Anomalies { json } => admin::anomalies(settings, json).await,
             Command::Openapi => {
                 use utoipa::OpenApi;
                 let doc = paygate_http::openapi::ApiDoc::openapi();

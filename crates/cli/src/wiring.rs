@@ -66,6 +66,7 @@ pub async fn open_app(settings: &Settings) -> anyhow::Result<App> {
     let app_settings = AppSettings {
         public_url: settings.public_url(),
         order_ttl_secs: settings.order_ttl_secs,
+        admin_token: settings.admin_token.clone(),
         ..AppSettings::default()
     };
     App::new(store, key, app_settings, Arc::new(SystemClock))

@@ -2,6 +2,7 @@
 //! extractor that verifies merchant requests, and `ApiError`, which turns an `AppError` into an
 //! HTTP status and a stable error code.
 
+mod admin;
 mod cashier;
 mod error;
 mod merchant_api;
@@ -44,6 +45,12 @@ pub fn router(app: App) -> Router {
         )
         .route("/api/platform/public-key", get(ops::public_key))
         .route("/cashier/{trade_no}", get(cashier::page))
+        .route(
+            "/admin/orders/{trade_no}/notifications",
+            get(admin::order_notifications),
+        )
+        .route("/admin/notifications/{id}/resend", post(admin::resend))
+        .route("/admin/anomalies", get(admin::anomalies))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .with_state(app);

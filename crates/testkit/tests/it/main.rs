@@ -10,6 +10,7 @@
 // 12.34 yuan), which reads as money; clippy's digit grouping would hide that.
 #![allow(clippy::inconsistent_digit_grouping)]
 
+mod admin;
 mod bad_input;
 mod idempotency;
 mod jobs;

@@ -1,0 +1,86 @@
+//! The operator API, behind its own bearer token (`PAYGATE_ADMIN_TOKEN`); without a token set it
+//! does not exist. Merchant credentials never open it.
+
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use paygate_app::App;
+use paygate_domain::TradeNo;
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+/// Proof that the request carried the admin token.
+pub struct Admin;
+
+impl FromRequestParts<App> for Admin {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let Some(expected) = app.settings().admin_token.as_deref() else {
+            return Err(StatusCode::NOT_FOUND.into_response());
+        };
+        let given = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+            Ok(Admin)
+        } else {
+            Err((
+                StatusCode::UNAUTHORIZED,
+                Json(json!({"error": "admin token required"})),
+            )
+                .into_response())
+        }
+    }
+}
+
+fn failure(error: paygate_app::AppError) -> Response {
+    let status = crate::error::status_of(error.code());
+    if let paygate_app::AppError::Internal(cause) = &error {
+        tracing::error!(error = ?cause, "admin request failed");
+    }
+    (
+        status,
+        Json(json!({"error_code": error.code().code(), "msg": error.public_message()})),
+    )
+        .into_response()
+}
+
+pub async fn order_notifications(
+    _: Admin,
+    State(app): State<App>,
+    Path(trade_no): Path<String>,
+) -> Response {
+    let Ok(trade_no) = TradeNo::parse(&trade_no) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error_code": "1001", "msg": "trade_no is malformed"})),
+        )
+            .into_response();
+    };
+    match app.order_notifications(&trade_no).await {
+        Ok(list) => {
+            Json(json!({"trade_no": trade_no.as_str(), "notifications": list})).into_response()
+        }
+        Err(error) => failure(error),
+    }
+}
+
+pub async fn resend(_: Admin, State(app): State<App>, Path(id): Path<i64>) -> Response {
+    match app.resend_notification(id).await {
+        Ok(notification) => Json(notification).into_response(),
+        Err(error) => failure(error),
+    }
+}
+
+pub async fn anomalies(_: Admin, State(app): State<App>) -> Response {
+    match app.anomalies().await {
+        Ok(list) => Json(json!({"anomalies": list})).into_response(),
+        Err(error) => failure(error),
+    }
+}

@@ -1,0 +1,119 @@
+//! The operator API: behind its own token, it shows every notification of an order with every
+//! attempt, re-sends one now, and lists anomalies. Merchants cannot reach it.
+
+use crate::support::yuan;
+use paygate_app::notify::{Notifier, NotifierSettings};
+use paygate_app::AppSettings;
+use paygate_client::CreateOrder;
+use paygate_domain::OutTradeNo;
+use paygate_testkit::{
+    both_databases, spawn_app, spawn_app_with, Answer, DbBackend, MerchantServer, TestOptions,
+};
+use serde_json::Value;
+
+const TOKEN: &str = "operator-token-0123456789";
+
+async fn operators_see_every_attempt_and_can_resend(backend: DbBackend) {
+    let t = spawn_app_with(
+        backend,
+        TestOptions {
+            settings: AppSettings {
+                admin_token: Some(TOKEN.into()),
+                ..AppSettings::default()
+            },
+            ..TestOptions::default()
+        },
+    )
+    .await;
+    let merchant = MerchantServer::start().await;
+    merchant.script([Answer::Status(500)]);
+    let payer = t.fund_wallet("alice", "50.00").await;
+    let mut create = CreateOrder::new(
+        OutTradeNo::parse("OP1").unwrap(),
+        yuan("5.00"),
+        "tea",
+        merchant.url.as_str(),
+    );
+    create.buyer_id = Some(payer);
+    let order = t.client.create_order(&create).await.unwrap();
+    let notifier = Notifier::new(t.app.clone(), NotifierSettings::default()).unwrap();
+    notifier.try_step().await.unwrap();
+
+    let http = reqwest::Client::new();
+    let list_url = format!(
+        "{}/admin/orders/{}/notifications",
+        t.base_url, order.trade_no
+    );
+    let anonymous = http.get(&list_url).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401, "no token, no admin API");
+
+    let listed: Value = http
+        .get(&list_url)
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let n = &listed["notifications"][0];
+    assert_eq!(n["status"], "PENDING");
+    assert_eq!(n["attempt_log"][0]["outcome"], "http 500");
+    assert_eq!(n["attempt_log"][0]["http_status"], 500);
+
+    // Re-send now, before the 2-minute retry is due.
+    let id = n["id"].as_i64().unwrap();
+    let resend_url = format!("{}/admin/notifications/{id}/resend", t.base_url);
+    let queued = http
+        .post(&resend_url)
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(queued.status(), 200);
+    notifier.try_step().await.unwrap();
+    let listed: Value = http
+        .get(&list_url)
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["notifications"][0]["status"], "DELIVERED");
+    assert_eq!(merchant.received().len(), 2);
+
+    let missing = http
+        .post(format!("{}/admin/notifications/999999/resend", t.base_url))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 400);
+    let anomalies: Value = http
+        .get(format!("{}/admin/anomalies", t.base_url))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(anomalies["anomalies"].as_array().unwrap().len(), 0);
+    t.stop().await;
+}
+both_databases!(operators_see_every_attempt_and_can_resend);
+
+async fn without_a_token_configured_there_is_no_admin_api(backend: DbBackend) {
+    let t = spawn_app(backend).await;
+    let response = reqwest::Client::new()
+        .get(format!("{}/admin/anomalies", t.base_url))
+        .bearer_auth("")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    t.stop().await;
+}
+both_databases!(without_a_token_configured_there_is_no_admin_api);
