@@ -24,6 +24,12 @@ pub struct Settings {
     pub pg_connections_max: u32,
     /// Bearer token for the operator API under /admin; unset turns it off.
     pub admin_token: Option<String>,
+    /// How long a process holds a claimed notification; must exceed the HTTP timeout.
+    pub notify_lease_ms: i64,
+    pub notify_timeout_ms: u64,
+    pub notify_per_host_max: usize,
+    /// Pause between steps of the expiry job and the status poller.
+    pub jobs_interval_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -47,6 +53,10 @@ impl Default for Settings {
             order_ttl_secs: 30 * 60,
             pg_connections_max: 16,
             admin_token: None,
+            notify_lease_ms: 60_000,
+            notify_timeout_ms: 10_000,
+            notify_per_host_max: 4,
+            jobs_interval_ms: 1_000,
         }
     }
 }

@@ -82,7 +82,17 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
     ensure_demo(&app, &settings).await?;
     println!("listening on http://{addr}");
     let workers = tokio_util::sync::CancellationToken::new();
-    let notifier = Notifier::new(app.clone(), NotifierSettings::default())
+    let notifier_settings = NotifierSettings {
+        lease_ms: settings.notify_lease_ms,
+        http_timeout_ms: settings.notify_timeout_ms,
+        per_host_in_flight_max: settings.notify_per_host_max,
+        ..NotifierSettings::default()
+    };
+    let job_settings = JobSettings {
+        pause_ms: settings.jobs_interval_ms,
+        ..JobSettings::default()
+    };
+    let notifier = Notifier::new(app.clone(), notifier_settings)
         .map_err(|e| anyhow::anyhow!("start notifier: {e}"))?;
     let background = [
         tokio::spawn(paygate_app::maintenance::run_nonce_pruner(
@@ -92,7 +102,7 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
         tokio::spawn(notifier.run(workers.clone())),
         tokio::spawn(paygate_app::jobs::run_jobs(
             app.clone(),
-            JobSettings::default(),
+            job_settings,
             workers.clone(),
         )),
     ];
