@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use paygate_app::App;
+use paygate_domain::schedule::NotificationStatus;
 use paygate_domain::OrderStatus;
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -58,7 +59,8 @@ pub async fn healthz(State(app): State<App>) -> Response {
     }
 }
 
-/// Prometheus text: requests by route and status, latency, orders by state.
+/// Prometheus text: requests by route and status, latency, orders by state, notifications by
+/// delivery state and attempts by result.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn metrics(State(app): State<App>) -> Response {
@@ -73,6 +75,18 @@ pub async fn metrics(State(app): State<App>) -> Response {
             }
         }
         Err(error) => tracing::warn!(%error, "could not count orders for metrics"),
+    }
+    match app.store().count_notifications_by_status().await {
+        Ok(counts) => {
+            for status in NotificationStatus::ALL {
+                let n = counts
+                    .iter()
+                    .find(|(s, _)| *s == status)
+                    .map_or(0, |(_, n)| *n);
+                metrics::gauge!("paygate_notifications", "status" => status.as_str()).set(n as f64);
+            }
+        }
+        Err(error) => tracing::warn!(%error, "could not count notifications for metrics"),
     }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
