@@ -70,8 +70,10 @@ impl MerchantServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind merchant server");
-        let mut server = MerchantServer::default();
-        server.url = format!("http://{}/notify", listener.local_addr().expect("addr"));
+        let server = MerchantServer {
+            url: format!("http://{}/notify", listener.local_addr().expect("addr")),
+            ..MerchantServer::default()
+        };
         let app = Router::new()
             .route("/notify", post(receive))
             .with_state(server.clone());

@@ -4,7 +4,7 @@
 //! scripted through the same `Channel` trait the real channels implement.
 
 use paygate_app::jobs::{expire_step, poll_step, JobSettings};
-use paygate_app::{Clock, ManualClock, SystemClock};
+use paygate_app::{Clock, ManualClock};
 use paygate_channels::{ChannelError, PayOutcome, RefundOutcome, TradeState};
 use paygate_domain::{OrderStatus, RefundStatus};
 use paygate_store::{OrderRecord, OrderRef, RefundRef};
@@ -25,17 +25,13 @@ struct Scene {
 }
 
 async fn scene(backend: DbBackend) -> Scene {
-    let clock = Arc::new(ManualClock::new(SystemClock.now_ms()));
     let channel = Arc::new(ScriptedChannel::new(paygate_domain::PayType::Wallet));
-    let t = spawn_app_with(
-        backend,
-        TestOptions {
-            clock: clock.clone(),
-            channel: Some(channel.clone()),
-            ..TestOptions::default()
-        },
-    )
-    .await;
+    let (options, clock) = TestOptions::with_manual_clock();
+    let options = TestOptions {
+        channel: Some(channel.clone()),
+        ..options
+    };
+    let t = spawn_app_with(backend, options).await;
     Scene {
         t,
         clock,
@@ -44,7 +40,7 @@ async fn scene(backend: DbBackend) -> Scene {
     }
 }
 
-/// Creates an order through the use case at the scene's time; `payer` makes it charge at once.
+/// Creates an order at the scene's time; `payer` makes it charge at once.
 async fn create(s: &Scene, number: &str, payer: Option<&str>) -> OrderRecord {
     let mut fields = json!({
         "out_trade_no": number, "total_amount": "10.00", "subject": "green tea",
@@ -53,18 +49,7 @@ async fn create(s: &Scene, number: &str, payer: Option<&str>) -> OrderRecord {
     if let Some(payer) = payer {
         fields["buyer_id"] = json!(payer);
     }
-    let cmd = paygate_app::commands::CreateOrder::parse(
-        fields.as_object().unwrap(),
-        s.clock.now_ms() / 1000,
-    )
-    .unwrap();
-    let keys =
-        s.t.app
-            .merchant_keys(s.t.merchant_id())
-            .await
-            .unwrap()
-            .unwrap();
-    s.t.app.create_order(&keys, cmd).await.unwrap()
+    s.t.create_order_at_app_time(fields).await
 }
 
 async fn reload(s: &Scene, order: &OrderRecord) -> OrderRecord {

@@ -2,21 +2,12 @@
 //! request old enough for its nonce to be pruned is refused on its timestamp.
 
 use paygate_app::maintenance::{prune_nonces_step, Outcome};
-use paygate_app::{Clock, ManualClock, SystemClock};
 use paygate_testkit::{both_databases, spawn_app_with, DbBackend, TestOptions};
 use serde_json::{json, Map, Value};
-use std::sync::Arc;
 
 async fn pruned_nonces_cannot_be_replayed(backend: DbBackend) {
-    let clock = Arc::new(ManualClock::new(SystemClock.now_ms()));
-    let t = spawn_app_with(
-        backend,
-        TestOptions {
-            clock: clock.clone(),
-            ..TestOptions::default()
-        },
-    )
-    .await;
+    let (options, clock) = TestOptions::with_manual_clock();
+    let t = spawn_app_with(backend, options).await;
     let fields: Map<String, Value> = json!({"out_trade_no": "NOPE"}).as_object().unwrap().clone();
     let signed = t.client.sign_fields(fields).unwrap();
     let (status, first) = t

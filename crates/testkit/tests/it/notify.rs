@@ -3,7 +3,7 @@
 
 use crate::support::yuan;
 use paygate_app::notify::{Notifier, NotifierSettings};
-use paygate_app::{Clock, ManualClock, SystemClock};
+use paygate_app::{Clock, ManualClock};
 use paygate_client::CreateOrder;
 use paygate_domain::schedule::NotificationStatus;
 use paygate_domain::sign::VerifyKey;
@@ -24,15 +24,8 @@ struct Scene {
 }
 
 async fn scene(backend: DbBackend, http_timeout_ms: u64) -> Scene {
-    let clock = Arc::new(ManualClock::new(SystemClock.now_ms()));
-    let t = spawn_app_with(
-        backend,
-        TestOptions {
-            clock: clock.clone(),
-            ..TestOptions::default()
-        },
-    )
-    .await;
+    let (options, clock) = TestOptions::with_manual_clock();
+    let t = spawn_app_with(backend, options).await;
     let settings = NotifierSettings {
         http_timeout_ms,
         ..NotifierSettings::default()
@@ -56,26 +49,15 @@ async fn paid_order(s: &Scene, number: &str, notify_url: &str) -> TradeNo {
     order.trade_no
 }
 
-/// The same paid order made through the use case, for scenes whose clock has left the wall
-/// clock behind (a signed request would then be refused for its timestamp).
+/// The same paid order, made at the scene's time (see `create_order_at_app_time`).
 async fn paid_order_at_scene_time(s: &Scene, number: &str, notify_url: &str) -> TradeNo {
     let payer = s.t.fund_wallet("alice", "1000.00").await;
-    let fields = serde_json::json!({
-        "out_trade_no": number, "total_amount": "10.00", "subject": "green tea",
-        "pay_type": "wallet", "notify_url": notify_url, "buyer_id": payer.as_str(),
-    });
-    let cmd = paygate_app::commands::CreateOrder::parse(
-        fields.as_object().unwrap(),
-        s.clock.now_ms() / 1000,
-    )
-    .unwrap();
-    let keys =
-        s.t.app
-            .merchant_keys(s.t.merchant_id())
-            .await
-            .unwrap()
-            .unwrap();
-    let order = s.t.app.create_order(&keys, cmd).await.unwrap();
+    let order =
+        s.t.create_order_at_app_time(serde_json::json!({
+            "out_trade_no": number, "total_amount": "10.00", "subject": "green tea",
+            "pay_type": "wallet", "notify_url": notify_url, "buyer_id": payer.as_str(),
+        }))
+        .await;
     assert_eq!(order.status, OrderStatus::Success);
     order.trade_no
 }
