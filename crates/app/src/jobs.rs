@@ -56,6 +56,13 @@ impl App {
         Ok(())
     }
 
+    pub(crate) async fn cancel_order_poll(&self, trade_no: &TradeNo) -> Result<(), AppError> {
+        Ok(self
+            .store()
+            .finish_poll(POLL_ORDER, trade_no.as_str())
+            .await?)
+    }
+
     pub(crate) async fn schedule_refund_poll(&self, refund: &RefundRecord) -> Result<(), AppError> {
         let now = self.clock().now_ms();
         self.store()

@@ -94,7 +94,8 @@ impl App {
     }
 
     /// Charges a payer who is already named (wallet account, pay code) and settles the order by
-    /// the channel's answer. An unknown outcome leaves the order waiting for a status query.
+    /// the channel's answer. The status poll is scheduled before the call, so a crash between
+    /// the channel's charge and our state change is found out by a query, not by the payer.
     async fn charge_now(
         &self,
         channel: Arc<dyn Channel>,
@@ -108,7 +109,10 @@ impl App {
             subject: order.subject.clone(),
             payer,
         };
-        match channel.pay(&request).await {
+        self.schedule_order_poll(&order).await?;
+        let answer = channel.pay(&request).await;
+        let trade_no = order.trade_no.clone();
+        let result = match answer {
             Ok(PayOutcome::Paid {
                 channel_trade_no,
                 paid_at_ms,
@@ -120,8 +124,7 @@ impl App {
                 self.settle(order, state).await
             }
             Ok(PayOutcome::PayerConfirming) => {
-                self.schedule_order_poll(&order).await?;
-                self.settle(order, TradeState::PayerConfirming).await
+                return self.settle(order, TradeState::PayerConfirming).await;
             }
             Ok(PayOutcome::Declined(DeclineReason::InsufficientBalance)) => {
                 Err(AppError::InsufficientBalance)
@@ -132,14 +135,16 @@ impl App {
             Ok(PayOutcome::Declined(DeclineReason::Other(why)))
             | Err(ChannelError::Rejected(why)) => Err(AppError::ChannelRejected(why)),
             Err(ChannelError::Unknown(why)) => {
-                tracing::warn!(trade_no = %order.trade_no, %why, "payment outcome unknown; will query");
-                self.schedule_order_poll(&order).await?;
-                Ok(order)
+                tracing::warn!(%trade_no, %why, "payment outcome unknown; will query");
+                return Ok(order);
             }
             Err(ChannelError::Unsupported) => Err(AppError::ChannelRejected(
                 "this channel cannot charge at once".into(),
             )),
-        }
+        };
+        // The outcome is known (paid, or definitively not): nothing is left to find out.
+        self.cancel_order_poll(&trade_no).await?;
+        result
     }
 
     /// Moves an order to what the channel's trade state says, if that is a legal step, and

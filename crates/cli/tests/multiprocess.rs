@@ -3,9 +3,9 @@
 //! killed with SIGKILL under load and restarted on the same data loses no order it answered
 //! SUCCESS for and no notification, and writes no transition twice, on SQLite and PostgreSQL.
 //!
-//! The notifier's lease is 60 s and `serve` offers no setting for it, so a notification the
-//! killed process had claimed is delivered again only after that; the kill test waits for it
-//! with a deadline of 90 s after the kill.
+//! The kill test shortens the notifier's lease (`PAYGATE_NOTIFY_LEASE_MS`) so a notification the
+//! killed process had claimed is delivered again within seconds; orders the kill left unpaid are
+//! closed by the expiry job after the shortest TTL `serve` allows (60 s).
 
 use paygate_client::{Client, ClientError, CreateOrder};
 use paygate_domain::schedule::NotificationStatus;
@@ -651,9 +651,11 @@ const ACCEPTED_AFTER_RESTART: usize = 200;
 /// The shortest order lifetime `serve` allows, so the expiry job settles within the test what
 /// the kill left open.
 const ORDER_TTL_SECS: &str = "60";
-/// Both the killed notifier's leases (60 s) and the orders the kill left open (60 s) must run
-/// out before everything is settled.
+/// The orders the kill left open (60 s TTL) must expire before everything is settled.
 const SETTLED_AFTER_KILL_LIMIT: Duration = Duration::from_secs(90);
+/// A short lease, so the killed notifier's claims are taken over quickly.
+const NOTIFY_LEASE_MS: &str = "3000";
+const NOTIFY_TIMEOUT_MS: &str = "1000";
 
 async fn kill_9_under_load(deployment: Deployment) {
     let started = Instant::now();
@@ -661,7 +663,10 @@ async fn kill_9_under_load(deployment: Deployment) {
         Some(_) => "PostgreSQL",
         None => "SQLite",
     };
-    let deployment = deployment.with_env("PAYGATE_ORDER_TTL_SECS", ORDER_TTL_SECS);
+    let deployment = deployment
+        .with_env("PAYGATE_ORDER_TTL_SECS", ORDER_TTL_SECS)
+        .with_env("PAYGATE_NOTIFY_LEASE_MS", NOTIFY_LEASE_MS)
+        .with_env("PAYGATE_NOTIFY_TIMEOUT_MS", NOTIFY_TIMEOUT_MS);
     let merchant = block_in_place(|| deployment.open_merchant());
     let notify = MerchantServer::start().await;
     let first = block_in_place(|| Gateway::start(&deployment));
