@@ -82,6 +82,12 @@ impl Notifier {
         })
     }
 
+    /// Deliveries in flight in this process. The notifier keeps no other state between steps,
+    /// so its memory is bounded by this (at most `in_flight_max`) however large the backlog.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight_total()
+    }
+
     fn in_flight_total(&self) -> usize {
         self.in_flight
             .lock()

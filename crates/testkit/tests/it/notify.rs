@@ -215,6 +215,8 @@ async fn a_dead_merchant_for_a_whole_day_loses_nothing_and_delays_no_one(backend
         }
         s.clock.advance_ms(2 * MINUTE_MS);
         s.notifier.try_step().await.unwrap();
+        // The backlog lives in the database; the worker holds nothing between steps.
+        assert_eq!(s.notifier.in_flight(), 0);
     }
     for trade in &dead_trades {
         let n = only_notification(&s, trade).await;
