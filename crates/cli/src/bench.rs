@@ -1,0 +1,301 @@
+//! `paygate bench`: signed create-order throughput and latency over HTTP, against the raw
+//! ceiling of inserting the same rows straight into the same database, in one run.
+//!
+//! For each backend a fresh database is made (`target`), the real app is served in-process on a
+//! loopback port, and for each concurrency the driver (`load`) runs the two operations of
+//! `workload` in turn: first the HTTP create, then the raw transaction (and, with `--breakdown`,
+//! the layers in between from `breakdown`). `stats` reduces what the workers saw to figures,
+//! `cpu` adds the CPU time each operation cost, and `report` prints them. Client and server
+//! share this process and its cores, as they share the machine in any single-host measurement.
+
+mod breakdown;
+mod cpu;
+mod load;
+mod report;
+mod stats;
+mod target;
+mod workload;
+
+use crate::config::Settings;
+use anyhow::Context;
+use load::Plan;
+use paygate_domain::sign::SignType;
+use paygate_store::{Backend, StoreOptions};
+use report::Row;
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// Seconds measured per run, after the warm-up.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    duration_secs: u64,
+    /// Seconds each run goes unrecorded first (connections open, caches fill).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=600))]
+    warmup_secs: u64,
+    /// Concurrent workers, one run per value (comma-separated).
+    #[arg(long, value_delimiter = ',', default_values_t = [8u16, 32],
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    concurrency: Vec<u16>,
+    /// Databases to measure (comma-separated).
+    #[arg(long, value_delimiter = ',', default_values_t = [BenchBackend::Sqlite, BenchBackend::Postgres])]
+    backends: Vec<BenchBackend>,
+    /// PostgreSQL server to create the benchmark database on (the database named here is only
+    /// used to issue CREATE/DROP DATABASE).
+    #[arg(long, env = "PAYGATE_BENCH_PG_URL", default_value = DEFAULT_PG_URL)]
+    pg_url: String,
+    /// The merchant's sign type: MD5, HMAC-SHA256 or RSA2.
+    #[arg(long, default_value = "MD5", value_parser = parse_sign_type)]
+    sign_type: SignType,
+    /// Also measure the create's store calls alone and the whole create in-process without
+    /// HTTP, to split the gap between the raw ceiling and HTTP by subtraction.
+    #[arg(long)]
+    breakdown: bool,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BenchBackend {
+    Sqlite,
+    Postgres,
+}
+
+impl std::fmt::Display for BenchBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl BenchBackend {
+    fn name(self) -> &'static str {
+        match self {
+            BenchBackend::Sqlite => "sqlite",
+            BenchBackend::Postgres => "postgres",
+        }
+    }
+
+    fn store_backend(self) -> Backend {
+        match self {
+            BenchBackend::Sqlite => Backend::Sqlite,
+            BenchBackend::Postgres => Backend::Postgres,
+        }
+    }
+}
+
+fn parse_sign_type(text: &str) -> Result<SignType, String> {
+    text.parse()
+        .map_err(|_| format!("{text:?} is not MD5, HMAC-SHA256 or RSA2"))
+}
+
+/// Everything `--json` prints.
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    machine: Machine,
+    duration_secs: u64,
+    warmup_secs: u64,
+    sign_type: &'static str,
+    pg_connections_max: u32,
+    results: &'a [Row],
+    targets: Vec<report::Verdict>,
+}
+
+#[derive(Serialize)]
+struct Machine {
+    cpus: usize,
+    cpu_model: String,
+}
+
+impl Machine {
+    fn probe() -> Machine {
+        let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|text| {
+                text.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split_once(':'))
+                    .map(|(_, model)| model.trim().to_owned())
+            })
+            .unwrap_or_else(|| "unknown".into());
+        Machine {
+            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            cpu_model,
+        }
+    }
+}
+
+pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
+    let store_options = StoreOptions {
+        pg_connections_max: settings.pg_connections_max,
+        ..StoreOptions::default()
+    };
+    let mut rows = Vec::new();
+    for backend in dedup(&args.backends) {
+        eprintln!("bench: {backend}: fresh database");
+        let db = target::BenchDb::create(backend.store_backend(), &args.pg_url).await?;
+        let measured = tokio::select! {
+            measured = bench_backend(backend, &db.url, &store_options, &args) => measured,
+            _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+        };
+        let removed = db.remove().await;
+        rows.extend(measured?);
+        removed.context("remove the benchmark database")?;
+    }
+    let verdicts = report::verdicts(&rows);
+    if args.json {
+        let json = JsonReport {
+            machine: Machine::probe(),
+            duration_secs: args.duration_secs,
+            warmup_secs: args.warmup_secs,
+            sign_type: args.sign_type.as_str(),
+            pg_connections_max: store_options.pg_connections_max,
+            results: &rows,
+            targets: verdicts,
+        };
+        println!("{}", serde_json::to_string_pretty(&json)?);
+    } else {
+        report::print_table(&rows);
+        report::print_cpu(&rows);
+        report::print_breakdown(&rows);
+        report::print_verdicts(&verdicts);
+    }
+    Ok(())
+}
+
+/// One backend: start the app on its fresh database, then measure each concurrency.
+async fn bench_backend(
+    backend: BenchBackend,
+    url: &str,
+    store_options: &StoreOptions,
+    args: &BenchArgs,
+) -> anyhow::Result<Vec<Row>> {
+    let target = target::Target::start(url, store_options, args.sign_type).await?;
+    let mut rows = Vec::new();
+    for &concurrency in &args.concurrency {
+        let plan = Plan {
+            concurrency,
+            warmup: Duration::from_secs(args.warmup_secs),
+            measure: Duration::from_secs(args.duration_secs),
+        };
+        let breakdown_url = args.breakdown.then_some(url);
+        rows.push(measure(&target, backend, plan, store_options, breakdown_url).await);
+    }
+    target.stop().await?;
+    Ok(rows)
+}
+
+/// One concurrency: the HTTP run, the raw run and (if asked, given the database URL) the
+/// breakdown runs, one after the other so they never compete. Each run's keys carry its own
+/// tag, so none collide.
+async fn measure(
+    target: &target::Target,
+    backend: BenchBackend,
+    plan: Plan,
+    store_options: &StoreOptions,
+    breakdown_url: Option<&str>,
+) -> Row {
+    let c = plan.concurrency;
+    let tag = |what: &str| -> Arc<str> { format!("{what}{c}").into() };
+    let (client, app) = (target.client.clone(), target.app.clone());
+    let (store, merchant) = (app.store().clone(), target.merchant_id.clone());
+    let pg_pool = (store.backend() == Backend::Postgres).then(|| store.pool().clone());
+    let probe = &cpu::Probe::new(pg_pool);
+    eprintln!("bench: {backend} c={c}: signed create over HTTP");
+    let (cl, run) = (client.clone(), tag("h"));
+    let http = load::drive(plan, probe, move |id| {
+        workload::http_create(cl.clone(), run.clone(), id)
+    })
+    .await;
+    eprintln!("bench: {backend} c={c}: raw insert transactions");
+    let (pool, m, run) = (store.pool().clone(), merchant.clone(), tag("r"));
+    let raw = load::drive(plan, probe, move |id| {
+        workload::raw_insert(pool.clone(), m.clone(), run.clone(), id)
+    })
+    .await;
+    let mut row = Row::new(backend.name(), c, http, raw);
+    if let Some(url) = breakdown_url {
+        let on = breakdown::On {
+            app,
+            client,
+            merchant,
+            url,
+            pg_connections_max: store_options.pg_connections_max,
+        };
+        row.breakdown =
+            Some(breakdown::measure(&on, plan, probe, &format!("{backend} c={c}")).await);
+    }
+    row
+}
+
+/// The values in first-seen order, each once.
+fn dedup<T: PartialEq + Copy>(values: &[T]) -> Vec<T> {
+    let mut out: Vec<T> = Vec::with_capacity(values.len());
+    for v in values {
+        if !out.contains(v) {
+            out.push(*v);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: BenchArgs,
+    }
+
+    fn parse(argv: &[&str]) -> Result<BenchArgs, clap::Error> {
+        let argv = std::iter::once("bench").chain(argv.iter().copied());
+        Wrapper::try_parse_from(argv).map(|w| w.args)
+    }
+
+    #[test]
+    fn defaults_measure_both_databases_at_8_and_32() {
+        let args = parse(&[]).unwrap();
+        assert_eq!(args.duration_secs, 10);
+        assert_eq!(args.warmup_secs, 2);
+        assert_eq!(args.concurrency, vec![8, 32]);
+        assert_eq!(
+            args.backends,
+            vec![BenchBackend::Sqlite, BenchBackend::Postgres]
+        );
+        assert_eq!(args.sign_type, SignType::Md5);
+        assert!(!args.json);
+    }
+
+    #[test]
+    fn lists_are_comma_separated_and_bounded() {
+        let args = parse(&[
+            "--concurrency",
+            "1,64",
+            "--backends",
+            "postgres",
+            "--sign-type",
+            "HMAC-SHA256",
+            "--json",
+        ])
+        .unwrap();
+        assert_eq!(args.concurrency, vec![1, 64]);
+        assert_eq!(args.backends, vec![BenchBackend::Postgres]);
+        assert_eq!(args.sign_type, SignType::HmacSha256);
+        assert!(args.json);
+        assert!(parse(&["--concurrency", "0"]).is_err());
+        assert!(parse(&["--duration-secs", "0"]).is_err());
+        assert!(parse(&["--backends", "mysql"]).is_err());
+        assert!(parse(&["--sign-type", "md5"]).is_err());
+    }
+
+    #[test]
+    fn repeated_backends_run_once() {
+        assert_eq!(dedup(&[2, 1, 2, 3, 1]), vec![2, 1, 3]);
+    }
+}
