@@ -51,6 +51,13 @@ fn failure(error: paygate_app::AppError) -> Response {
         .into_response()
 }
 
+/// Every notification of an order, with every delivery attempt.
+#[utoipa::path(get, path = "/admin/orders/{trade_no}/notifications", tag = "admin",
+    params(("trade_no" = String, Path, description = "Our trade number")),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "notifications with their attempt logs"),
+              (status = 401, description = "admin token missing or wrong"),
+              (status = 404, description = "admin API off (no PAYGATE_ADMIN_TOKEN)")))]
 pub async fn order_notifications(
     _: Admin,
     State(app): State<App>,
@@ -71,6 +78,13 @@ pub async fn order_notifications(
     }
 }
 
+/// Make a notification due now, whatever its state.
+#[utoipa::path(post, path = "/admin/notifications/{id}/resend", tag = "admin",
+    params(("id" = i64, Path, description = "Notification id")),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "the notification, queued"),
+              (status = 400, description = "no such notification"),
+              (status = 401, description = "admin token missing or wrong")))]
 pub async fn resend(_: Admin, State(app): State<App>, Path(id): Path<i64>) -> Response {
     match app.resend_notification(id).await {
         Ok(notification) => Json(notification).into_response(),
@@ -78,6 +92,11 @@ pub async fn resend(_: Admin, State(app): State<App>, Path(id): Path<i64>) -> Re
     }
 }
 
+/// Open anomalies, such as a payment reported after the order was closed.
+#[utoipa::path(get, path = "/admin/anomalies", tag = "admin",
+    security(("admin_token" = [])),
+    responses((status = 200, description = "open anomalies"),
+              (status = 401, description = "admin token missing or wrong")))]
 pub async fn anomalies(_: Admin, State(app): State<App>) -> Response {
     match app.anomalies().await {
         Ok(list) => Json(json!({"anomalies": list})).into_response(),

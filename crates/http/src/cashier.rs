@@ -20,6 +20,11 @@ fn escape(text: &str) -> String {
         .collect()
 }
 
+/// The hosted cashier page an order's `pay_url` leads to.
+#[utoipa::path(get, path = "/cashier/{trade_no}", tag = "cashier",
+    params(("trade_no" = String, Path, description = "Our trade number")),
+    responses((status = 200, description = "HTML page", content_type = "text/html"),
+              (status = 404, description = "no such order")))]
 pub async fn page(State(app): State<App>, Path(trade_no): Path<String>) -> Response {
     let Ok(trade_no) = TradeNo::parse(&trade_no) else {
         return (StatusCode::NOT_FOUND, "no such order").into_response();

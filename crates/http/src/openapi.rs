@@ -160,10 +160,30 @@ pub struct PublicKeyResponse {
         crate::ops::public_key,
         crate::ops::healthz,
         crate::ops::metrics,
+        crate::cashier::page,
+        crate::admin::order_notifications,
+        crate::admin::resend,
+        crate::admin::anomalies,
     ),
-    tags((name = "payment"), (name = "refund"), (name = "platform"), (name = "operations"))
+    modifiers(&AdminTokenScheme),
+    tags((name = "payment"), (name = "refund"), (name = "platform"), (name = "cashier"),
+         (name = "operations"), (name = "admin"))
 )]
 pub struct ApiDoc;
+
+/// The admin API's bearer token, as a security scheme.
+struct AdminTokenScheme;
+
+impl utoipa::Modify for AdminTokenScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "admin_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -182,6 +202,10 @@ mod tests {
             ("/api/platform/public-key", "get"),
             ("/healthz", "get"),
             ("/metrics", "get"),
+            ("/cashier/{trade_no}", "get"),
+            ("/admin/orders/{trade_no}/notifications", "get"),
+            ("/admin/notifications/{id}/resend", "post"),
+            ("/admin/anomalies", "get"),
         ] {
             assert!(
                 doc["paths"][path][method].is_object(),
