@@ -7,7 +7,7 @@
 //! settled later by a status query.
 
 use async_trait::async_trait;
-use paygate_domain::{Currency, MerchantId, Money, OrderStatus, PayType, RefundNo, TradeNo};
+use paygate_domain::{Currency, MerchantId, Money, PayType, RefundNo, TradeNo};
 
 /// What we ask a channel to charge at once (wallet, micropay): the payer is already identified.
 #[derive(Debug, Clone)]
@@ -108,16 +108,4 @@ pub trait Channel: Send + Sync {
     async fn refund(&self, request: &RefundRequest) -> Result<RefundOutcome, ChannelError>;
 
     async fn query_refund(&self, refund_no: &RefundNo) -> Result<RefundOutcome, ChannelError>;
-}
-
-impl TradeState {
-    /// What our order should become given the channel's trade state, if anything.
-    pub fn settles_to(&self) -> Option<OrderStatus> {
-        match self {
-            TradeState::Paid { .. } => Some(OrderStatus::Success),
-            TradeState::Closed => Some(OrderStatus::Closed),
-            TradeState::PayerConfirming => Some(OrderStatus::UserPaying),
-            TradeState::NotFound | TradeState::WaitingPayment => None,
-        }
-    }
 }

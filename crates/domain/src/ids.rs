@@ -59,7 +59,6 @@ macro_rules! id_type {
         pub struct $name(String);
 
         impl $name {
-            pub const MAX_LEN: usize = $max;
             pub fn parse(text: &str) -> Result<Self, IdError> {
                 check(text, $what, $min, $max, $extra, $charset)?;
                 Ok(Self(text.to_owned()))

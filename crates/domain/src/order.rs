@@ -88,10 +88,6 @@ impl OrderStatus {
         )
     }
 
-    pub fn is_terminal(self) -> bool {
-        matches!(self, OrderStatus::Refund | OrderStatus::Closed)
-    }
-
     pub fn as_str(self) -> &'static str {
         match self {
             OrderStatus::Created => "CREATED",

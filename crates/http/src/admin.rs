@@ -85,7 +85,13 @@ pub async fn order_notifications(
     responses((status = 200, description = "the notification, queued"),
               (status = 400, description = "no such notification"),
               (status = 401, description = "admin token missing or wrong")))]
-pub async fn resend(_: Admin, State(app): State<App>, Path(id): Path<i64>) -> Response {
+pub async fn resend(_: Admin, State(app): State<App>, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return failure(paygate_app::AppError::param(
+            "id",
+            "must be a notification id",
+        ));
+    };
     match app.resend_notification(id).await {
         Ok(notification) => Json(notification).into_response(),
         Err(error) => failure(error),

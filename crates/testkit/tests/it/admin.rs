@@ -91,6 +91,19 @@ async fn operators_see_every_attempt_and_can_resend(backend: DbBackend) {
         .await
         .unwrap();
     assert_eq!(missing.status(), 400);
+    let malformed: Value = http
+        .post(format!("{}/admin/notifications/abc/resend", t.base_url))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        malformed["error_code"], "1001",
+        "a malformed id gets the stable code"
+    );
     let anomalies: Value = http
         .get(format!("{}/admin/anomalies", t.base_url))
         .bearer_auth(TOKEN)
