@@ -5,6 +5,7 @@
 //! and the merchant API's signing rules (`sign`) and at-rest encryption (`secret`) are plain
 //! functions. Nothing here does I/O or knows about async, HTTP or SQL.
 
+pub mod address;
 pub mod error;
 pub mod ids;
 pub mod money;
