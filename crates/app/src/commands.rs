@@ -1,7 +1,9 @@
 //! Turning a verified request's flat fields into typed commands. Every rule about a field lives
 //! here, and every refusal names the field (error 1001).
 
+use crate::notify::target::literal_ip;
 use crate::AppError;
+use paygate_domain::address::PrivateTargets;
 use paygate_domain::{
     Currency, Money, OutRefundNo, OutTradeNo, PayType, RefundNo, TradeNo, WalletAccountId,
 };
@@ -55,9 +57,12 @@ impl Fields<'_> {
         let Some(text) = self.text(name, URL_CHARS_MAX)? else {
             return Ok(None);
         };
+        // Parsed as the notifier's HTTP client will parse it, so both see the same host.
+        let parsed = url::Url::parse(text).ok();
         let ok = (text.starts_with("http://") || text.starts_with("https://"))
             && text.len() > "https://".len()
-            && !text.contains(char::is_whitespace);
+            && !text.contains(char::is_whitespace)
+            && parsed.is_some_and(|url| url.host().is_some());
         if ok {
             Ok(Some(text.to_owned()))
         } else {
@@ -158,6 +163,26 @@ impl CreateOrder {
             expire_time,
             buyer_id: f.id("buyer_id", WalletAccountId::parse)?,
         })
+    }
+}
+
+impl CreateOrder {
+    /// Refuses a `notify_url` or `return_url` whose host is a literal address outside the public
+    /// internet (1001 naming the field) unless `targets` allows it. A host name is checked when
+    /// a notification is delivered, on the addresses it then resolves to.
+    pub fn check_targets(&self, targets: PrivateTargets) -> Result<(), AppError> {
+        let urls = [
+            ("notify_url", Some(&self.notify_url)),
+            ("return_url", self.return_url.as_ref()),
+        ];
+        for (field, url) in urls {
+            if let Some(ip) = url.and_then(|url| literal_ip(url)) {
+                targets
+                    .check(ip)
+                    .map_err(|e| AppError::param(field, format!("must not point at {e}")))?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -276,5 +301,38 @@ mod tests {
             "expire_time"
         );
         assert_eq!(refused_field(create(json!({"attach": true}))), "attach");
+    }
+
+    #[test]
+    fn a_literal_private_address_is_refused_naming_its_field_unless_allowed() {
+        for url in [
+            "http://127.0.0.1/x",
+            "http://0x7f.1/",
+            "http://2130706433/",
+            "http://10.0.0.1/",
+            "http://169.254.169.254/latest",
+            "http://[::1]/",
+            "http://[::ffff:127.0.0.1]/",
+        ] {
+            for field in ["notify_url", "return_url"] {
+                let cmd = create(json!({ field: url })).unwrap();
+                let refused = cmd.check_targets(PrivateTargets::Refused);
+                assert_eq!(refused_field(refused.map(|()| cmd.clone())), field, "{url}");
+                assert!(cmd.check_targets(PrivateTargets::Allowed).is_ok(), "{url}");
+            }
+        }
+        let public = create(json!({"return_url": "https://shop.example/done"})).unwrap();
+        assert!(public.check_targets(PrivateTargets::Refused).is_ok());
+        // A host name is judged on what it resolves to, at delivery.
+        let named = create(json!({"notify_url": "http://localhost:9/n"})).unwrap();
+        assert!(named.check_targets(PrivateTargets::Refused).is_ok());
+    }
+
+    #[test]
+    fn a_url_without_a_host_is_refused() {
+        assert_eq!(
+            refused_field(create(json!({"notify_url": "http://:80/"}))),
+            "notify_url"
+        );
     }
 }

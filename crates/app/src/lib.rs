@@ -43,6 +43,9 @@ pub struct AppSettings {
     pub merchant_cache_ttl_ms: u64,
     /// Bearer token of the admin API; `None` turns the admin API off.
     pub admin_token: Option<String>,
+    /// Lets every merchant's URLs point at loopback and private addresses (development only;
+    /// `PAYGATE_NOTIFY_ALLOW_PRIVATE`).
+    pub notify_allow_private: bool,
 }
 
 impl Default for AppSettings {
@@ -53,6 +56,7 @@ impl Default for AppSettings {
             timestamp_window_secs: 5 * 60,
             merchant_cache_ttl_ms: 30_000,
             admin_token: None,
+            notify_allow_private: false,
         }
     }
 }

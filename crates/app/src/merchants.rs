@@ -3,6 +3,7 @@
 //! the request itself.
 
 use crate::{App, AppError};
+use paygate_domain::address::PrivateTargets;
 use paygate_domain::schedule::RetrySchedule;
 use paygate_domain::sign::{RsaPrivateKey, RsaPublicKey, SignKey, SignType, VerifyKey};
 use paygate_domain::{MerchantId, PayType};
@@ -35,6 +36,9 @@ pub struct NewMerchantInput {
     pub pay_types: Vec<PayType>,
     /// Notification retry delays in seconds; `None` keeps seed 003's schedule.
     pub notify_delays_secs: Option<Vec<i64>>,
+    /// `Allowed` lets its notify_url and return_url point at loopback or private addresses
+    /// (`--allow-private-notify`: the demo, a merchant on the gateway's own network).
+    pub private_targets: PrivateTargets,
 }
 
 /// Parses a stored delay list; the default schedule when absent.
@@ -117,6 +121,7 @@ impl App {
             rsa_public_key: rsa_public_key.clone(),
             pay_types: input.pay_types,
             notify_delays_secs,
+            private_targets: input.private_targets,
             created_at: now,
             updated_at: now,
         };
@@ -166,6 +171,16 @@ impl App {
             rsa_private_key,
             rsa_public_key,
         })
+    }
+
+    /// Whether a merchant's URLs may point at non-public addresses: the operator allows it for
+    /// every merchant (`PAYGATE_NOTIFY_ALLOW_PRIVATE`), or the merchant's record does.
+    pub fn private_targets(&self, record: &MerchantRecord) -> PrivateTargets {
+        if self.settings().notify_allow_private {
+            PrivateTargets::Allowed
+        } else {
+            record.private_targets
+        }
     }
 
     pub async fn list_merchants(&self) -> Result<Vec<MerchantRecord>, AppError> {

@@ -3,9 +3,16 @@
 //! `success` (or `SUCCESS`). Failures are retried on the merchant's schedule (seed 003's by
 //! default); every attempt is recorded. Deliveries to one merchant host are bounded, so a slow or
 //! dead merchant holds only its own slots and never starves the others.
+//!
+//! A notification goes only to a public internet address unless the operator or the merchant's
+//! record allows private ones (`target`), and a merchant's answer is read up to
+//! `response_bytes_max`, never to its end.
+
+pub(crate) mod target;
 
 use crate::maintenance::Outcome;
 use crate::{App, AppError};
+use paygate_domain::address::{ForbiddenAddress, PrivateTargets};
 use paygate_domain::schedule::{NextAttempt, RetrySchedule};
 use paygate_store::{AttemptRecord, AttemptVerdict, NotificationRecord};
 use serde_json::{Map, Value};
@@ -29,6 +36,9 @@ pub struct NotifierSettings {
     pub host_busy_defer_ms: i64,
     pub idle_pause_ms: u64,
     pub response_excerpt_chars_max: usize,
+    /// The most of a merchant's answer we read; a longer one is a failed attempt (`success` is
+    /// seven bytes, and a merchant must not make us buffer a megabyte per delivery).
+    pub response_bytes_max: usize,
 }
 
 impl Default for NotifierSettings {
@@ -47,6 +57,7 @@ impl Default for NotifierSettings {
             host_busy_defer_ms: 1_000,
             idle_pause_ms: 500,
             response_excerpt_chars_max: 256,
+            response_bytes_max: 4 * 1024,
         }
     }
 }
@@ -54,7 +65,12 @@ impl Default for NotifierSettings {
 #[derive(Clone)]
 pub struct Notifier {
     app: App,
-    http: reqwest::Client,
+    /// For merchants whose URLs must stay on the public internet: every host name is resolved
+    /// by `target::PublicOnlyResolver`, and no proxy is used, since a proxy would connect to an
+    /// address we never checked.
+    guarded: reqwest::Client,
+    /// For merchants allowed private addresses (or every merchant, by the operator's switch).
+    open: reqwest::Client,
     settings: Arc<NotifierSettings>,
     in_flight: Arc<Mutex<HashMap<String, usize>>>,
 }
@@ -67,16 +83,80 @@ struct Delivery {
     failure: Option<String>,
 }
 
+impl Delivery {
+    fn refused(refusal: ForbiddenAddress) -> Delivery {
+        Delivery {
+            http_status: None,
+            excerpt: None,
+            failure: Some(format!("forbidden address: {refusal}")),
+        }
+    }
+
+    /// A request that got no answer: refused by the resolver, timed out, or never connected.
+    fn unsent(error: &reqwest::Error) -> Delivery {
+        if let Some(refusal) = target::refusal_in(error) {
+            return Delivery::refused(refusal);
+        }
+        let failure = if error.is_timeout() {
+            "timeout".to_owned()
+        } else if error.is_connect() {
+            "connection failed".to_owned()
+        } else {
+            format!("transport error: {error}")
+        };
+        Delivery {
+            http_status: None,
+            excerpt: None,
+            failure: Some(failure),
+        }
+    }
+}
+
+/// How much of a merchant's answer was read.
+enum BodyRead {
+    Complete,
+    /// Longer than the bound; the rest was never read.
+    TooLarge,
+    Broken(String),
+}
+
+/// Reads a merchant's answer chunk by chunk, stopping once it passes `bytes_max`.
+async fn read_capped(mut response: reqwest::Response, bytes_max: usize) -> (Vec<u8>, BodyRead) {
+    let mut bytes = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) if bytes.len() + chunk.len() > bytes_max => {
+                let room = bytes_max - bytes.len();
+                bytes.extend_from_slice(&chunk[..room]);
+                return (bytes, BodyRead::TooLarge);
+            }
+            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+            Ok(None) => return (bytes, BodyRead::Complete),
+            Err(error) => return (bytes, BodyRead::Broken(error.to_string())),
+        }
+    }
+}
+
 impl Notifier {
     pub fn new(app: App, settings: NotifierSettings) -> Result<Notifier, AppError> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_millis(settings.http_timeout_ms))
-            .redirect(reqwest::redirect::Policy::none())
+        // A redirect is a failed attempt, never followed: it could lead anywhere.
+        let builder = || {
+            reqwest::Client::builder()
+                .timeout(Duration::from_millis(settings.http_timeout_ms))
+                .redirect(reqwest::redirect::Policy::none())
+        };
+        let guarded = builder()
+            .no_proxy()
+            .dns_resolver(Arc::new(target::PublicOnlyResolver))
+            .build()
+            .map_err(|e| AppError::Internal(e.into()))?;
+        let open = builder()
             .build()
             .map_err(|e| AppError::Internal(e.into()))?;
         Ok(Notifier {
             app,
-            http,
+            guarded,
+            open,
             settings: Arc::new(settings),
             in_flight: Arc::default(),
         })
@@ -176,7 +256,8 @@ impl Notifier {
                 body.insert("notify_id".into(), Value::from(notification.id.to_string()));
                 body.insert("timestamp".into(), Value::from(at / 1000));
                 self.app.sign_for(keys, &mut body);
-                self.post(&notification.notify_url, &body).await
+                let targets = self.app.private_targets(&keys.record);
+                self.post(&notification.notify_url, &body, targets).await
             }
             None => Delivery {
                 http_status: None,
@@ -235,29 +316,30 @@ impl Notifier {
         Ok(())
     }
 
-    async fn post(&self, url: &str, body: &Map<String, Value>) -> Delivery {
-        let response = match self.http.post(url).json(body).send().await {
-            Ok(response) => response,
-            Err(error) => {
-                let failure = if error.is_timeout() {
-                    "timeout".to_owned()
-                } else if error.is_connect() {
-                    "connection failed".to_owned()
-                } else {
-                    format!("transport error: {error}")
-                };
-                return Delivery {
-                    http_status: None,
-                    excerpt: None,
-                    failure: Some(failure),
-                };
+    async fn post(
+        &self,
+        url: &str,
+        body: &Map<String, Value>,
+        targets: PrivateTargets,
+    ) -> Delivery {
+        let client = match targets {
+            PrivateTargets::Allowed => &self.open,
+            PrivateTargets::Refused => {
+                // A literal address never reaches the resolver, so it is checked here.
+                let literal = target::literal_ip(url).map(|ip| targets.check(ip));
+                if let Some(Err(refusal)) = literal {
+                    return Delivery::refused(refusal);
+                }
+                &self.guarded
             }
         };
-        let status = response.status();
-        let text = match response.text().await {
-            Ok(text) => text,
-            Err(error) => format!("<unreadable body: {error}>"),
+        let response = match client.post(url).json(body).send().await {
+            Ok(response) => response,
+            Err(error) => return Delivery::unsent(&error),
         };
+        let status = response.status();
+        let (bytes, read) = read_capped(response, self.settings.response_bytes_max).await;
+        let text = String::from_utf8_lossy(&bytes);
         let excerpt: String = text
             .chars()
             .take(self.settings.response_excerpt_chars_max)
@@ -267,6 +349,13 @@ impl Notifier {
             Some(format!("redirect {}", status.as_u16()))
         } else if status != reqwest::StatusCode::OK {
             Some(format!("http {}", status.as_u16()))
+        } else if let BodyRead::TooLarge = read {
+            Some(format!(
+                "body longer than {} bytes",
+                self.settings.response_bytes_max
+            ))
+        } else if let BodyRead::Broken(why) = read {
+            Some(format!("unreadable body: {why}"))
         } else if answer == "success" || answer == "SUCCESS" {
             None
         } else {

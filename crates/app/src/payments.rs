@@ -27,6 +27,7 @@ impl App {
         cmd: CreateOrder,
     ) -> Result<OrderRecord, AppError> {
         let record = &merchant.record;
+        cmd.check_targets(self.private_targets(record))?;
         if !record.pay_types.contains(&cmd.pay_type) {
             return Err(AppError::pay_type_not_enabled(cmd.pay_type));
         }

@@ -1,5 +1,6 @@
 use crate::rows::{get_i64, get_opt_string, get_parsed, get_string};
 use crate::{Ctx, Store, StoreError, StoreResult};
+use paygate_domain::address::PrivateTargets;
 use paygate_domain::sign::SignType;
 use paygate_domain::{MerchantId, PayType};
 use sqlx::any::AnyRow;
@@ -15,6 +16,9 @@ pub struct MerchantRecord {
     pub pay_types: Vec<PayType>,
     /// The merchant's notification retry delays in seconds, comma-separated; `None` = seed 003's.
     pub notify_delays_secs: Option<String>,
+    /// Whether this merchant's URLs may point at non-public addresses (column
+    /// `allow_private_notify`).
+    pub private_targets: PrivateTargets,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -43,6 +47,11 @@ fn from_row(row: &AnyRow) -> StoreResult<MerchantRecord> {
         rsa_public_key: get_opt_string(row, "rsa_public_key")?,
         pay_types,
         notify_delays_secs: get_opt_string(row, "notify_delays_secs")?,
+        private_targets: match get_i64(row, "allow_private_notify")? {
+            0 => PrivateTargets::Refused,
+            1 => PrivateTargets::Allowed,
+            other => return Err(StoreError::Corrupt(format!("allow_private_notify={other}"))),
+        },
         created_at: get_i64(row, "created_at")?,
         updated_at: get_i64(row, "updated_at")?,
     })
@@ -59,14 +68,15 @@ impl std::str::FromStr for MerchantIdText {
 }
 
 const COLUMNS: &str = "id, name, sign_type, secret_sealed, rsa_public_key, pay_types, \
-    notify_delays_secs, created_at, updated_at";
+    notify_delays_secs, allow_private_notify, created_at, updated_at";
 
 impl Store {
     pub async fn insert_merchant(&self, merchant: &NewMerchant) -> StoreResult<bool> {
         let done = sqlx::query(
             "INSERT INTO merchants (id, name, sign_type, secret_sealed, rsa_public_key, pay_types,
-                                    notify_delays_secs, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
+                                    notify_delays_secs, allow_private_notify, created_at,
+                                    updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING",
         )
         .bind(merchant.id.as_str())
         .bind(&merchant.name)
@@ -75,6 +85,10 @@ impl Store {
         .bind(merchant.rsa_public_key.as_deref())
         .bind(pay_types_text(&merchant.pay_types))
         .bind(merchant.notify_delays_secs.as_deref())
+        .bind(match merchant.private_targets {
+            PrivateTargets::Refused => 0_i64,
+            PrivateTargets::Allowed => 1_i64,
+        })
         .bind(merchant.created_at)
         .bind(merchant.updated_at)
         .execute(&self.pool)
