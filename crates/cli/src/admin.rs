@@ -4,6 +4,7 @@ use crate::config::Settings;
 use crate::wiring;
 use clap::Subcommand;
 use paygate_app::{CreatedMerchant, NewMerchantInput};
+use paygate_domain::address::PrivateTargets;
 use paygate_domain::sign::SignType;
 use paygate_domain::{Currency, MerchantId, Money, PayType, WalletAccountId};
 
@@ -26,6 +27,10 @@ pub enum MerchantCommand {
         /// Notification retry delays in seconds, e.g. 15,15,30,180 (default: seed 003's schedule).
         #[arg(long, value_delimiter = ',')]
         notify_delays: Option<Vec<i64>>,
+        /// Let this merchant's notify_url and return_url point at loopback, private and other
+        /// non-public addresses (a merchant on the gateway's own network; development).
+        #[arg(long)]
+        allow_private_notify: bool,
         #[arg(long)]
         json: bool,
     },
@@ -111,6 +116,7 @@ pub async fn merchant(settings: Settings, command: MerchantCommand) -> anyhow::R
             rsa_public_key,
             pay_types,
             notify_delays,
+            allow_private_notify,
             json,
         } => {
             let id = id.as_deref().map(merchant_id).transpose()?;
@@ -121,6 +127,11 @@ pub async fn merchant(settings: Settings, command: MerchantCommand) -> anyhow::R
                 rsa_public_key,
                 pay_types,
                 notify_delays_secs: notify_delays,
+                private_targets: if allow_private_notify {
+                    PrivateTargets::Allowed
+                } else {
+                    PrivateTargets::Refused
+                },
             };
             let created = app.create_merchant(input).await.map_err(app_error)?;
             print_credentials(&created, json);
@@ -155,6 +166,7 @@ pub async fn merchant(settings: Settings, command: MerchantCommand) -> anyhow::R
 fn print_merchants(records: &[paygate_store::MerchantRecord], json: bool) {
     for record in records {
         let pay_types: Vec<_> = record.pay_types.iter().map(|t| t.as_str()).collect();
+        let allow_private_notify = record.private_targets == PrivateTargets::Allowed;
         if json {
             let value = serde_json::json!({
                 "merchant_id": record.id.as_str(),
@@ -162,12 +174,18 @@ fn print_merchants(records: &[paygate_store::MerchantRecord], json: bool) {
                 "sign_type": record.sign_type.as_str(),
                 "pay_types": pay_types,
                 "rsa_public_key": record.rsa_public_key,
+                "allow_private_notify": allow_private_notify,
                 "created_at": record.created_at / 1000,
             });
             println!("{value}");
         } else {
+            let private = if allow_private_notify {
+                "\tallow-private-notify"
+            } else {
+                ""
+            };
             println!(
-                "{}\t{}\t{}\t{}",
+                "{}\t{}\t{}\t{}{private}",
                 record.id,
                 record.sign_type,
                 pay_types.join(","),

@@ -28,6 +28,9 @@ pub struct Settings {
     pub notify_lease_ms: i64,
     pub notify_timeout_ms: u64,
     pub notify_per_host_max: usize,
+    /// Let notifications (and create's URL check) reach loopback and private addresses for
+    /// every merchant; for development only.
+    pub notify_allow_private: bool,
     /// Pause between steps of the expiry job and the status poller.
     pub jobs_interval_ms: u64,
 }
@@ -56,6 +59,7 @@ impl Default for Settings {
             notify_lease_ms: 60_000,
             notify_timeout_ms: 10_000,
             notify_per_host_max: 4,
+            notify_allow_private: false,
             jobs_interval_ms: 1_000,
         }
     }

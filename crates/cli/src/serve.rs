@@ -7,6 +7,7 @@ use anyhow::Context;
 use paygate_app::jobs::JobSettings;
 use paygate_app::notify::{Notifier, NotifierSettings};
 use paygate_app::{App, NewMerchantInput};
+use paygate_domain::address::PrivateTargets;
 use paygate_domain::sign::SignType;
 use paygate_domain::{Currency, Money, PayType, WalletAccountId};
 use tracing_subscriber::EnvFilter;
@@ -38,6 +39,8 @@ async fn ensure_demo(app: &App, settings: &Settings) -> anyhow::Result<()> {
             rsa_public_key: None,
             pay_types: vec![PayType::Wallet],
             notify_delays_secs: None,
+            // The demo is tried against a merchant server on the same machine.
+            private_targets: PrivateTargets::Allowed,
         })
         .await
         .map_err(anyhow_of)?;

@@ -67,6 +67,7 @@ pub async fn open_app(settings: &Settings) -> anyhow::Result<App> {
         public_url: settings.public_url(),
         order_ttl_secs: settings.order_ttl_secs,
         admin_token: settings.admin_token.clone(),
+        notify_allow_private: settings.notify_allow_private,
         ..AppSettings::default()
     };
     App::new(store, key, app_settings, Arc::new(SystemClock))

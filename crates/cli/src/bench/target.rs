@@ -5,6 +5,7 @@
 use anyhow::Context;
 use paygate_app::{App, AppSettings, CreatedMerchant, NewMerchantInput, SystemClock};
 use paygate_client::Client;
+use paygate_domain::address::PrivateTargets;
 use paygate_domain::secret::MasterKey;
 use paygate_domain::sign::{RsaPrivateKey, RsaPublicKey, SignKey, SignType, VerifyKey};
 use paygate_domain::{MerchantId, PayType};
@@ -142,6 +143,8 @@ impl Target {
                 rsa_public_key: None,
                 pay_types: vec![PayType::Wallet],
                 notify_delays_secs: None,
+                // The workload's notify_url is a loopback discard address.
+                private_targets: PrivateTargets::Allowed,
             })
             .await
             .map_err(|e| anyhow::anyhow!("create merchant: {e}"))?;
