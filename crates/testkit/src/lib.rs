@@ -14,6 +14,7 @@ pub use scripted::ScriptedChannel;
 
 use paygate_app::{App, AppSettings, Clock, CreatedMerchant, NewMerchantInput, SystemClock};
 use paygate_client::Client;
+use paygate_domain::address::PrivateTargets;
 use paygate_domain::secret::MasterKey;
 use paygate_domain::sign::{SignKey, SignType, VerifyKey};
 use paygate_domain::{Currency, MerchantId, Money, PayType, WalletAccountId};
@@ -218,7 +219,18 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> TestApp {
     }
 }
 
+/// The tests' merchant: its notify endpoint is a `MerchantServer` on loopback, so it is allowed
+/// private addresses (as the demo merchant is).
 pub async fn create_merchant(app: &App, sign_type: SignType) -> CreatedMerchant {
+    create_merchant_with(app, sign_type, PrivateTargets::Allowed).await
+}
+
+/// A merchant as production creates it by default when `private_targets` is `Refused`.
+pub async fn create_merchant_with(
+    app: &App,
+    sign_type: SignType,
+    private_targets: PrivateTargets,
+) -> CreatedMerchant {
     app.create_merchant(NewMerchantInput {
         id: None,
         name: "Test shop".into(),
@@ -226,6 +238,7 @@ pub async fn create_merchant(app: &App, sign_type: SignType) -> CreatedMerchant 
         rsa_public_key: None,
         pay_types: vec![PayType::Wallet],
         notify_delays_secs: None,
+        private_targets,
     })
     .await
     .expect("create merchant")
@@ -284,20 +297,27 @@ impl TestApp {
         &self,
         fields: serde_json::Value,
     ) -> paygate_store::OrderRecord {
+        self.create_order_for(&self.merchant.id, fields)
+            .await
+            .expect("create order")
+    }
+
+    /// Like `create_order_at_app_time`, for any merchant of this app, returning the refusal.
+    pub async fn create_order_for(
+        &self,
+        merchant: &MerchantId,
+        fields: serde_json::Value,
+    ) -> Result<paygate_store::OrderRecord, paygate_app::AppError> {
         let now_secs = self.app.clock().now_ms() / 1000;
         let fields = fields.as_object().expect("fields are a JSON object");
-        let cmd =
-            paygate_app::commands::CreateOrder::parse(fields, now_secs).expect("valid fields");
+        let cmd = paygate_app::commands::CreateOrder::parse(fields, now_secs)?;
         let keys = self
             .app
-            .merchant_keys(&self.merchant.id)
+            .merchant_keys(merchant)
             .await
             .expect("load merchant keys")
             .expect("merchant exists");
-        self.app
-            .create_order(&keys, cmd)
-            .await
-            .expect("create order")
+        self.app.create_order(&keys, cmd).await
     }
 
     pub async fn stop(mut self) {

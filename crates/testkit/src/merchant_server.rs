@@ -1,5 +1,6 @@
 //! A merchant's notify endpoint for tests: it records every notification it receives and answers
-//! from a script (a failure status, a wrong body, a redirect, a slow answer), then `success`.
+//! from a script (a failure status, a wrong body, a redirect, a slow answer, any status and body),
+//! then `success`.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -18,6 +19,13 @@ pub enum Answer {
     Status(u16),
     Body(&'static str),
     Redirect,
+    /// A 302 to this URL (e.g. another server that would answer `success`).
+    RedirectTo(String),
+    /// Any status with any body (an empty 204, a 200 with a megabyte of padding).
+    Reply {
+        status: u16,
+        body: String,
+    },
     /// Answers `success`, but only after this long (longer than the notifier's timeout).
     Slow(Duration),
 }
@@ -56,6 +64,14 @@ async fn receive(State(server): State<MerchantServer>, body: Bytes) -> Response 
         Answer::Redirect => (
             StatusCode::FOUND,
             [(header::LOCATION, "http://127.0.0.1:9/elsewhere")],
+        )
+            .into_response(),
+        Answer::RedirectTo(location) => {
+            (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
+        }
+        Answer::Reply { status, body } => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            body,
         )
             .into_response(),
         Answer::Slow(delay) => {

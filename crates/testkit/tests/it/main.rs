@@ -17,6 +17,8 @@ mod jobs;
 mod maintenance;
 mod metrics;
 mod notify;
+mod notify_targets;
+mod notify_verdicts;
 mod orders;
 mod refunds;
 mod signing;
