@@ -175,8 +175,17 @@ impl Notifier {
                     .map_err(|e| AppError::Internal(e.into()))?;
                 body.insert("notify_id".into(), Value::from(notification.id.to_string()));
                 body.insert("timestamp".into(), Value::from(at / 1000));
-                self.app.sign_for(keys, &mut body);
-                self.post(&notification.notify_url, &body).await
+                match self.app.sign_for(keys, &mut body) {
+                    Ok(()) => self.post(&notification.notify_url, &body).await,
+                    Err(error) => {
+                        tracing::error!(%error, id = notification.id, "notification not sent");
+                        Delivery {
+                            http_status: None,
+                            excerpt: None,
+                            failure: Some("signing failed".into()),
+                        }
+                    }
+                }
             }
             None => Delivery {
                 http_status: None,

@@ -129,7 +129,15 @@ impl Deployment {
 
     /// A merchant made through the CLI, and a payer wallet funded for the whole run.
     fn open_merchant(&self) -> Merchant {
-        let printed = self.run(&["merchant", "create", "--name", "Multiprocess", "--json"]);
+        let printed = self.run(&[
+            "merchant",
+            "create",
+            "--name",
+            "Multiprocess",
+            "--sign-type",
+            "MD5",
+            "--json",
+        ]);
         let json: Value = serde_json::from_str(printed.trim()).expect("merchant JSON");
         let id = json["merchant_id"].as_str().expect("merchant_id");
         let secret = json["secret"].as_str().expect("secret").to_owned();
