@@ -160,6 +160,8 @@ fn an_unreachable_database_is_a_clear_non_zero_exit() {
             "PAYGATE_DATABASE_URL",
             "postgres://paygate:hunter2@127.0.0.1:1/none",
         )
+        // PostgreSQL needs a master key before the database is even tried.
+        .env("PAYGATE_MASTER_KEY", MasterKey::generate_hex())
         .spawn()
         .unwrap();
     let exit = wait_with_limit(&mut child, Duration::from_secs(30));
@@ -183,12 +185,12 @@ fn fresh_postgres() -> Option<TestDb> {
     Some(runtime.block_on(TestDb::create(DbBackend::Postgres)))
 }
 
-/// Runs a command that must refuse to start and returns its stderr.
-fn refused_start(mut cmd: Command) -> String {
+/// Runs a command that must fail (exit non-zero) and returns its stderr.
+fn run_failing(mut cmd: Command) -> String {
     let mut child = cmd.spawn().unwrap();
     let exit = wait_with_limit(&mut child, Duration::from_secs(30));
     let stderr = stderr_of(&mut child);
-    assert!(!exit.success(), "must refuse to start: {stderr}");
+    assert!(!exit.success(), "must exit non-zero: {stderr}");
     stderr
 }
 
@@ -234,7 +236,7 @@ fn postgres_without_a_master_key_refuses_to_start_in_one_line() {
     let dir = fresh_dir("pg-nokey");
     let mut cmd = paygate(&dir, "127.0.0.1:0");
     cmd.env("PAYGATE_DATABASE_URL", &db.url);
-    let stderr = refused_start(cmd);
+    let stderr = run_failing(cmd);
     assert_eq!(
         stderr.trim_end().lines().collect::<Vec<_>>(),
         vec![
@@ -251,7 +253,7 @@ fn a_short_admin_token_refuses_to_start_in_one_line() {
     let dir = fresh_dir("short-admin");
     let mut cmd = paygate(&dir, "127.0.0.1:0");
     cmd.env("PAYGATE_ADMIN_TOKEN", "a".repeat(20));
-    let stderr = refused_start(cmd);
+    let stderr = run_failing(cmd);
     assert_eq!(
         stderr.trim_end().lines().collect::<Vec<_>>(),
         vec![
@@ -331,7 +333,7 @@ fn merchants_default_to_hmac_and_rotation_never_downgrades_silently() {
     assert_eq!(kept["sign_type"], "HMAC-SHA256", "the sign type is kept");
     assert_ne!(kept["secret"], created["secret"], "a new secret is issued");
 
-    let stderr = refused_start(cli(&["merchant", "rotate-key", id, "--sign-type", "MD5"]));
+    let stderr = run_failing(cli(&["merchant", "rotate-key", id, "--sign-type", "MD5"]));
     assert!(
         stderr.contains("MD5 is weaker than the merchant's current HMAC-SHA256"),
         "{stderr}"
