@@ -104,10 +104,18 @@ impl App {
         }
     }
 
-    /// Signs a response or notification body for this merchant (adds sign_type and sign).
-    pub fn sign_for(&self, merchant: &MerchantKeys, body: &mut Map<String, Value>) {
-        if let Err(error) = merchant.respond.sign_in_place(body) {
-            tracing::error!(%error, "signing a response failed");
-        }
+    /// Signs a response or notification body for this merchant (adds sign_type and sign). A
+    /// failure is an error for the caller to answer or record: nothing unsigned goes out.
+    pub fn sign_for(
+        &self,
+        merchant: &MerchantKeys,
+        body: &mut Map<String, Value>,
+    ) -> Result<(), AppError> {
+        merchant.respond.sign_in_place(body).map_err(|error| {
+            AppError::Internal(anyhow::anyhow!(
+                "signing for merchant {} failed: {error}",
+                merchant.record.id
+            ))
+        })
     }
 }

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod clock;
 pub mod commands;
 pub mod error;
+pub mod gauges;
 pub mod jobs;
 pub mod maintenance;
 pub mod merchants;
@@ -17,12 +18,13 @@ pub mod notify;
 pub mod operator;
 pub mod payments;
 pub mod refunds;
+pub mod secrets;
 pub mod views;
 pub mod wallet;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::AppError;
-pub use merchants::{CreatedMerchant, MerchantKeys, NewMerchantInput};
+pub use merchants::{CreatedMerchant, Downgrade, MerchantKeys, NewMerchantInput, RotateKeyInput};
 
 use paygate_channels::Channel;
 use paygate_domain::secret::MasterKey;
@@ -31,6 +33,10 @@ use paygate_domain::PayType;
 use paygate_store::Store;
 use std::collections::HashMap;
 use std::sync::Arc;
+
+/// The shortest admin token accepted: a bearer token guards the operator API, so it must not be
+/// guessable (DESIGN §11).
+pub const ADMIN_TOKEN_CHARS_MIN: usize = 32;
 
 #[derive(Debug, Clone)]
 pub struct AppSettings {
@@ -41,11 +47,13 @@ pub struct AppSettings {
     pub timestamp_window_secs: i64,
     /// How long a process trusts its cached copy of a merchant's keys.
     pub merchant_cache_ttl_ms: u64,
-    /// Bearer token of the admin API; `None` turns the admin API off.
+    /// Bearer token of the admin API; `None` (or empty) turns the admin API off.
     pub admin_token: Option<String>,
     /// Lets every merchant's URLs point at loopback and private addresses (development only;
     /// `PAYGATE_NOTIFY_ALLOW_PRIVATE`).
     pub notify_allow_private: bool,
+    /// Bearer token `/metrics` requires; `None` (or empty) leaves it open.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for AppSettings {
@@ -57,6 +65,7 @@ impl Default for AppSettings {
             merchant_cache_ttl_ms: 30_000,
             admin_token: None,
             notify_allow_private: false,
+            metrics_token: None,
         }
     }
 }
@@ -80,18 +89,21 @@ const PLATFORM_KEY_NAME: &str = "platform_rsa_private_key";
 
 impl App {
     /// Builds the app with the built-in channels; the platform's RSA key is loaded from the
-    /// database, or generated once and shared by every process from then on.
+    /// database, or generated once and shared by every process from then on. Secrets sealed in
+    /// the old, unbound format are re-sealed first (`secrets`).
     pub async fn new(
         store: Store,
         master_key: MasterKey,
         settings: AppSettings,
         clock: Arc<dyn Clock>,
     ) -> Result<App, AppError> {
-        let candidate = master_key.seal(&RsaPrivateKey::generate()?.to_text());
+        secrets::reseal_unbound_secrets(&store, &master_key).await?;
+        let candidate = master_key.seal(&RsaPrivateKey::generate()?.to_text(), PLATFORM_KEY_NAME);
         let sealed = store
             .platform_secret_or_insert(PLATFORM_KEY_NAME, &candidate, clock.now_ms())
             .await?;
-        let platform_key = RsaPrivateKey::from_text(&master_key.unseal(&sealed)?)?;
+        let platform_key =
+            RsaPrivateKey::from_text(&master_key.unseal(&sealed, PLATFORM_KEY_NAME)?)?;
         let mut channels: HashMap<PayType, Arc<dyn Channel>> = HashMap::new();
         channels.insert(
             PayType::Wallet,

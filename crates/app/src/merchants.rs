@@ -7,7 +7,7 @@ use paygate_domain::address::PrivateTargets;
 use paygate_domain::schedule::RetrySchedule;
 use paygate_domain::sign::{RsaPrivateKey, RsaPublicKey, SignKey, SignType, VerifyKey};
 use paygate_domain::{MerchantId, PayType};
-use paygate_store::MerchantRecord;
+use paygate_store::{KeysUpdate, MerchantRecord};
 use rand::distributions::{Alphanumeric, DistString};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -39,6 +39,33 @@ pub struct NewMerchantInput {
     /// `Allowed` lets its notify_url and return_url point at loopback or private addresses
     /// (`--allow-private-notify`: the demo, a merchant on the gateway's own network).
     pub private_targets: PrivateTargets,
+}
+
+/// What a key rotation asks for.
+#[derive(Debug, Clone)]
+pub struct RotateKeyInput {
+    /// `None` keeps the merchant's current sign type.
+    pub sign_type: Option<SignType>,
+    /// The merchant's own RSA public key for RSA2; when absent we generate a pair.
+    pub rsa_public_key: Option<String>,
+    pub downgrade: Downgrade,
+}
+
+/// Whether a rotation may move to a weaker sign type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Downgrade {
+    Refuse,
+    Allow,
+}
+
+/// MD5 < HMAC-SHA256 < RSA2: a keyed MAC beats a hash with the key appended, and an asymmetric
+/// key beats a shared secret the platform also holds.
+fn sign_strength(sign_type: SignType) -> u8 {
+    match sign_type {
+        SignType::Md5 => 0,
+        SignType::HmacSha256 => 1,
+        SignType::Rsa2 => 2,
+    }
 }
 
 /// Parses a stored delay list; the default schedule when absent.
@@ -117,7 +144,7 @@ impl App {
             id: id.clone(),
             name: input.name,
             sign_type: input.sign_type,
-            secret_sealed: self.inner.master_key.seal(&secret),
+            secret_sealed: self.inner.master_key.seal(&secret, id.as_str()),
             rsa_public_key: rsa_public_key.clone(),
             pay_types: input.pay_types,
             notify_delays_secs,
@@ -140,23 +167,50 @@ impl App {
         })
     }
 
-    /// Issues new keys; the old ones stop working once every process's cache has expired.
+    /// Issues new keys; the old ones stop working once every process's cache has expired. The
+    /// sign type stays the merchant's unless one is given, and a weaker one needs
+    /// `Downgrade::Allow`: a rotation must never quietly weaken how a merchant is authenticated.
     pub async fn rotate_merchant_key(
         &self,
         id: &MerchantId,
-        sign_type: SignType,
-        rsa_public_key: Option<String>,
+        input: RotateKeyInput,
     ) -> Result<CreatedMerchant, AppError> {
-        let secret = new_secret();
-        let (rsa_public_key, rsa_private_key) = rsa_keys(sign_type, rsa_public_key)?;
-        let sealed = self.inner.master_key.seal(&secret);
-        let now = self.clock().now_ms();
-        let found = self
+        let current = self
             .store()
-            .update_merchant_keys(id, sign_type, &sealed, rsa_public_key.as_deref(), now)
-            .await?;
-        if !found {
-            return Err(AppError::param("merchant_id", "unknown merchant"));
+            .get_merchant(id)
+            .await?
+            .ok_or_else(|| AppError::param("merchant_id", "unknown merchant"))?
+            .sign_type;
+        let sign_type = input.sign_type.unwrap_or(current);
+        if sign_strength(sign_type) < sign_strength(current) && input.downgrade == Downgrade::Refuse
+        {
+            return Err(AppError::param(
+                "sign_type",
+                format!(
+                    "{sign_type} is weaker than the merchant's current {current}; \
+                     a downgrade must be allowed explicitly (--allow-downgrade)"
+                ),
+            ));
+        }
+        let secret = new_secret();
+        let (rsa_public_key, rsa_private_key) = rsa_keys(sign_type, input.rsa_public_key)?;
+        let keys = KeysUpdate {
+            sign_type,
+            secret_sealed: self.inner.master_key.seal(&secret, id.as_str()),
+            rsa_public_key: rsa_public_key.clone(),
+        };
+        let now = self.clock().now_ms();
+        // Compare-and-set on the sign type checked above, so a concurrent rotation cannot slip a
+        // downgrade past the check.
+        if !self
+            .store()
+            .update_merchant_keys(id, current, &keys, now)
+            .await?
+        {
+            return Err(AppError::param(
+                "merchant_id",
+                "the merchant's keys changed meanwhile; try again",
+            ));
         }
         self.inner
             .merchant_cache
@@ -223,7 +277,11 @@ impl App {
     }
 
     fn open_keys(&self, record: MerchantRecord) -> Result<MerchantKeys, AppError> {
-        let secret = self.inner.master_key.unseal(&record.secret_sealed)?;
+        // Sealed for this merchant's id: a value copied from another merchant's row fails here.
+        let secret = self
+            .inner
+            .master_key
+            .unseal(&record.secret_sealed, record.id.as_str())?;
         let (verify, respond) = match record.sign_type {
             SignType::Md5 => (VerifyKey::Md5(secret.clone()), SignKey::Md5(secret)),
             SignType::HmacSha256 => (

@@ -255,9 +255,20 @@ impl Notifier {
                     .map_err(|e| AppError::Internal(e.into()))?;
                 body.insert("notify_id".into(), Value::from(notification.id.to_string()));
                 body.insert("timestamp".into(), Value::from(at / 1000));
-                self.app.sign_for(keys, &mut body);
-                let targets = self.app.private_targets(&keys.record);
-                self.post(&notification.notify_url, &body, targets).await
+                match self.app.sign_for(keys, &mut body) {
+                    Ok(()) => {
+                        let targets = self.app.private_targets(&keys.record);
+                        self.post(&notification.notify_url, &body, targets).await
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, id = notification.id, "notification not sent");
+                        Delivery {
+                            http_status: None,
+                            excerpt: None,
+                            failure: Some("signing failed".into()),
+                        }
+                    }
+                }
             }
             None => Delivery {
                 http_status: None,

@@ -3,7 +3,7 @@
 use crate::config::Settings;
 use crate::wiring;
 use clap::Subcommand;
-use paygate_app::{CreatedMerchant, NewMerchantInput};
+use paygate_app::{CreatedMerchant, Downgrade, NewMerchantInput, RotateKeyInput};
 use paygate_domain::address::PrivateTargets;
 use paygate_domain::sign::SignType;
 use paygate_domain::{Currency, MerchantId, Money, PayType, WalletAccountId};
@@ -17,7 +17,7 @@ pub enum MerchantCommand {
         /// Choose the id instead of minting one.
         #[arg(long)]
         id: Option<String>,
-        #[arg(long, default_value = "MD5", value_parser = parse_sign_type)]
+        #[arg(long, default_value = "HMAC-SHA256", value_parser = parse_sign_type)]
         sign_type: SignType,
         /// The merchant's RSA public key (base64 DER or PEM) for RSA2; generated when absent.
         #[arg(long)]
@@ -45,13 +45,17 @@ pub enum MerchantCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Issue new keys; the old ones stop working.
+    /// Issue new keys; the old ones stop working. The sign type stays the merchant's unless
+    /// --sign-type is given.
     RotateKey {
         id: String,
-        #[arg(long, default_value = "MD5", value_parser = parse_sign_type)]
-        sign_type: SignType,
+        #[arg(long, value_parser = parse_sign_type)]
+        sign_type: Option<SignType>,
         #[arg(long)]
         rsa_public_key: Option<String>,
+        /// Allow a weaker sign type than the current one (MD5 < HMAC-SHA256 < RSA2).
+        #[arg(long)]
+        allow_downgrade: bool,
         #[arg(long)]
         json: bool,
     },
@@ -151,10 +155,20 @@ pub async fn merchant(settings: Settings, command: MerchantCommand) -> anyhow::R
             id,
             sign_type,
             rsa_public_key,
+            allow_downgrade,
             json,
         } => {
+            let input = RotateKeyInput {
+                sign_type,
+                rsa_public_key,
+                downgrade: if allow_downgrade {
+                    Downgrade::Allow
+                } else {
+                    Downgrade::Refuse
+                },
+            };
             let created = app
-                .rotate_merchant_key(&merchant_id(&id)?, sign_type, rsa_public_key)
+                .rotate_merchant_key(&merchant_id(&id)?, input)
                 .await
                 .map_err(app_error)?;
             print_credentials(&created, json);

@@ -3,6 +3,8 @@
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use paygate_app::ADMIN_TOKEN_CHARS_MIN;
+use paygate_domain::secret::MasterKey;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -12,18 +14,23 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// Default: SQLite in the data directory.
     pub database_url: Option<String>,
-    /// 64 hex characters. Default: generated into the data directory, with a warning.
+    /// 64 hex characters. Required on PostgreSQL; on SQLite generated into the data directory,
+    /// with a warning, when unset.
     pub master_key: Option<String>,
     /// Base of cashier links; default `http://<listen>`.
     pub public_url: Option<String>,
     pub log: String,
     pub log_format: LogFormat,
-    /// Create a demo merchant and payer wallet when the database has no merchant.
-    pub demo: bool,
+    /// Create a demo merchant and payer wallet when the database has no merchants. Unset: only
+    /// on the embedded SQLite database, never by default on PostgreSQL.
+    pub demo: Option<bool>,
     pub order_ttl_secs: i64,
     pub pg_connections_max: u32,
-    /// Bearer token for the operator API under /admin; unset turns it off.
+    /// Bearer token for the operator API under /admin, at least `ADMIN_TOKEN_CHARS_MIN`
+    /// characters; unset or empty turns the admin API off.
     pub admin_token: Option<String>,
+    /// Bearer token `/metrics` requires; unset or empty leaves it open.
+    pub metrics_token: Option<String>,
     /// How long a process holds a claimed notification; must exceed the HTTP timeout.
     pub notify_lease_ms: i64,
     pub notify_timeout_ms: u64,
@@ -52,10 +59,11 @@ impl Default for Settings {
             public_url: None,
             log: "info".into(),
             log_format: LogFormat::Text,
-            demo: true,
+            demo: None,
             order_ttl_secs: 30 * 60,
             pg_connections_max: 16,
             admin_token: None,
+            metrics_token: None,
             notify_lease_ms: 60_000,
             notify_timeout_ms: 10_000,
             notify_per_host_max: 4,
@@ -80,11 +88,64 @@ impl Settings {
             .merge(Env::prefixed("PAYGATE_").split("__"))
             .extract()
             .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
-        anyhow::ensure!(
-            settings.order_ttl_secs >= 60,
-            "order_ttl_secs must be at least 60"
-        );
         Ok(settings)
+    }
+
+    /// Every problem that must stop the gateway from starting, one line each, so an operator
+    /// fixes them all in one go. Commands that open the app call this first.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.order_ttl_secs < 60 {
+            problems.push("PAYGATE_ORDER_TTL_SECS must be at least 60".to_owned());
+        }
+        match &self.master_key {
+            None if self.is_postgres() => problems.push(
+                "PAYGATE_MASTER_KEY must be set when the database is PostgreSQL \
+                 (a master key is generated only for the embedded SQLite database)"
+                    .to_owned(),
+            ),
+            Some(hex) if MasterKey::from_hex(hex).is_err() => {
+                problems.push("PAYGATE_MASTER_KEY must be 64 hex characters".to_owned())
+            }
+            _ => {}
+        }
+        if let Some(token) = self.admin_token() {
+            let chars = token.chars().count();
+            if chars < ADMIN_TOKEN_CHARS_MIN {
+                problems.push(format!(
+                    "PAYGATE_ADMIN_TOKEN must be at least {ADMIN_TOKEN_CHARS_MIN} characters \
+                     (it has {chars}); set it empty to turn the admin API off"
+                ));
+            }
+        }
+        problems
+    }
+
+    /// `problems()` as an error whose message has one line per problem.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let problems = self.problems();
+        anyhow::ensure!(problems.is_empty(), "{}", problems.join("\n"));
+        Ok(())
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        let url = self.database_url();
+        url.starts_with("postgres:") || url.starts_with("postgresql:")
+    }
+
+    /// Whether `serve` creates demo data on a database without merchants.
+    pub fn demo(&self) -> bool {
+        self.demo.unwrap_or(!self.is_postgres())
+    }
+
+    /// The admin token, `None` when unset or empty (admin API off).
+    pub fn admin_token(&self) -> Option<&str> {
+        self.admin_token.as_deref().filter(|t| !t.is_empty())
+    }
+
+    /// The metrics token, `None` when unset or empty (`/metrics` open).
+    pub fn metrics_token(&self) -> Option<&str> {
+        self.metrics_token.as_deref().filter(|t| !t.is_empty())
     }
 
     pub fn database_url(&self) -> String {
@@ -123,6 +184,75 @@ mod tests {
             assert_eq!(settings.public_url(), "http://0.0.0.0:9000");
             Ok(())
         });
+    }
+
+    const PG_URL: &str = "postgres://paygate@127.0.0.1/paygate";
+
+    fn on_postgres() -> Settings {
+        Settings {
+            database_url: Some(PG_URL.into()),
+            master_key: Some(MasterKey::generate_hex()),
+            ..Settings::default()
+        }
+    }
+
+    #[test]
+    fn demo_data_is_on_by_default_only_for_the_embedded_database() {
+        assert!(Settings::default().demo());
+        assert!(!on_postgres().demo());
+        let forced = Settings {
+            demo: Some(true),
+            ..on_postgres()
+        };
+        assert!(forced.demo());
+        let off = Settings {
+            demo: Some(false),
+            ..Settings::default()
+        };
+        assert!(!off.demo());
+    }
+
+    #[test]
+    fn postgres_without_a_master_key_is_refused_in_one_line() {
+        assert_eq!(on_postgres().problems(), Vec::<String>::new());
+        let keyless = Settings {
+            master_key: None,
+            ..on_postgres()
+        };
+        let problems = keyless.problems();
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].starts_with("PAYGATE_MASTER_KEY must be set"));
+        assert!(!problems[0].contains('\n'));
+        assert_eq!(Settings::default().problems(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn every_problem_is_reported_on_its_own_line() {
+        let settings = Settings {
+            master_key: Some("abcd".into()),
+            admin_token: Some("x".repeat(31)),
+            order_ttl_secs: 10,
+            ..Settings::default()
+        };
+        let problems = settings.problems();
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems[2].contains("(it has 31)"), "{problems:?}");
+        let message = settings.validate().unwrap_err().to_string();
+        assert_eq!(message.lines().count(), 3);
+    }
+
+    #[test]
+    fn admin_tokens_are_32_characters_or_empty_for_off() {
+        let token = |t: &str| Settings {
+            admin_token: Some(t.into()),
+            ..Settings::default()
+        };
+        let long = "a".repeat(32);
+        assert_eq!(token(&long).problems(), Vec::<String>::new());
+        assert_eq!(token(&long).admin_token(), Some(long.as_str()));
+        assert_eq!(token("").problems(), Vec::<String>::new());
+        assert_eq!(token("").admin_token(), None);
+        assert_eq!(token(&"a".repeat(20)).problems().len(), 1);
     }
 
     #[test]

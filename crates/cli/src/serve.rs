@@ -1,5 +1,6 @@
-//! `paygate serve`: open the database, make sure a demo merchant exists on a fresh one, bind,
-//! print where it listens, and serve until SIGTERM or Ctrl-C.
+//! `paygate serve`: check the settings, open the database, make sure a demo merchant exists on
+//! a fresh embedded one (or wherever `PAYGATE_DEMO=true`), bind, print where it listens, and
+//! serve until SIGTERM or Ctrl-C.
 
 use crate::config::{LogFormat, Settings};
 use crate::wiring;
@@ -28,7 +29,7 @@ pub const DEMO_PAYER: &str = "demo_payer";
 /// On a database without merchants: a demo merchant (MD5, wallet) and a funded payer wallet,
 /// written to `demo-merchant.json` in the data directory for scripts.
 async fn ensure_demo(app: &App, settings: &Settings) -> anyhow::Result<()> {
-    if !settings.demo || !app.list_merchants().await.map_err(anyhow_of)?.is_empty() {
+    if !settings.demo() || !app.list_merchants().await.map_err(anyhow_of)?.is_empty() {
         return Ok(());
     }
     let created = app
@@ -73,6 +74,8 @@ fn anyhow_of(error: paygate_app::AppError) -> anyhow::Error {
 }
 
 pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
+    // Refuse unsafe settings before taking the address, so nothing listens half-configured.
+    settings.validate()?;
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -106,6 +109,11 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
         tokio::spawn(paygate_app::jobs::run_jobs(
             app.clone(),
             job_settings,
+            workers.clone(),
+        )),
+        tokio::spawn(paygate_app::gauges::run_gauge_refresher(
+            app.clone(),
+            paygate_app::gauges::REFRESH_INTERVAL,
             workers.clone(),
         )),
     ];

@@ -7,12 +7,18 @@ use paygate_domain::secret::MasterKey;
 use paygate_store::{Store, StoreOptions};
 use std::sync::Arc;
 
-/// The master key from the settings, or (for the embedded demo) one generated into the data
-/// directory, loudly, because losing that file makes every stored secret unreadable.
+/// The master key from the settings, or (for the embedded SQLite database only) one generated
+/// into the data directory, loudly, because losing that file makes every stored secret
+/// unreadable. A PostgreSQL deployment must bring its own: a key file on one host's disk would
+/// silently differ between the processes sharing the database.
 pub fn master_key(settings: &Settings) -> anyhow::Result<MasterKey> {
     if let Some(hex) = &settings.master_key {
         return MasterKey::from_hex(hex).context("PAYGATE_MASTER_KEY");
     }
+    anyhow::ensure!(
+        !settings.is_postgres(),
+        "PAYGATE_MASTER_KEY must be set when the database is PostgreSQL"
+    );
     let path = settings.data_dir.join("master.key");
     if path.exists() {
         let hex =
@@ -60,13 +66,16 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     Ok(store)
 }
 
+/// Checks the settings, then opens the store and the app (re-sealing old-format secrets).
 pub async fn open_app(settings: &Settings) -> anyhow::Result<App> {
+    settings.validate()?;
     let store = open_store(settings).await?;
     let key = master_key(settings)?;
     let app_settings = AppSettings {
         public_url: settings.public_url(),
         order_ttl_secs: settings.order_ttl_secs,
-        admin_token: settings.admin_token.clone(),
+        admin_token: settings.admin_token().map(str::to_owned),
+        metrics_token: settings.metrics_token().map(str::to_owned),
         notify_allow_private: settings.notify_allow_private,
         ..AppSettings::default()
     };

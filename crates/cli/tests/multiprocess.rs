@@ -136,6 +136,8 @@ impl Deployment {
             "--name",
             "Multiprocess",
             "--allow-private-notify",
+            "--sign-type",
+            "MD5",
             "--json",
         ]);
         let json: Value = serde_json::from_str(printed.trim()).expect("merchant JSON");

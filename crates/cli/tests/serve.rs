@@ -1,10 +1,17 @@
 //! The operations contract of `paygate serve` (DESIGN §13), checked on the real binary: a fresh
 //! data directory gets a demo merchant that can sign a create at once; SIGTERM stops it cleanly;
-//! a taken address or an unreachable database is a clear non-zero exit.
+//! a taken address or an unreachable database is a clear non-zero exit. Production defaults are
+//! safe (issue #6, item 3): on PostgreSQL no demo data unless asked and no start without a master
+//! key; a short admin token refuses to start. Key rotation never downgrades silently (item 5).
+//!
+//! The PostgreSQL tests fail when the server is unreachable, unless `PAYGATE_TEST_SKIP_PG=1`.
 
 use paygate_client::{Client, CreateOrder};
+use paygate_domain::secret::MasterKey;
 use paygate_domain::sign::{SignKey, VerifyKey};
 use paygate_domain::{Currency, MerchantId, Money, OrderStatus, OutTradeNo};
+use paygate_testkit::{pg_skipped, DbBackend, TestDb};
+use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -21,17 +28,25 @@ fn fresh_dir(name: &str) -> PathBuf {
     dir
 }
 
-fn paygate(data_dir: &PathBuf, listen: &str) -> Command {
+/// `paygate <args>` on `data_dir` with nothing from the caller's `PAYGATE_*` environment.
+fn paygate_command(data_dir: &PathBuf, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_paygate"));
-    cmd.arg("serve")
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("PAYGATE_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.args(args)
         .env("PAYGATE_DATA_DIR", data_dir)
-        .env("PAYGATE_LISTEN", listen)
         .env("PAYGATE_LOG", "warn")
-        .env_remove("PAYGATE_DATABASE_URL")
-        .env_remove("PAYGATE_MASTER_KEY")
-        .env_remove("PAYGATE_PUBLIC_URL")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    cmd
+}
+
+fn paygate(data_dir: &PathBuf, listen: &str) -> Command {
+    let mut cmd = paygate_command(data_dir, &["serve"]);
+    cmd.env("PAYGATE_LISTEN", listen);
     cmd
 }
 
@@ -145,6 +160,8 @@ fn an_unreachable_database_is_a_clear_non_zero_exit() {
             "PAYGATE_DATABASE_URL",
             "postgres://paygate:hunter2@127.0.0.1:1/none",
         )
+        // PostgreSQL needs a master key before the database is even tried.
+        .env("PAYGATE_MASTER_KEY", MasterKey::generate_hex())
         .spawn()
         .unwrap();
     let exit = wait_with_limit(&mut child, Duration::from_secs(30));
@@ -155,5 +172,190 @@ fn an_unreachable_database_is_a_clear_non_zero_exit() {
         !stderr.contains("hunter2"),
         "the password never reaches the output"
     );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A fresh PostgreSQL database for one test; `None` only when PostgreSQL tests are switched off.
+fn fresh_postgres() -> Option<TestDb> {
+    if pg_skipped() {
+        eprintln!("PAYGATE_TEST_SKIP_PG=1: skipping the PostgreSQL run");
+        return None;
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    Some(runtime.block_on(TestDb::create(DbBackend::Postgres)))
+}
+
+/// Runs a command that must fail (exit non-zero) and returns its stderr.
+fn run_failing(mut cmd: Command) -> String {
+    let mut child = cmd.spawn().unwrap();
+    let exit = wait_with_limit(&mut child, Duration::from_secs(30));
+    let stderr = stderr_of(&mut child);
+    assert!(!exit.success(), "must exit non-zero: {stderr}");
+    stderr
+}
+
+/// Runs a one-shot command that must succeed and returns its stdout.
+fn run_ok(mut cmd: Command) -> String {
+    let output = cmd.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Starts serve, collects stdout up to the `listening on` line, then stops it with SIGTERM.
+fn stdout_until_listening(mut cmd: Command) -> Vec<String> {
+    let mut child = cmd.spawn().unwrap();
+    let mut printed = Vec::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let listening = line.starts_with("listening on ");
+        printed.push(line);
+        if listening {
+            break;
+        }
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let exit = wait_with_limit(&mut child, Duration::from_secs(10));
+    let last = printed.last().cloned().unwrap_or_default();
+    assert!(
+        last.starts_with("listening on "),
+        "serve did not start: {printed:?} {exit:?} {}",
+        stderr_of(&mut child)
+    );
+    printed
+}
+
+#[test]
+fn postgres_without_a_master_key_refuses_to_start_in_one_line() {
+    let Some(db) = fresh_postgres() else { return };
+    let dir = fresh_dir("pg-nokey");
+    let mut cmd = paygate(&dir, "127.0.0.1:0");
+    cmd.env("PAYGATE_DATABASE_URL", &db.url);
+    let stderr = run_failing(cmd);
+    assert_eq!(
+        stderr.trim_end().lines().collect::<Vec<_>>(),
+        vec![
+            "error: PAYGATE_MASTER_KEY must be set when the database is PostgreSQL \
+             (a master key is generated only for the embedded SQLite database)"
+        ]
+    );
+    assert!(!dir.join("master.key").exists(), "no key file is generated");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_short_admin_token_refuses_to_start_in_one_line() {
+    let dir = fresh_dir("short-admin");
+    let mut cmd = paygate(&dir, "127.0.0.1:0");
+    cmd.env("PAYGATE_ADMIN_TOKEN", "a".repeat(20));
+    let stderr = run_failing(cmd);
+    assert_eq!(
+        stderr.trim_end().lines().collect::<Vec<_>>(),
+        vec![
+            "error: PAYGATE_ADMIN_TOKEN must be at least 32 characters (it has 20); \
+             set it empty to turn the admin API off"
+        ]
+    );
+    assert!(
+        !stderr.contains(&"a".repeat(20)),
+        "the token is never printed"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn postgres_gets_demo_data_only_when_asked() {
+    let Some(db) = fresh_postgres() else { return };
+    let dir = fresh_dir("pg-demo");
+    let key = MasterKey::generate_hex();
+    let on_postgres = |args: &[&str]| {
+        let mut cmd = paygate_command(&dir, args);
+        cmd.env("PAYGATE_DATABASE_URL", &db.url)
+            .env("PAYGATE_MASTER_KEY", &key)
+            .env("PAYGATE_LISTEN", "127.0.0.1:0");
+        cmd
+    };
+    let printed = stdout_until_listening(on_postgres(&["serve"]));
+    assert!(
+        !printed.iter().any(|l| l.starts_with("demo merchant:")),
+        "{printed:?}"
+    );
+    assert_eq!(run_ok(on_postgres(&["merchant", "list", "--json"])), "");
+    assert!(!dir.join("master.key").exists());
+
+    let mut asked = on_postgres(&["serve"]);
+    asked.env("PAYGATE_DEMO", "true");
+    let printed = stdout_until_listening(asked);
+    assert!(
+        printed.iter().any(|l| l.starts_with("demo merchant:")),
+        "{printed:?}"
+    );
+    let listed = run_ok(on_postgres(&["merchant", "list", "--json"]));
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn demo_false_means_no_demo_data_even_on_sqlite() {
+    let dir = fresh_dir("demo-off");
+    let mut cmd = paygate(&dir, "127.0.0.1:0");
+    cmd.env("PAYGATE_DEMO", "false");
+    let printed = stdout_until_listening(cmd);
+    assert!(
+        !printed.iter().any(|l| l.starts_with("demo merchant:")),
+        "{printed:?}"
+    );
+    assert_eq!(
+        run_ok(paygate_command(&dir, &["merchant", "list", "--json"])),
+        ""
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn merchants_default_to_hmac_and_rotation_never_downgrades_silently() {
+    let dir = fresh_dir("rotate");
+    let cli = |args: &[&str]| paygate_command(&dir, args);
+    let created: Value = serde_json::from_str(&run_ok(cli(&[
+        "merchant", "create", "--name", "Tea", "--json",
+    ])))
+    .unwrap();
+    assert_eq!(created["sign_type"], "HMAC-SHA256");
+    let id = created["merchant_id"].as_str().unwrap();
+
+    let kept: Value =
+        serde_json::from_str(&run_ok(cli(&["merchant", "rotate-key", id, "--json"]))).unwrap();
+    assert_eq!(kept["sign_type"], "HMAC-SHA256", "the sign type is kept");
+    assert_ne!(kept["secret"], created["secret"], "a new secret is issued");
+
+    let stderr = run_failing(cli(&["merchant", "rotate-key", id, "--sign-type", "MD5"]));
+    assert!(
+        stderr.contains("MD5 is weaker than the merchant's current HMAC-SHA256"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--allow-downgrade"), "{stderr}");
+    let shown: Value =
+        serde_json::from_str(&run_ok(cli(&["merchant", "show", id, "--json"]))).unwrap();
+    assert_eq!(
+        shown["sign_type"], "HMAC-SHA256",
+        "a refused rotation changes nothing"
+    );
+
+    let downgraded: Value = serde_json::from_str(&run_ok(cli(&[
+        "merchant",
+        "rotate-key",
+        id,
+        "--sign-type",
+        "MD5",
+        "--allow-downgrade",
+        "--json",
+    ])))
+    .unwrap();
+    assert_eq!(downgraded["sign_type"], "MD5");
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -1,20 +1,51 @@
 //! Secrets at rest: merchant secrets and private keys are sealed with AES-256-GCM under the
 //! operator's master key before they reach the database.
+//!
+//! A sealed value is bound to its owner: the owner's id (a merchant id, or a platform secret's
+//! name) is the AES-GCM associated data, so a value copied into another owner's row does not
+//! open. Values sealed before that binding (`v1:`) open only through `unseal_unbound`, which the
+//! start-up migration uses to re-seal them once.
 
-use aes_gcm::aead::{Aead, KeyInit};
+use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
 use std::fmt;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
-const VERSION_PREFIX: &str = "v1:";
+/// Sealed without associated data (before owners were bound).
+pub const UNBOUND_PREFIX: &str = "v1:";
+/// Sealed with the owner's id as associated data.
+const BOUND_PREFIX: &str = "v2:";
+const NONCE_BYTES: usize = 12;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SecretError {
     #[error("master key must be 32 bytes written as 64 hex characters")]
     BadMasterKey,
-    #[error("sealed value is malformed or was sealed under another master key")]
+    #[error("sealed value is malformed, was sealed under another master key or for another owner")]
     Unseal,
+}
+
+/// How a stored sealed value was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealFormat {
+    /// `v1:`, not bound to an owner; to be re-sealed.
+    Unbound,
+    /// `v2:`, bound to its owner.
+    Bound,
+    Unknown,
+}
+
+impl SealFormat {
+    pub fn of(sealed: &str) -> SealFormat {
+        if sealed.starts_with(BOUND_PREFIX) {
+            SealFormat::Bound
+        } else if sealed.starts_with(UNBOUND_PREFIX) {
+            SealFormat::Unbound
+        } else {
+            SealFormat::Unknown
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -31,30 +62,63 @@ impl MasterKey {
         Ok(MasterKey(key))
     }
 
-    /// `v1:` + base64(nonce ‖ ciphertext ‖ tag); a fresh random nonce each time.
-    pub fn seal(&self, plaintext: &str) -> String {
-        let nonce_bytes: [u8; 12] = rand::random();
+    /// `v2:` + base64(nonce ‖ ciphertext ‖ tag), with `owner` as associated data; a fresh random
+    /// nonce each time.
+    pub fn seal(&self, plaintext: &str, owner: &str) -> String {
+        self.seal_with(BOUND_PREFIX, plaintext, owner.as_bytes())
+    }
+
+    /// Opens a value sealed for `owner`; a value sealed for anyone else does not open.
+    pub fn unseal(&self, sealed: &str, owner: &str) -> Result<String, SecretError> {
+        let body = sealed
+            .strip_prefix(BOUND_PREFIX)
+            .ok_or(SecretError::Unseal)?;
+        self.open(body, owner.as_bytes())
+    }
+
+    /// Opens a `v1:` value, sealed before owners were bound. Only the migration that re-seals
+    /// such values calls this.
+    pub fn unseal_unbound(&self, sealed: &str) -> Result<String, SecretError> {
+        let body = sealed
+            .strip_prefix(UNBOUND_PREFIX)
+            .ok_or(SecretError::Unseal)?;
+        self.open(body, b"")
+    }
+
+    /// Writes the old `v1:` format, so tests can make the rows an older release left behind.
+    #[doc(hidden)]
+    pub fn seal_unbound_for_tests(&self, plaintext: &str) -> String {
+        self.seal_with(UNBOUND_PREFIX, plaintext, b"")
+    }
+
+    fn seal_with(&self, prefix: &str, plaintext: &str, aad: &[u8]) -> String {
+        let nonce_bytes: [u8; NONCE_BYTES] = rand::random();
+        let payload = Payload {
+            msg: plaintext.as_bytes(),
+            aad,
+        };
         let ciphertext = self
             .0
-            .encrypt(Nonce::from_slice(&nonce_bytes), plaintext.as_bytes())
+            .encrypt(Nonce::from_slice(&nonce_bytes), payload)
             .expect("AES-GCM encryption of an in-memory buffer cannot fail");
         let mut out = nonce_bytes.to_vec();
         out.extend_from_slice(&ciphertext);
-        format!("{VERSION_PREFIX}{}", B64.encode(out))
+        format!("{prefix}{}", B64.encode(out))
     }
 
-    pub fn unseal(&self, sealed: &str) -> Result<String, SecretError> {
-        let body = sealed
-            .strip_prefix(VERSION_PREFIX)
-            .ok_or(SecretError::Unseal)?;
+    fn open(&self, body: &str, aad: &[u8]) -> Result<String, SecretError> {
         let bytes = B64.decode(body).map_err(|_| SecretError::Unseal)?;
-        if bytes.len() < 12 {
+        if bytes.len() < NONCE_BYTES {
             return Err(SecretError::Unseal);
         }
-        let (nonce, ciphertext) = bytes.split_at(12);
+        let (nonce, ciphertext) = bytes.split_at(NONCE_BYTES);
+        let payload = Payload {
+            msg: ciphertext,
+            aad,
+        };
         let plain = self
             .0
-            .decrypt(Nonce::from_slice(nonce), ciphertext)
+            .decrypt(Nonce::from_slice(nonce), payload)
             .map_err(|_| SecretError::Unseal)?;
         String::from_utf8(plain).map_err(|_| SecretError::Unseal)
     }
@@ -70,15 +134,58 @@ impl fmt::Debug for MasterKey {
 mod tests {
     use super::*;
 
+    fn fresh_key() -> MasterKey {
+        MasterKey::from_hex(&MasterKey::generate_hex()).unwrap()
+    }
+
     #[test]
     fn sealed_secrets_open_only_under_the_same_master_key() {
-        let key = MasterKey::from_hex(&MasterKey::generate_hex()).unwrap();
-        let other = MasterKey::from_hex(&MasterKey::generate_hex()).unwrap();
-        let sealed = key.seal("merchant-secret");
+        let key = fresh_key();
+        let other = fresh_key();
+        let sealed = key.seal("merchant-secret", "M1");
+        assert!(sealed.starts_with("v2:"));
         assert!(!sealed.contains("merchant-secret"));
-        assert_eq!(key.unseal(&sealed).unwrap(), "merchant-secret");
-        assert_eq!(other.unseal(&sealed), Err(SecretError::Unseal));
-        assert_ne!(key.seal("x"), key.seal("x"), "nonces are fresh");
+        assert_eq!(key.unseal(&sealed, "M1").unwrap(), "merchant-secret");
+        assert_eq!(other.unseal(&sealed, "M1"), Err(SecretError::Unseal));
+        assert_ne!(key.seal("x", "M1"), key.seal("x", "M1"), "nonces are fresh");
+    }
+
+    #[test]
+    fn a_secret_copied_to_another_owner_does_not_open() {
+        let key = fresh_key();
+        let sealed = key.seal("merchant-a-secret", "M100000000001");
+        assert_eq!(
+            key.unseal(&sealed, "M100000000002"),
+            Err(SecretError::Unseal)
+        );
+        assert_eq!(key.unseal(&sealed, ""), Err(SecretError::Unseal));
+        assert_eq!(
+            key.unseal_unbound(&sealed),
+            Err(SecretError::Unseal),
+            "a bound value never opens as an unbound one"
+        );
+    }
+
+    #[test]
+    fn unbound_values_open_only_through_the_migration_path() {
+        let key = fresh_key();
+        let old = key.seal_unbound_for_tests("legacy");
+        assert_eq!(SealFormat::of(&old), SealFormat::Unbound);
+        assert_eq!(key.unseal(&old, "M1"), Err(SecretError::Unseal));
+        assert_eq!(key.unseal_unbound(&old).unwrap(), "legacy");
+        let resealed = key.seal(&key.unseal_unbound(&old).unwrap(), "M1");
+        assert_eq!(SealFormat::of(&resealed), SealFormat::Bound);
+        assert_eq!(key.unseal(&resealed, "M1").unwrap(), "legacy");
+        assert_eq!(SealFormat::of("garbage"), SealFormat::Unknown);
+    }
+
+    #[test]
+    fn malformed_sealed_values_are_errors_not_panics() {
+        let key = fresh_key();
+        for bad in ["", "v2:", "v2:!!!", "v2:AAAA", "v1:AAAA", "v3:AAAA"] {
+            assert_eq!(key.unseal(bad, "M1"), Err(SecretError::Unseal), "{bad}");
+            assert_eq!(key.unseal_unbound(bad), Err(SecretError::Unseal), "{bad}");
+        }
     }
 
     #[test]

@@ -1,15 +1,15 @@
-//! The operator API, behind its own bearer token (`PAYGATE_ADMIN_TOKEN`); without a token set it
-//! does not exist. Merchant credentials never open it.
+//! The operator API, behind its own bearer token (`PAYGATE_ADMIN_TOKEN`); without a token set
+//! (or with an empty one) it does not exist. Merchant credentials never open it.
 
+use crate::bearer;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use paygate_app::App;
 use paygate_domain::TradeNo;
 use serde_json::json;
-use subtle::ConstantTimeEq;
 
 /// Proof that the request carried the admin token.
 pub struct Admin;
@@ -17,24 +17,17 @@ pub struct Admin;
 impl FromRequestParts<App> for Admin {
     type Rejection = Response;
 
+    /// An unset or empty token means the admin API is off (404); otherwise only the exact bearer
+    /// token passes, and a missing header is a 401 like a wrong one.
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        let Some(expected) = app.settings().admin_token.as_deref() else {
+        let expected = app.settings().admin_token.as_deref().unwrap_or("");
+        if expected.is_empty() {
             return Err(StatusCode::NOT_FOUND.into_response());
-        };
-        let given = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
-        if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+        }
+        if bearer::matches(&parts.headers, expected) {
             Ok(Admin)
         } else {
-            Err((
-                StatusCode::UNAUTHORIZED,
-                Json(json!({"error": "admin token required"})),
-            )
-                .into_response())
+            Err(bearer::unauthorized("admin token required"))
         }
     }
 }
@@ -57,7 +50,7 @@ fn failure(error: paygate_app::AppError) -> Response {
     security(("admin_token" = [])),
     responses((status = 200, description = "notifications with their attempt logs"),
               (status = 401, description = "admin token missing or wrong"),
-              (status = 404, description = "admin API off (no PAYGATE_ADMIN_TOKEN)")))]
+              (status = 404, description = "admin API off (PAYGATE_ADMIN_TOKEN unset or empty)")))]
 pub async fn order_notifications(
     _: Admin,
     State(app): State<App>,

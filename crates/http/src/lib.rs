@@ -3,6 +3,7 @@
 //! HTTP status and a stable error code.
 
 mod admin;
+mod bearer;
 mod cashier;
 mod error;
 mod merchant_api;

@@ -2,14 +2,12 @@
 //! middleware.
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use paygate_app::App;
-use paygate_domain::schedule::NotificationStatus;
-use paygate_domain::OrderStatus;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -60,33 +58,16 @@ pub async fn healthz(State(app): State<App>) -> Response {
 }
 
 /// Prometheus text: requests by route and status, latency, orders by state, notifications by
-/// delivery state and attempts by result.
+/// delivery state and attempts by result. The order and notification gauges are what the last
+/// background refresh counted (`paygate_app::gauges`): a scrape runs no query. With
+/// `PAYGATE_METRICS_TOKEN` set it needs that bearer token.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
-pub async fn metrics(State(app): State<App>) -> Response {
-    match app.store().count_orders_by_status().await {
-        Ok(counts) => {
-            for status in OrderStatus::ALL {
-                let n = counts
-                    .iter()
-                    .find(|(s, _)| *s == status)
-                    .map_or(0, |(_, n)| *n);
-                metrics::gauge!("paygate_orders", "status" => status.as_str()).set(n as f64);
-            }
-        }
-        Err(error) => tracing::warn!(%error, "could not count orders for metrics"),
-    }
-    match app.store().count_notifications_by_status().await {
-        Ok(counts) => {
-            for status in NotificationStatus::ALL {
-                let n = counts
-                    .iter()
-                    .find(|(s, _)| *s == status)
-                    .map_or(0, |(_, n)| *n);
-                metrics::gauge!("paygate_notifications", "status" => status.as_str()).set(n as f64);
-            }
-        }
-        Err(error) => tracing::warn!(%error, "could not count notifications for metrics"),
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain"),
+              (status = 401, description = "PAYGATE_METRICS_TOKEN is set and the bearer token is missing or wrong")))]
+pub async fn metrics(State(app): State<App>, headers: HeaderMap) -> Response {
+    let expected = app.settings().metrics_token.as_deref().unwrap_or("");
+    if !expected.is_empty() && !crate::bearer::matches(&headers, expected) {
+        return crate::bearer::unauthorized("metrics token required");
     }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -17,7 +17,7 @@ mod rows;
 mod wallet;
 
 pub use jobs::{AttemptRecord, AttemptVerdict, NotificationRecord, PollRecord};
-pub use merchants::{MerchantRecord, NewMerchant};
+pub use merchants::{KeysUpdate, MerchantRecord, NewMerchant};
 pub use nonces::NonceOutcome;
 pub use orders::{Inserted, NewOrder, OrderRecord, OrderRef, OrderTransition, Outbox};
 pub use refunds::{NewRefund, RefundFinish, RefundRecord, RefundRef, RefundReservation};

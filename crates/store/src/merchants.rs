@@ -25,6 +25,14 @@ pub struct MerchantRecord {
 
 pub type NewMerchant = MerchantRecord;
 
+/// New keys for a merchant (rotation); the secret is already sealed for the merchant.
+#[derive(Debug, Clone)]
+pub struct KeysUpdate {
+    pub sign_type: SignType,
+    pub secret_sealed: String,
+    pub rsa_public_key: Option<String>,
+}
+
 fn pay_types_text(pay_types: &[PayType]) -> String {
     pay_types
         .iter()
@@ -116,28 +124,77 @@ impl Store {
         rows.iter().map(from_row).collect()
     }
 
-    /// Replaces the merchant's keys (rotation); returns false when no such merchant exists.
+    /// Replaces the merchant's keys (rotation) if its sign type is still `expected_sign_type`;
+    /// returns false when no such merchant exists or its keys changed meanwhile.
     pub async fn update_merchant_keys(
         &self,
         id: &MerchantId,
-        sign_type: SignType,
-        secret_sealed: &str,
-        rsa_public_key: Option<&str>,
+        expected_sign_type: SignType,
+        keys: &KeysUpdate,
         now_ms: i64,
     ) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE merchants SET sign_type = $1, secret_sealed = $2, rsa_public_key = $3,
                                   updated_at = $4
-             WHERE id = $5",
+             WHERE id = $5 AND sign_type = $6",
         )
-        .bind(sign_type.as_str())
-        .bind(secret_sealed)
-        .bind(rsa_public_key)
+        .bind(keys.sign_type.as_str())
+        .bind(&keys.secret_sealed)
+        .bind(keys.rsa_public_key.as_deref())
         .bind(now_ms)
         .bind(id.as_str())
+        .bind(expected_sign_type.as_str())
         .execute(&self.pool)
         .await
         .ctx("update merchant keys")?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Merchants whose sealed secret starts with `prefix` (the start-up migration looks for the
+    /// old format with it), as (id, sealed value).
+    pub async fn merchant_secrets_with_prefix(
+        &self,
+        prefix: &str,
+    ) -> StoreResult<Vec<(MerchantId, String)>> {
+        assert!(
+            !prefix.contains(['%', '_', '\\']),
+            "a sealed-value prefix is matched with LIKE"
+        );
+        let rows = sqlx::query(
+            "SELECT id, secret_sealed FROM merchants WHERE secret_sealed LIKE $1 || '%'",
+        )
+        .bind(prefix)
+        .fetch_all(&self.pool)
+        .await
+        .ctx("list merchant secrets")?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    get_parsed::<MerchantIdText>(row, "id")?.0,
+                    get_string(row, "secret_sealed")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Replaces a merchant's sealed secret only if it still holds `old` (compare-and-set), so
+    /// processes re-sealing at once, or a key rotation meanwhile, never lose a write. Returns
+    /// whether this call changed it.
+    pub async fn reseal_merchant_secret(
+        &self,
+        id: &MerchantId,
+        old: &str,
+        new: &str,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE merchants SET secret_sealed = $1 WHERE id = $2 AND secret_sealed = $3",
+        )
+        .bind(new)
+        .bind(id.as_str())
+        .bind(old)
+        .execute(&self.pool)
+        .await
+        .ctx("reseal merchant secret")?;
         Ok(done.rows_affected() == 1)
     }
 }

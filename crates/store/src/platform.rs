@@ -27,4 +27,34 @@ impl Store {
             .ctx("read platform secret")?;
         get_string(&row, "value_sealed")
     }
+
+    /// Every platform secret, as (name, sealed value).
+    pub async fn platform_secrets(&self) -> StoreResult<Vec<(String, String)>> {
+        let rows = sqlx::query("SELECT name, value_sealed FROM platform_secrets ORDER BY name")
+            .fetch_all(&self.pool)
+            .await
+            .ctx("list platform secrets")?;
+        rows.iter()
+            .map(|row| Ok((get_string(row, "name")?, get_string(row, "value_sealed")?)))
+            .collect()
+    }
+
+    /// Replaces a platform secret's sealed value only if it still holds `old` (compare-and-set).
+    pub async fn reseal_platform_secret(
+        &self,
+        name: &str,
+        old: &str,
+        new: &str,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE platform_secrets SET value_sealed = $1 WHERE name = $2 AND value_sealed = $3",
+        )
+        .bind(new)
+        .bind(name)
+        .bind(old)
+        .execute(&self.pool)
+        .await
+        .ctx("reseal platform secret")?;
+        Ok(done.rows_affected() == 1)
+    }
 }

@@ -167,6 +167,9 @@ pub struct TestApp {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     pub db: TestDb,
+    /// The key the app's secrets are sealed under, for tests that write or restart over the
+    /// same database.
+    pub master_key: MasterKey,
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -187,7 +190,7 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> TestApp {
     let base_url = format!("http://{addr}");
     let mut settings = options.settings;
     settings.public_url = base_url.clone();
-    let app = App::new(store, master_key, settings, options.clock)
+    let app = App::new(store, master_key.clone(), settings, options.clock)
         .await
         .expect("build app");
     let app = match options.channel {
@@ -216,6 +219,7 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> TestApp {
         shutdown: Some(tx),
         server: Some(server),
         db,
+        master_key,
     }
 }
 

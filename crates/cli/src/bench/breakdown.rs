@@ -157,7 +157,8 @@ pub async fn app_create(app: App, client: Client, run: Arc<str>, id: OpId) -> an
         .await
         .map_err(app_error)?;
     let mut body = paygate_app::views::success(&app, app.order_view(&order));
-    app.sign_for(&verified.merchant, &mut body);
+    app.sign_for(&verified.merchant, &mut body)
+        .map_err(app_error)?;
     let answer = json_object(&Value::Object(body).to_string())?;
     client.verify(&answer).await?;
     Ok(())

@@ -11,7 +11,8 @@ use paygate_testkit::{
 };
 use serde_json::Value;
 
-const TOKEN: &str = "operator-token-0123456789";
+/// At least `ADMIN_TOKEN_CHARS_MIN` characters, as `serve` requires.
+const TOKEN: &str = "operator-token-0123456789-abcdefghij";
 
 async fn operators_see_every_attempt_and_can_resend(backend: DbBackend) {
     let t = spawn_app_with(
@@ -117,6 +118,75 @@ async fn operators_see_every_attempt_and_can_resend(backend: DbBackend) {
     t.stop().await;
 }
 both_databases!(operators_see_every_attempt_and_can_resend);
+
+fn with_admin_token(token: &str) -> TestOptions {
+    TestOptions {
+        settings: AppSettings {
+            admin_token: Some(token.into()),
+            ..AppSettings::default()
+        },
+        ..TestOptions::default()
+    }
+}
+
+async fn a_wrong_or_missing_admin_token_is_401(backend: DbBackend) {
+    assert!(TOKEN.len() >= paygate_app::ADMIN_TOKEN_CHARS_MIN);
+    let t = spawn_app_with(backend, with_admin_token(TOKEN)).await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/admin/anomalies", t.base_url);
+    let wrong_tokens = [
+        format!("{TOKEN}x"),
+        TOKEN[..TOKEN.len() - 1].to_owned(),
+        TOKEN.to_uppercase(),
+        "".to_owned(),
+    ];
+    for wrong in &wrong_tokens {
+        let refused = http.get(&url).bearer_auth(wrong).send().await.unwrap();
+        assert_eq!(refused.status(), 401, "token {wrong:?}");
+        let body: Value = refused.json().await.unwrap();
+        assert_eq!(body["error_code"], "1002");
+    }
+    let missing = http.get(&url).send().await.unwrap();
+    assert_eq!(missing.status(), 401, "no Authorization header");
+    let not_bearer = http
+        .get(&url)
+        .header("Authorization", TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_bearer.status(), 401, "the bare token without Bearer");
+    let resend = http
+        .post(format!("{}/admin/notifications/1/resend", t.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resend.status(), 401, "every admin route checks the token");
+    let right = http.get(&url).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(right.status(), 200);
+    t.stop().await;
+}
+both_databases!(a_wrong_or_missing_admin_token_is_401);
+
+/// An empty configured token turns the admin API off (404, as with no token): it never matches
+/// a missing or empty header.
+async fn an_empty_admin_token_turns_the_admin_api_off(backend: DbBackend) {
+    let t = spawn_app_with(backend, with_admin_token("")).await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/admin/anomalies", t.base_url);
+    let missing = http.get(&url).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    let empty = http.get(&url).bearer_auth("").send().await.unwrap();
+    assert_eq!(empty.status(), 404);
+    let blank_header = http
+        .get(&url)
+        .header("Authorization", "")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(blank_header.status(), 404);
+    t.stop().await;
+}
+both_databases!(an_empty_admin_token_turns_the_admin_api_off);
 
 async fn without_a_token_configured_there_is_no_admin_api(backend: DbBackend) {
     let t = spawn_app(backend).await;

@@ -14,6 +14,7 @@ mod admin;
 mod bad_input;
 mod idempotency;
 mod jobs;
+mod keys;
 mod maintenance;
 mod metrics;
 mod notify;
