@@ -30,6 +30,13 @@ pub struct Settings {
     pub notify_per_host_max: usize,
     /// Pause between steps of the expiry job and the status poller.
     pub jobs_interval_ms: u64,
+    /// A request's head must arrive within this; also how long a kept-alive connection may wait
+    /// for its next request.
+    pub http_header_read_timeout_ms: u64,
+    /// A connection that runs no request and moves no byte for this long is closed.
+    pub http_idle_timeout_ms: u64,
+    /// Connections open at once (each is a file descriptor); more wait in the listen backlog.
+    pub http_connections_max: usize,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -57,6 +64,9 @@ impl Default for Settings {
             notify_timeout_ms: 10_000,
             notify_per_host_max: 4,
             jobs_interval_ms: 1_000,
+            http_header_read_timeout_ms: 10_000,
+            http_idle_timeout_ms: 60_000,
+            http_connections_max: 1024,
         }
     }
 }
@@ -80,7 +90,23 @@ impl Settings {
             settings.order_ttl_secs >= 60,
             "order_ttl_secs must be at least 60"
         );
+        anyhow::ensure!(
+            settings.http_header_read_timeout_ms > 0 && settings.http_idle_timeout_ms > 0,
+            "http_header_read_timeout_ms and http_idle_timeout_ms must be positive"
+        );
+        anyhow::ensure!(
+            settings.http_connections_max > 0,
+            "http_connections_max must be positive"
+        );
         Ok(settings)
+    }
+
+    pub fn connection_limits(&self) -> paygate_http::ConnectionLimits {
+        paygate_http::ConnectionLimits {
+            header_read_timeout_ms: self.http_header_read_timeout_ms,
+            idle_timeout_ms: self.http_idle_timeout_ms,
+            connections_max: self.http_connections_max,
+        }
     }
 
     pub fn database_url(&self) -> String {
