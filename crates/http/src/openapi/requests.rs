@@ -202,20 +202,40 @@ fn create_fields() -> Schema {
     )
 }
 
-/// The amount's decimals depend on the currency: two for CNY (the default), HKD and USD, none
-/// for JPY. Exactly one branch holds for any request.
-fn amount_by_currency() -> Schema {
-    let cents = ObjectBuilder::new()
-        .property("currency", one_of_values(&["CNY", "HKD", "USD"], "Two decimals."))
-        .property("total_amount", amount("Up to two decimals."));
-    let whole = ObjectBuilder::new()
-        .property("currency", one_of_values(&["JPY"], "No decimals."))
-        .property(
-            "total_amount",
-            string(AMOUNT_WHOLE, (1, AMOUNT_CHARS_MAX), "A whole number of yen."),
-        )
-        .required("currency");
-    OneOfBuilder::new().item(cents).item(whole).into()
+/// The currencies each pay type's channel accepts (`ChannelInfo::currencies`); anything else
+/// is refused with 1001 naming `currency`.
+const PAY_TYPE_CURRENCIES: &[(PayType, &[&str])] = &[(PayType::Wallet, &["CNY"])];
+
+/// Which currencies go with which pay type, and the amount's decimals with the currency: two
+/// for CNY (the default), HKD and USD, none for JPY. Exactly one branch holds for any request.
+fn amount_by_pay_type_and_currency() -> Schema {
+    let mut branches = OneOfBuilder::new();
+    for (pay_type, accepted) in PAY_TYPE_CURRENCIES {
+        let groups: [(&[&str], &str, &str); 2] = [
+            (&["CNY", "HKD", "USD"], AMOUNT_CENTS, "Up to two decimals."),
+            (&["JPY"], AMOUNT_WHOLE, "A whole number."),
+        ];
+        for (group, pattern, description) in groups {
+            let currencies: Vec<&str> =
+                group.iter().copied().filter(|c| accepted.contains(c)).collect();
+            if currencies.is_empty() {
+                continue;
+            }
+            let mut branch = ObjectBuilder::new()
+                .property("pay_type", one_of_values(&[pay_type.as_str()], "This pay type."))
+                .property("currency", one_of_values(&currencies, "Accepted with it."))
+                .property(
+                    "total_amount",
+                    string(pattern, (1, AMOUNT_CHARS_MAX), description),
+                )
+                .required("pay_type");
+            if !currencies.contains(&"CNY") {
+                branch = branch.required("currency");
+            }
+            branches = branches.item(branch);
+        }
+    }
+    branches.into()
 }
 
 request_schema!(
@@ -225,7 +245,7 @@ request_schema!(
     AllOfBuilder::new()
         .item(Ref::from_schema_name("SignedFields"))
         .item(create_fields())
-        .item(amount_by_currency())
+        .item(amount_by_pay_type_and_currency())
         .into()
 );
 
