@@ -1,8 +1,8 @@
 //! The operator API, behind its own bearer token (`PAYGATE_ADMIN_TOKEN`); without a token set it
 //! does not exist. Merchant credentials never open it.
 
-use axum::extract::{FromRequestParts, Path, State};
 use crate::ApiError;
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};

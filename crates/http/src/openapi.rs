@@ -99,7 +99,10 @@ mod tests {
         let schemas = &doc["components"]["schemas"];
         let signed = &schemas["SignedFields"]["properties"];
         assert_eq!(signed["nonce"]["pattern"], "^[0-9A-Za-z]{8,32}$");
-        assert_eq!(signed["sign_type"]["enum"], serde_json::json!(["MD5", "HMAC-SHA256", "RSA2"]));
+        assert_eq!(
+            signed["sign_type"]["enum"],
+            serde_json::json!(["MD5", "HMAC-SHA256", "RSA2"])
+        );
         assert_eq!(signed["timestamp"]["oneOf"][0]["type"], "integer");
         assert_eq!(signed["timestamp"]["oneOf"][1]["pattern"], "^[0-9]{1,19}$");
         let query = &schemas["OrderRefRequest"]["allOf"][2]["anyOf"];

@@ -11,8 +11,8 @@ use paygate_domain::sign::SignType;
 use paygate_domain::PayType;
 use std::borrow::Cow;
 use utoipa::openapi::schema::{
-    AllOfBuilder, AnyOfBuilder, Object, ObjectBuilder, OneOfBuilder, Ref, Schema, SchemaFormat,
-    KnownFormat, Type,
+    AllOfBuilder, AnyOfBuilder, KnownFormat, Object, ObjectBuilder, OneOfBuilder, Ref, Schema,
+    SchemaFormat, Type,
 };
 use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
@@ -166,7 +166,10 @@ fn create_fields() -> Schema {
     let url = |what: &str| string(URL, (9, URL_CHARS_MAX), what);
     object(
         vec![
-            ("out_trade_no", string(OUT_NO, (1, TEXT_CHARS_MAX_ID), "The idempotency key.").into()),
+            (
+                "out_trade_no",
+                string(OUT_NO, (1, TEXT_CHARS_MAX_ID), "The idempotency key.").into(),
+            ),
             (
                 "total_amount",
                 amount("Decimal string in the major unit, e.g. \"0.01\"; see the currency rules.")
@@ -176,15 +179,27 @@ fn create_fields() -> Schema {
                 "currency",
                 one_of_values(&["CNY", "HKD", "USD", "JPY"], "Default CNY.").into(),
             ),
-            ("subject", text(SUBJECT_CHARS_MAX, "What is paid for.").into()),
+            (
+                "subject",
+                text(SUBJECT_CHARS_MAX, "What is paid for.").into(),
+            ),
             ("body", text(BODY_CHARS_MAX, "A longer description.").into()),
             (
                 "pay_type",
                 one_of_values(&PayType::ALL.map(PayType::as_str), "The payment method.").into(),
             ),
-            ("notify_url", url("Where the payment notification is sent.").into()),
-            ("return_url", url("Where the cashier sends the payer afterwards.").into()),
-            ("attach", text(ATTACH_CHARS_MAX, "Echoed in notifications.").into()),
+            (
+                "notify_url",
+                url("Where the payment notification is sent.").into(),
+            ),
+            (
+                "return_url",
+                url("Where the cashier sends the payer afterwards.").into(),
+            ),
+            (
+                "attach",
+                text(ATTACH_CHARS_MAX, "Echoed in notifications.").into(),
+            ),
             (
                 "expire_time",
                 integer_or_digits(&format!(
@@ -195,10 +210,21 @@ fn create_fields() -> Schema {
             ),
             (
                 "buyer_id",
-                string(OUT_NO, (1, TEXT_CHARS_MAX_ID), "The payer's wallet account.").into(),
+                string(
+                    OUT_NO,
+                    (1, TEXT_CHARS_MAX_ID),
+                    "The payer's wallet account.",
+                )
+                .into(),
             ),
         ],
-        &["out_trade_no", "total_amount", "subject", "pay_type", "notify_url"],
+        &[
+            "out_trade_no",
+            "total_amount",
+            "subject",
+            "pay_type",
+            "notify_url",
+        ],
     )
 }
 
@@ -216,13 +242,19 @@ fn amount_by_pay_type_and_currency() -> Schema {
             (&["JPY"], AMOUNT_WHOLE, "A whole number."),
         ];
         for (group, pattern, description) in groups {
-            let currencies: Vec<&str> =
-                group.iter().copied().filter(|c| accepted.contains(c)).collect();
+            let currencies: Vec<&str> = group
+                .iter()
+                .copied()
+                .filter(|c| accepted.contains(c))
+                .collect();
             if currencies.is_empty() {
                 continue;
             }
             let mut branch = ObjectBuilder::new()
-                .property("pay_type", one_of_values(&[pay_type.as_str()], "This pay type."))
+                .property(
+                    "pay_type",
+                    one_of_values(&[pay_type.as_str()], "This pay type."),
+                )
                 .property("currency", one_of_values(&currencies, "Accepted with it."))
                 .property(
                     "total_amount",
@@ -251,8 +283,24 @@ request_schema!(
 
 fn order_ref_fields() -> Vec<(&'static str, RefOr<Schema>)> {
     vec![
-        ("trade_no", string(OUR_NO, (8, 32), "Our trade number; wins when both are given.").into()),
-        ("out_trade_no", string(OUT_NO, (1, TEXT_CHARS_MAX_ID), "The merchant's order number.").into()),
+        (
+            "trade_no",
+            string(
+                OUR_NO,
+                (8, 32),
+                "Our trade number; wins when both are given.",
+            )
+            .into(),
+        ),
+        (
+            "out_trade_no",
+            string(
+                OUT_NO,
+                (1, TEXT_CHARS_MAX_ID),
+                "The merchant's order number.",
+            )
+            .into(),
+        ),
     ]
 }
 

@@ -24,11 +24,17 @@ fn fail() -> Object {
 }
 
 fn trade_status() -> Object {
-    values(OrderStatus::ALL.map(OrderStatus::as_str), "The order's state.")
+    values(
+        OrderStatus::ALL.map(OrderStatus::as_str),
+        "The order's state.",
+    )
 }
 
 fn refund_status() -> Object {
-    values(RefundStatus::ALL.map(RefundStatus::as_str), "The refund's state.")
+    values(
+        RefundStatus::ALL.map(RefundStatus::as_str),
+        "The refund's state.",
+    )
 }
 
 fn error_code() -> Object {

@@ -85,12 +85,17 @@ impl Generator {
         for (name, property) in schema["properties"].as_object().into_iter().flatten() {
             let merged = shape.properties.entry(name.clone()).or_default();
             let property = self.resolve(property);
-            for (key, value) in property.as_object().expect("a property schema is an object") {
+            for (key, value) in property
+                .as_object()
+                .expect("a property schema is an object")
+            {
                 merged.insert(key.clone(), value.clone());
             }
         }
         for name in schema["required"].as_array().into_iter().flatten() {
-            shape.required.insert(name.as_str().expect("names").to_owned());
+            shape
+                .required
+                .insert(name.as_str().expect("names").to_owned());
         }
     }
 
@@ -143,7 +148,9 @@ impl Generator {
 
 fn matches(schema: &Map<String, Value>, text: &str) -> bool {
     let pattern = schema["pattern"].as_str().expect("a pattern");
-    regex::Regex::new(pattern).expect("a valid pattern").is_match(text)
+    regex::Regex::new(pattern)
+        .expect("a valid pattern")
+        .is_match(text)
 }
 
 /// A merchant of each sign type, with a client that signs as it.
@@ -208,14 +215,19 @@ fn sample(
 
 /// Unix seconds as the schema's chosen branch wants them: an integer or a digit string.
 fn seconds_as_schema_says(gen: &mut Generator, schema: &Value, secs: i64) -> Value {
-    let branches = schema["oneOf"].as_array().expect("seconds are oneOf integer or digits");
+    let branches = schema["oneOf"]
+        .as_array()
+        .expect("seconds are oneOf integer or digits");
     let chosen = gen.pick(branches.len());
     let branch = gen.resolve(&branches[chosen]);
     match branch["type"].as_str() {
         Some("integer") => Value::from(secs),
         Some("string") => {
             let text = secs.to_string();
-            assert!(matches(branch.as_object().unwrap(), &text), "{text} fits {branch}");
+            assert!(
+                matches(branch.as_object().unwrap(), &text),
+                "{text} fits {branch}"
+            );
             Value::from(text)
         }
         other => panic!("unexpected branch type {other:?}"),
@@ -223,12 +235,21 @@ fn seconds_as_schema_says(gen: &mut Generator, schema: &Value, secs: i64) -> Val
 }
 
 /// Points a refund's order reference at a paid order, keeping the form the schema chose.
-fn refer_to_paid_order(fields: &mut Map<String, Value>, shape_doc: &Value, paid: &(String, String)) {
+fn refer_to_paid_order(
+    fields: &mut Map<String, Value>,
+    shape_doc: &Value,
+    paid: &(String, String),
+) {
     let properties = &shape_doc["properties"];
     for (name, value) in [("trade_no", &paid.0), ("out_trade_no", &paid.1)] {
         if fields.contains_key(name) {
-            let schema = properties[name].as_object().expect("order reference schema");
-            assert!(matches(schema, value), "the paid order's {name} {value} fits the document");
+            let schema = properties[name]
+                .as_object()
+                .expect("order reference schema");
+            assert!(
+                matches(schema, value),
+                "the paid order's {name} {value} fits the document"
+            );
             fields.insert(name.into(), Value::from(value.as_str()));
         }
     }
@@ -242,7 +263,8 @@ fn merchant_operations(doc: &Value) -> Vec<(String, Value)> {
         .iter()
         .filter(|(path, _)| path.starts_with(MERCHANT_PATH_PREFIX))
         .map(|(path, item)| {
-            let schema = item["post"]["requestBody"]["content"]["application/json"]["schema"].clone();
+            let schema =
+                item["post"]["requestBody"]["content"]["application/json"]["schema"].clone();
             assert!(schema.is_object(), "{path} documents its request body");
             (path.clone(), schema)
         })
@@ -253,9 +275,14 @@ async fn requests_generated_from_the_document_are_accepted(backend: DbBackend) {
     let t = spawn_app(backend).await;
     let doc = paygate_http::openapi::document();
     let operations = merchant_operations(&doc);
-    assert_eq!(operations.len(), 5, "create, query, close, refund, refund query");
+    assert_eq!(
+        operations.len(),
+        5,
+        "create, query, close, refund, refund query"
+    );
     let merchants = Merchants::one_of_each(&t).await;
-    let merchant_id_schema = doc["components"]["schemas"]["SignedFields"]["properties"]["merchant_id"]
+    let merchant_id_schema = doc["components"]["schemas"]["SignedFields"]["properties"]
+        ["merchant_id"]
         .as_object()
         .expect("merchant_id schema")
         .clone();
@@ -278,7 +305,11 @@ async fn requests_generated_from_the_document_are_accepted(backend: DbBackend) {
             let client = merchants.signing_as(&sign_type);
             let sent = fields.clone();
             let (status, body) = client.call_raw(path, fields).await.expect("an answer");
-            let code = body.get("error_code").and_then(Value::as_str).unwrap_or("OK").to_owned();
+            let code = body
+                .get("error_code")
+                .and_then(Value::as_str)
+                .unwrap_or("OK")
+                .to_owned();
             assert!(
                 !matches!(code.as_str(), "1001" | "1002") && status < 500,
                 "{path} refused a request generated from its own schema ({sign_type}):\n\
@@ -286,14 +317,30 @@ async fn requests_generated_from_the_document_are_accepted(backend: DbBackend) {
                 Value::Object(sent),
                 Value::Object(body)
             );
-            *outcomes.entry(path.clone()).or_default().entry(code).or_default() += 1;
+            *outcomes
+                .entry(path.clone())
+                .or_default()
+                .entry(code)
+                .or_default() += 1;
         }
     }
     eprintln!("outcomes by operation: {outcomes:?}");
-    let created = outcomes["/api/payment/create"].get("OK").copied().unwrap_or(0);
-    assert!(created > 0, "some generated orders were created: {outcomes:?}");
-    let refunded = outcomes["/api/payment/refund"].get("OK").copied().unwrap_or(0);
-    assert!(refunded > 0, "some generated refunds went through: {outcomes:?}");
+    let created = outcomes["/api/payment/create"]
+        .get("OK")
+        .copied()
+        .unwrap_or(0);
+    assert!(
+        created > 0,
+        "some generated orders were created: {outcomes:?}"
+    );
+    let refunded = outcomes["/api/payment/refund"]
+        .get("OK")
+        .copied()
+        .unwrap_or(0);
+    assert!(
+        refunded > 0,
+        "some generated refunds went through: {outcomes:?}"
+    );
     t.stop().await;
 }
 both_databases!(requests_generated_from_the_document_are_accepted);
@@ -312,18 +359,26 @@ const ADMIN_TOKEN: &str = "operator-token-0123456789-abcdefghijklmnop";
 fn assert_conforms(doc: &Value, schema_name: &str, body: &Value) {
     let schema = &doc["components"]["schemas"][schema_name];
     let properties = schema["properties"].as_object().expect("properties");
-    let body = body.as_object().unwrap_or_else(|| panic!("a JSON object: {body}"));
+    let body = body
+        .as_object()
+        .unwrap_or_else(|| panic!("a JSON object: {body}"));
     for (name, value) in body {
         let property = properties
             .get(name)
             .unwrap_or_else(|| panic!("{name} is not in {schema_name}: {body:?}"));
         if let Some(values) = property["enum"].as_array() {
-            assert!(values.contains(value), "{name}={value} is one of {values:?}");
+            assert!(
+                values.contains(value),
+                "{name}={value} is one of {values:?}"
+            );
         }
     }
     for name in schema["required"].as_array().into_iter().flatten() {
         let name = name.as_str().expect("names");
-        assert!(body.contains_key(name), "{schema_name} requires {name}: {body:?}");
+        assert!(
+            body.contains_key(name),
+            "{schema_name} requires {name}: {body:?}"
+        );
     }
 }
 
@@ -339,11 +394,39 @@ async fn admin_errors_have_the_documented_error_shape(backend: DbBackend) {
     let doc = paygate_http::openapi::document();
     let http = reqwest::Client::new();
     let cases = [
-        ("GET", "/admin/anomalies", Some("wrong-token"), 401, "1002", None),
+        (
+            "GET",
+            "/admin/anomalies",
+            Some("wrong-token"),
+            401,
+            "1002",
+            None,
+        ),
         ("GET", "/admin/anomalies", None, 401, "1002", None),
-        ("GET", "/admin/orders/P1/notifications", Some(ADMIN_TOKEN), 400, "1001", Some("trade_no")),
-        ("POST", "/admin/notifications/abc/resend", Some(ADMIN_TOKEN), 400, "1001", Some("id")),
-        ("POST", "/admin/notifications/999999/resend", Some(ADMIN_TOKEN), 400, "1001", Some("id")),
+        (
+            "GET",
+            "/admin/orders/P1/notifications",
+            Some(ADMIN_TOKEN),
+            400,
+            "1001",
+            Some("trade_no"),
+        ),
+        (
+            "POST",
+            "/admin/notifications/abc/resend",
+            Some(ADMIN_TOKEN),
+            400,
+            "1001",
+            Some("id"),
+        ),
+        (
+            "POST",
+            "/admin/notifications/999999/resend",
+            Some(ADMIN_TOKEN),
+            400,
+            "1001",
+            Some("id"),
+        ),
     ];
     for (method, path, token, status, error_code, error_field) in cases {
         let mut request = match method {
@@ -361,7 +444,10 @@ async fn admin_errors_have_the_documented_error_shape(backend: DbBackend) {
         assert_eq!(body["error_code"], error_code, "{method} {path}");
         assert_eq!(body["error_field"], json!(error_field), "{method} {path}");
         assert!(body["msg"].is_string(), "{method} {path}");
-        assert!(body.get("sign").is_none(), "the operator's answers are not signed");
+        assert!(
+            body.get("sign").is_none(),
+            "the operator's answers are not signed"
+        );
     }
     t.stop().await;
 }

@@ -47,7 +47,11 @@ async fn wait_for_close(stream: &mut TcpStream, since: Instant) -> Option<Durati
 
 /// A slowloris client: a request line, then one header byte every 100 ms, never the blank line
 /// that ends the head. Returns how long after connecting the server closed the connection.
-async fn drip(addr: String, connected: Arc<AtomicUsize>, closed: Arc<AtomicUsize>) -> Option<Duration> {
+async fn drip(
+    addr: String,
+    connected: Arc<AtomicUsize>,
+    closed: Arc<AtomicUsize>,
+) -> Option<Duration> {
     let mut stream = TcpStream::connect(&addr).await.expect("connect to the app");
     let since = Instant::now();
     stream
