@@ -40,6 +40,13 @@ pub struct Settings {
     pub notify_allow_private: bool,
     /// Pause between steps of the expiry job and the status poller.
     pub jobs_interval_ms: u64,
+    /// A request's head must arrive within this; also how long a kept-alive connection may wait
+    /// for its next request.
+    pub http_header_read_timeout_ms: u64,
+    /// A connection that runs no request and moves no byte for this long is closed.
+    pub http_idle_timeout_ms: u64,
+    /// Connections open at once (each is a file descriptor); more wait in the listen backlog.
+    pub http_connections_max: usize,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -69,6 +76,9 @@ impl Default for Settings {
             notify_per_host_max: 4,
             notify_allow_private: false,
             jobs_interval_ms: 1_000,
+            http_header_read_timeout_ms: 10_000,
+            http_idle_timeout_ms: 60_000,
+            http_connections_max: 1024,
         }
     }
 }
@@ -118,6 +128,15 @@ impl Settings {
                 ));
             }
         }
+        if self.http_header_read_timeout_ms == 0 || self.http_idle_timeout_ms == 0 {
+            problems.push(
+                "PAYGATE_HTTP_HEADER_READ_TIMEOUT_MS and PAYGATE_HTTP_IDLE_TIMEOUT_MS must be positive"
+                    .to_owned(),
+            );
+        }
+        if self.http_connections_max == 0 {
+            problems.push("PAYGATE_HTTP_CONNECTIONS_MAX must be positive".to_owned());
+        }
         problems
     }
 
@@ -146,6 +165,14 @@ impl Settings {
     /// The metrics token, `None` when unset or empty (`/metrics` open).
     pub fn metrics_token(&self) -> Option<&str> {
         self.metrics_token.as_deref().filter(|t| !t.is_empty())
+    }
+
+    pub fn connection_limits(&self) -> paygate_http::ConnectionLimits {
+        paygate_http::ConnectionLimits {
+            header_read_timeout_ms: self.http_header_read_timeout_ms,
+            idle_timeout_ms: self.http_idle_timeout_ms,
+            connections_max: self.http_connections_max,
+        }
     }
 
     pub fn database_url(&self) -> String {

@@ -117,7 +117,8 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
             workers.clone(),
         )),
     ];
-    paygate_http::serve(listener, app.clone(), shutdown_signal())
+    let limits = settings.connection_limits();
+    paygate_http::serve(listener, app.clone(), limits, shutdown_signal())
         .await
         .context("server failed")?;
     // Stop claiming work; in-flight deliveries finish, anything else is left to its lease.

@@ -2,12 +2,13 @@
 //! (or with an empty one) it does not exist. Merchant credentials never open it.
 
 use crate::bearer;
+use crate::ApiError;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use paygate_app::App;
+use paygate_app::{App, AppError};
 use paygate_domain::TradeNo;
 use serde_json::json;
 
@@ -27,67 +28,66 @@ impl FromRequestParts<App> for Admin {
         if bearer::matches(&parts.headers, expected) {
             Ok(Admin)
         } else {
-            Err(bearer::unauthorized("admin token required"))
+            let refused = AppError::Sign("admin token missing or wrong".into());
+            Err(failure(app, refused))
         }
     }
 }
 
-fn failure(error: paygate_app::AppError) -> Response {
-    let status = crate::error::status_of(error.code());
-    if let paygate_app::AppError::Internal(cause) = &error {
-        tracing::error!(error = ?cause, "admin request failed");
+/// The merchant API's error body (`code`, `error_code`, `msg`, `error_field`), unsigned: the
+/// operator is no merchant.
+fn failure(app: &App, error: AppError) -> Response {
+    ApiError {
+        error,
+        app: app.clone(),
+        merchant: None,
     }
-    (
-        status,
-        Json(json!({"error_code": error.code().code(), "msg": error.public_message()})),
-    )
-        .into_response()
+    .into_response()
 }
 
 /// Every notification of an order, with every delivery attempt.
 #[utoipa::path(get, path = "/admin/orders/{trade_no}/notifications", tag = "admin",
-    params(("trade_no" = String, Path, description = "Our trade number")),
+    params(("trade_no" = String, Path, description = "Our trade number",
+             pattern = "^[0-9A-Za-z]{8,32}$", min_length = 8, max_length = 32)),
     security(("admin_token" = [])),
     responses((status = 200, description = "notifications with their attempt logs"),
-              (status = 401, description = "admin token missing or wrong"),
-              (status = 404, description = "admin API off (PAYGATE_ADMIN_TOKEN unset or empty)")))]
+              (status = 400, description = "1001: trade_no is malformed", body = crate::openapi::ErrorResponse),
+              (status = 401, description = "1002: admin token missing or wrong", body = crate::openapi::ErrorResponse),
+              (status = 404, description = "admin API off (PAYGATE_ADMIN_TOKEN unset or empty): no body"),
+              (status = 503, description = "1006: retry later", body = crate::openapi::ErrorResponse)))]
 pub async fn order_notifications(
     _: Admin,
     State(app): State<App>,
     Path(trade_no): Path<String>,
 ) -> Response {
-    let Ok(trade_no) = TradeNo::parse(&trade_no) else {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"error_code": "1001", "msg": "trade_no is malformed"})),
-        )
-            .into_response();
+    let trade_no = match TradeNo::parse(&trade_no) {
+        Ok(trade_no) => trade_no,
+        Err(error) => return failure(&app, AppError::param("trade_no", error.to_string())),
     };
     match app.order_notifications(&trade_no).await {
         Ok(list) => {
             Json(json!({"trade_no": trade_no.as_str(), "notifications": list})).into_response()
         }
-        Err(error) => failure(error),
+        Err(error) => failure(&app, error),
     }
 }
 
 /// Make a notification due now, whatever its state.
 #[utoipa::path(post, path = "/admin/notifications/{id}/resend", tag = "admin",
-    params(("id" = i64, Path, description = "Notification id")),
+    params(("id" = i64, Path, description = "Notification id", minimum = 1)),
     security(("admin_token" = [])),
     responses((status = 200, description = "the notification, queued"),
-              (status = 400, description = "no such notification"),
-              (status = 401, description = "admin token missing or wrong")))]
+              (status = 400, description = "1001 naming `id`: not a notification id, or no such notification", body = crate::openapi::ErrorResponse),
+              (status = 401, description = "1002: admin token missing or wrong", body = crate::openapi::ErrorResponse),
+              (status = 404, description = "admin API off (no PAYGATE_ADMIN_TOKEN): no body"),
+              (status = 503, description = "1006: retry later", body = crate::openapi::ErrorResponse)))]
 pub async fn resend(_: Admin, State(app): State<App>, Path(id): Path<String>) -> Response {
     let Ok(id) = id.parse::<i64>() else {
-        return failure(paygate_app::AppError::param(
-            "id",
-            "must be a notification id",
-        ));
+        return failure(&app, AppError::param("id", "must be a notification id"));
     };
     match app.resend_notification(id).await {
         Ok(notification) => Json(notification).into_response(),
-        Err(error) => failure(error),
+        Err(error) => failure(&app, error),
     }
 }
 
@@ -95,10 +95,12 @@ pub async fn resend(_: Admin, State(app): State<App>, Path(id): Path<String>) ->
 #[utoipa::path(get, path = "/admin/anomalies", tag = "admin",
     security(("admin_token" = [])),
     responses((status = 200, description = "open anomalies"),
-              (status = 401, description = "admin token missing or wrong")))]
+              (status = 401, description = "1002: admin token missing or wrong", body = crate::openapi::ErrorResponse),
+              (status = 404, description = "admin API off (no PAYGATE_ADMIN_TOKEN): no body"),
+              (status = 503, description = "1006: retry later", body = crate::openapi::ErrorResponse)))]
 pub async fn anomalies(_: Admin, State(app): State<App>) -> Response {
     match app.anomalies().await {
         Ok(list) => Json(json!({"anomalies": list})).into_response(),
-        Err(error) => failure(error),
+        Err(error) => failure(&app, error),
     }
 }

@@ -10,10 +10,12 @@ mod merchant_api;
 pub mod openapi;
 mod ops;
 mod respond;
+mod server;
 mod signed;
 
 pub use error::ApiError;
 pub use ops::metrics_handle;
+pub use server::ConnectionLimits;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
@@ -79,13 +81,13 @@ pub fn router(app: App) -> Router {
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
 }
 
-/// Serves until `shutdown` resolves, then lets in-flight requests finish.
+/// Serves until `shutdown` resolves, then lets in-flight requests finish; `limits` bound the
+/// connections it holds (see `server`).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: App,
+    limits: ConnectionLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown)
-        .await
+    server::serve_router(listener, router(app), limits, shutdown).await
 }

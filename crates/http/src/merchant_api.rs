@@ -11,7 +11,7 @@ use paygate_app::commands::{parse_order_ref, parse_refund_ref, CreateOrder, Refu
     request_body = crate::openapi::CreateOrderRequest,
     responses((status = 200, body = crate::openapi::OrderResponse),
               (status = "4XX", body = crate::openapi::ErrorResponse),
-              (status = 503, body = crate::openapi::ErrorResponse)))]
+              (status = 503, description = "1006: retry later", body = crate::openapi::ErrorResponse)))]
 pub async fn create(req: Signed) -> Result<Response, ApiError> {
     let now_secs = req.app.clock().now_ms() / 1000;
     let cmd = CreateOrder::parse(&req.fields, now_secs).map_err(|e| req.fail(e))?;
@@ -27,7 +27,8 @@ pub async fn create(req: Signed) -> Result<Response, ApiError> {
 #[utoipa::path(post, path = "/api/payment/query", tag = "payment",
     request_body = crate::openapi::OrderRefRequest,
     responses((status = 200, body = crate::openapi::OrderResponse),
-              (status = "4XX", body = crate::openapi::ErrorResponse)))]
+              (status = "4XX", body = crate::openapi::ErrorResponse),
+              (status = 503, description = "1006: retry later", body = crate::openapi::ErrorResponse)))]
 pub async fn query(req: Signed) -> Result<Response, ApiError> {
     let by = parse_order_ref(&req.fields).map_err(|e| req.fail(e))?;
     let order = req
@@ -42,7 +43,8 @@ pub async fn query(req: Signed) -> Result<Response, ApiError> {
 #[utoipa::path(post, path = "/api/payment/close", tag = "payment",
     request_body = crate::openapi::OrderRefRequest,
     responses((status = 200, body = crate::openapi::OrderResponse),
-              (status = "4XX", body = crate::openapi::ErrorResponse)))]
+              (status = "4XX", body = crate::openapi::ErrorResponse),
+              (status = 503, description = "1006: retry later", body = crate::openapi::ErrorResponse)))]
 pub async fn close(req: Signed) -> Result<Response, ApiError> {
     let by = parse_order_ref(&req.fields).map_err(|e| req.fail(e))?;
     let order = req
@@ -57,7 +59,8 @@ pub async fn close(req: Signed) -> Result<Response, ApiError> {
 #[utoipa::path(post, path = "/api/payment/refund", tag = "refund",
     request_body = crate::openapi::RefundRequest,
     responses((status = 200, body = crate::openapi::RefundResponse),
-              (status = "4XX", body = crate::openapi::ErrorResponse)))]
+              (status = "4XX", body = crate::openapi::ErrorResponse),
+              (status = 503, description = "1006: retry later", body = crate::openapi::ErrorResponse)))]
 pub async fn refund(req: Signed) -> Result<Response, ApiError> {
     let cmd = RefundOrder::parse(&req.fields).map_err(|e| req.fail(e))?;
     let (refund, order) = req
@@ -72,7 +75,8 @@ pub async fn refund(req: Signed) -> Result<Response, ApiError> {
 #[utoipa::path(post, path = "/api/payment/refund/query", tag = "refund",
     request_body = crate::openapi::RefundRefRequest,
     responses((status = 200, body = crate::openapi::RefundResponse),
-              (status = "4XX", body = crate::openapi::ErrorResponse)))]
+              (status = "4XX", body = crate::openapi::ErrorResponse),
+              (status = 503, description = "1006: retry later", body = crate::openapi::ErrorResponse)))]
 pub async fn refund_query(req: Signed) -> Result<Response, ApiError> {
     let by = parse_refund_ref(&req.fields).map_err(|e| req.fail(e))?;
     let (refund, order) = req

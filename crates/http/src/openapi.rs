@@ -1,151 +1,16 @@
 //! The OpenAPI 3.1 document. The wire format is a flat signed JSON object (DESIGN §12); these
-//! schema types exist to describe it, the handlers read the fields themselves.
+//! schema types exist to describe it, the handlers read the fields themselves. Request schemas
+//! state every constraint the server enforces (`requests`); responses every status and code.
 
-#![allow(dead_code)]
+mod requests;
+mod responses;
 
-use serde::Serialize;
-use utoipa::{OpenApi, ToSchema};
+pub use requests::{
+    CreateOrderRequest, OrderRefRequest, RefundRefRequest, RefundRequest, SignedFields,
+};
+pub use responses::{ErrorResponse, OrderResponse, PublicKeyResponse, RefundResponse};
 
-/// Fields every merchant request carries.
-#[derive(ToSchema, Serialize)]
-pub struct SignedFields {
-    /// The merchant's id.
-    merchant_id: String,
-    /// Unix seconds; must be within 5 minutes of the gateway's clock.
-    timestamp: i64,
-    /// 8-32 characters of [0-9A-Za-z], never reused within the timestamp window.
-    nonce: String,
-    /// MD5 (default), HMAC-SHA256 or RSA2; must equal the merchant's configured type.
-    sign_type: Option<String>,
-    /// Signature over all other non-empty fields sorted by key (DESIGN §12).
-    sign: String,
-}
-
-#[derive(ToSchema, Serialize)]
-pub struct CreateOrderRequest {
-    #[serde(flatten)]
-    signed: SignedFields,
-    /// The merchant's order number (1-64 of [0-9A-Za-z_-]): the idempotency key.
-    out_trade_no: String,
-    /// Decimal string in yuan, e.g. "0.01"; at most the currency's minor digits.
-    total_amount: String,
-    /// CNY (default), HKD, USD or JPY.
-    currency: Option<String>,
-    /// At most 128 characters.
-    subject: String,
-    body: Option<String>,
-    /// Currently `wallet`.
-    pay_type: String,
-    notify_url: String,
-    return_url: Option<String>,
-    /// Echoed in notifications; at most 128 characters.
-    attach: Option<String>,
-    /// Unix seconds; default 30 minutes after creation.
-    expire_time: Option<i64>,
-    /// The payer's wallet account: charges at once.
-    buyer_id: Option<String>,
-}
-
-#[derive(ToSchema, Serialize)]
-pub struct OrderRefRequest {
-    #[serde(flatten)]
-    signed: SignedFields,
-    /// Our trade number; wins over out_trade_no when both are given.
-    trade_no: Option<String>,
-    out_trade_no: Option<String>,
-}
-
-#[derive(ToSchema, Serialize)]
-pub struct RefundRequest {
-    #[serde(flatten)]
-    signed: SignedFields,
-    trade_no: Option<String>,
-    out_trade_no: Option<String>,
-    /// The merchant's refund number: the refund's idempotency key.
-    out_refund_no: String,
-    refund_amount: String,
-    refund_reason: String,
-}
-
-#[derive(ToSchema, Serialize)]
-pub struct RefundRefRequest {
-    #[serde(flatten)]
-    signed: SignedFields,
-    refund_no: Option<String>,
-    out_refund_no: Option<String>,
-}
-
-#[derive(ToSchema, Serialize)]
-pub struct OrderResponse {
-    /// SUCCESS
-    code: String,
-    msg: String,
-    merchant_id: String,
-    trade_no: String,
-    out_trade_no: String,
-    /// WAIT_PAY, USERPAYING, SUCCESS, PARTIAL_REFUND, REFUND or CLOSED.
-    trade_status: String,
-    pay_type: String,
-    subject: String,
-    total_amount: String,
-    currency: String,
-    receipt_amount: Option<String>,
-    refunded_amount: Option<String>,
-    /// The cashier link, while the order is payable.
-    pay_url: Option<String>,
-    expire_time: i64,
-    /// RFC 3339, China Standard Time.
-    pay_time: Option<String>,
-    channel_trade_no: Option<String>,
-    attach: Option<String>,
-    timestamp: i64,
-    sign_type: String,
-    sign: String,
-}
-
-#[derive(ToSchema, Serialize)]
-pub struct RefundResponse {
-    code: String,
-    msg: String,
-    merchant_id: String,
-    refund_no: String,
-    out_refund_no: String,
-    trade_no: String,
-    out_trade_no: String,
-    refund_amount: String,
-    currency: String,
-    /// PROCESSING, SUCCESS or FAIL.
-    refund_status: String,
-    refund_reason: String,
-    success_time: Option<String>,
-    timestamp: i64,
-    sign_type: String,
-    sign: String,
-}
-
-/// A refusal. Signed when the merchant is known.
-#[derive(ToSchema, Serialize)]
-pub struct ErrorResponse {
-    /// FAIL
-    code: String,
-    /// 1001 parameter, 1002 signature, 1003 order not found, 1004 order status, 1005 insufficient
-    /// balance, 1006 system busy, 1007 refund exceeds refundable, 1008 pay type not enabled,
-    /// 1009 channel rejected, 1010 refund not found.
-    error_code: String,
-    msg: String,
-    /// The offending field, for 1001.
-    error_field: Option<String>,
-    timestamp: i64,
-    sign_type: Option<String>,
-    sign: Option<String>,
-}
-
-#[derive(ToSchema, Serialize)]
-pub struct PublicKeyResponse {
-    /// Base64 X.509 SubjectPublicKeyInfo DER of the platform's RSA key.
-    public_key: String,
-    sign_type: String,
-}
+use utoipa::OpenApi;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -170,6 +35,11 @@ pub struct PublicKeyResponse {
          (name = "operations"), (name = "admin"))
 )]
 pub struct ApiDoc;
+
+/// The document as JSON, as `/openapi.json` serves it.
+pub fn document() -> serde_json::Value {
+    serde_json::to_value(ApiDoc::openapi()).expect("the document serialises")
+}
 
 /// The admin API's bearer token, as a security scheme.
 struct AdminTokenScheme;
@@ -216,8 +86,37 @@ mod tests {
         assert_eq!(create[0]["$ref"], "#/components/schemas/SignedFields");
         for field in ["out_trade_no", "total_amount", "notify_url", "pay_type"] {
             assert!(
-                create[1]["properties"][field].is_object(),
-                "create documents {field}"
+                create[1]["properties"][field]["pattern"].is_string()
+                    || create[1]["properties"][field]["enum"].is_array(),
+                "create constrains {field}"
+            );
+        }
+    }
+
+    #[test]
+    fn enforced_constraints_are_stated() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        let signed = &schemas["SignedFields"]["properties"];
+        assert_eq!(signed["nonce"]["pattern"], "^[0-9A-Za-z]{8,32}$");
+        assert_eq!(
+            signed["sign_type"]["enum"],
+            serde_json::json!(["MD5", "HMAC-SHA256", "RSA2"])
+        );
+        assert_eq!(signed["timestamp"]["oneOf"][0]["type"], "integer");
+        assert_eq!(signed["timestamp"]["oneOf"][1]["pattern"], "^[0-9]{1,19}$");
+        let query = &schemas["OrderRefRequest"]["allOf"][2]["anyOf"];
+        assert_eq!(query[0]["required"], serde_json::json!(["trade_no"]));
+        assert_eq!(query[1]["required"], serde_json::json!(["out_trade_no"]));
+        let error = &schemas["ErrorResponse"]["properties"];
+        assert_eq!(error["code"]["enum"], serde_json::json!(["FAIL"]));
+        assert_eq!(error["error_code"]["enum"][0], "1001");
+        let resend = &doc["paths"]["/admin/notifications/{id}/resend"]["post"]["responses"];
+        for status in ["400", "401"] {
+            assert_eq!(
+                resend[status]["content"]["application/json"]["schema"]["$ref"],
+                "#/components/schemas/ErrorResponse",
+                "admin {status} has the error body"
             );
         }
     }

@@ -133,6 +133,7 @@ pub struct TestOptions {
     pub settings: AppSettings,
     /// Serves `pay_type=wallet` instead of the wallet channel (e.g. a `ScriptedChannel`).
     pub channel: Option<Arc<dyn paygate_channels::Channel>>,
+    pub connection_limits: paygate_http::ConnectionLimits,
 }
 
 impl TestOptions {
@@ -154,6 +155,7 @@ impl Default for TestOptions {
             sign_type: SignType::Md5,
             settings: AppSettings::default(),
             channel: None,
+            connection_limits: paygate_http::ConnectionLimits::default(),
         }
     }
 }
@@ -198,13 +200,14 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> TestApp {
         None => app,
     };
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let limits = options.connection_limits;
     let server = tokio::spawn({
         let app = app.clone();
         async move {
             let shutdown = async {
                 let _ = rx.await;
             };
-            paygate_http::serve(listener, app, shutdown)
+            paygate_http::serve(listener, app, limits, shutdown)
                 .await
                 .expect("serve");
         }

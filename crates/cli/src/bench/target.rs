@@ -150,7 +150,8 @@ impl Target {
             .map_err(|e| anyhow::anyhow!("create merchant: {e}"))?;
         let client = client_for(&base_url, &app, &merchant)?;
         let (shutdown, stop) = oneshot::channel::<()>();
-        let server = tokio::spawn(paygate_http::serve(listener, app.clone(), async {
+        let limits = paygate_http::ConnectionLimits::default();
+        let server = tokio::spawn(paygate_http::serve(listener, app.clone(), limits, async {
             let _ = stop.await;
         }));
         Ok(Target {
