@@ -160,7 +160,11 @@ mod tests {
             (json!("-9223372036854775808"), i64::MIN),
             (json!("0001795000000"), 1_795_000_000),
         ] {
-            assert_eq!(timestamp_of(value.clone()).unwrap(), Some(expected), "{value}");
+            assert_eq!(
+                timestamp_of(value.clone()).unwrap(),
+                Some(expected),
+                "{value}"
+            );
         }
     }
 

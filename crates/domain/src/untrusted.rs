@@ -45,8 +45,10 @@ impl Write for Escaper<'_, '_> {
 /// Characters that are not control characters yet change how a line reads: line and paragraph
 /// separators, and the bidirectional marks, embeddings, overrides and isolates.
 fn reorders_or_breaks_lines(c: char) -> bool {
-    matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
-        || ('\u{202a}'..='\u{202e}').contains(&c)
+    matches!(
+        c,
+        '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{061c}'
+    ) || ('\u{202a}'..='\u{202e}').contains(&c)
         || ('\u{2066}'..='\u{2069}').contains(&c)
 }
 
@@ -82,7 +84,10 @@ mod tests {
 
     #[test]
     fn ordinary_text_is_unchanged() {
-        assert_eq!(shown("绿茶 green tea: 'ok' \"fine\""), "绿茶 green tea: 'ok' \"fine\"");
+        assert_eq!(
+            shown("绿茶 green tea: 'ok' \"fine\""),
+            "绿茶 green tea: 'ok' \"fine\""
+        );
     }
 
     proptest! {

@@ -12,7 +12,9 @@ fn document() -> Map<String, Value> {
 }
 
 fn text<'a>(object: &'a Map<String, Value>, key: &str) -> &'a str {
-    object[key].as_str().unwrap_or_else(|| panic!("{key} is a string"))
+    object[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{key} is a string"))
 }
 
 /// The signing and verifying keys of an algorithm, from the file's secret and key pair.
@@ -94,7 +96,10 @@ fn an_rsa2_sign_with_line_breaks_is_refused() {
     for vector in vectors(&doc) {
         let rsa2 = vector["signatures"]["RSA2"].as_object().unwrap();
         let sign = text(rsa2, "sign");
-        assert!(!sign.contains(['\n', '\r']), "the vector's sign is one line");
+        assert!(
+            !sign.contains(['\n', '\r']),
+            "the vector's sign is one line"
+        );
         let wrapped: Vec<String> = sign
             .as_bytes()
             .chunks(76)
@@ -122,7 +127,10 @@ fn the_usual_mistakes_change_the_string_to_sign() {
     python_style.insert("sign_type".into(), "MD5".into());
     assert_ne!(
         string_to_sign(&python_style).unwrap(),
-        text(boolean["signatures"]["MD5"].as_object().unwrap(), "string_to_sign")
+        text(
+            boolean["signatures"]["MD5"].as_object().unwrap(),
+            "string_to_sign"
+        )
     );
 
     let seconds = by_pitfall("seconds");
@@ -130,7 +138,10 @@ fn the_usual_mistakes_change_the_string_to_sign() {
     let mut as_integer = fields.clone();
     as_integer.insert("timestamp".into(), 1_795_000_000.into());
     as_integer.insert("sign_type".into(), "MD5".into());
-    let expected = text(seconds["signatures"]["MD5"].as_object().unwrap(), "string_to_sign");
+    let expected = text(
+        seconds["signatures"]["MD5"].as_object().unwrap(),
+        "string_to_sign",
+    );
     assert_eq!(string_to_sign(&as_integer).unwrap(), expected);
     as_integer.insert("timestamp".into(), 1_795_000_000_000_i64.into());
     assert_ne!(string_to_sign(&as_integer).unwrap(), expected);

@@ -95,15 +95,17 @@ impl FromRequest<App> for Signed {
             }
             .into_response()
         };
-        let bytes = Bytes::from_request(request, app).await.map_err(|rejection| {
-            // Over the limit is 413 (so a client knows to send less, not to fix a field), with
-            // the same JSON body as every other refusal.
-            let mut response = unsigned(AppError::param("body", rejection.body_text()));
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
-            }
-            response
-        })?;
+        let bytes = Bytes::from_request(request, app)
+            .await
+            .map_err(|rejection| {
+                // Over the limit is 413 (so a client knows to send less, not to fix a field), with
+                // the same JSON body as every other refusal.
+                let mut response = unsigned(AppError::param("body", rejection.body_text()));
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+                }
+                response
+            })?;
         let fields = parse_body(&bytes).map_err(unsigned)?;
         let merchant = paygate_app::auth::identify(app, &fields)
             .await
@@ -141,7 +143,10 @@ mod tests {
     #[test]
     fn a_repeated_key_is_named_even_when_spelled_with_an_escape() {
         assert_eq!(refused_field(r#"{"a": "1", "b": 2, "a": "2"}"#), "a");
-        assert_eq!(refused_field(r#"{"total_amount": "1", "total\u005famount": "2"}"#), "total_amount");
+        assert_eq!(
+            refused_field(r#"{"total_amount": "1", "total\u005famount": "2"}"#),
+            "total_amount"
+        );
     }
 
     #[test]
@@ -152,7 +157,13 @@ mod tests {
 
     #[test]
     fn anything_but_one_object_is_a_body_error() {
-        for body in [r#"[{"a": 1}]"#, "\"a\"", r#"{"a": 1"#, r#"{"a": 1} {"b": 2}"#, ""] {
+        for body in [
+            r#"[{"a": 1}]"#,
+            "\"a\"",
+            r#"{"a": 1"#,
+            r#"{"a": 1} {"b": 2}"#,
+            "",
+        ] {
             assert_eq!(refused_field(body), "body", "{body}");
         }
     }

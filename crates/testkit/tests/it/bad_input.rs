@@ -289,7 +289,11 @@ async fn a_key_given_twice_is_refused(backend: DbBackend) {
 
         let answer = post_raw_body(&t, with_repeated_key(&signed, "total_amount", second)).await;
 
-        assert_eq!(assert_param_error(&answer), "total_amount", "second value {second}");
+        assert_eq!(
+            assert_param_error(&answer),
+            "total_amount",
+            "second value {second}"
+        );
     }
     assert_eq!(write_counts(&t).await, before);
     t.stop().await;

@@ -225,7 +225,11 @@ async fn assert_refused_because(
 ) {
     assert_refused_as_unauthentic(t, answer).await;
     assert_eq!(answer.1["msg"], why, "{:?}", answer.1);
-    assert_eq!(nonce_rows(t).await, nonces_before, "a refused request burnt a nonce");
+    assert_eq!(
+        nonce_rows(t).await,
+        nonces_before,
+        "a refused request burnt a nonce"
+    );
 }
 
 /// The merchant's shared secret also makes MD5 and HMAC signatures; an RSA2 merchant must not
@@ -311,7 +315,11 @@ async fn the_timestamp_window_is_300_seconds_each_way(backend: DbBackend) {
     for (i, offset) in [299, -299, 300, -300].into_iter().enumerate() {
         let answer = create_at(&t, &format!("WINDOW-IN-{i}"), json!(now + offset)).await;
         assert_eq!(answer.0, 200, "offset {offset}: {:?}", answer.1);
-        assert_eq!(answer.1["code"], "SUCCESS", "offset {offset}: {:?}", answer.1);
+        assert_eq!(
+            answer.1["code"], "SUCCESS",
+            "offset {offset}: {:?}",
+            answer.1
+        );
     }
     assert_eq!(count_rows(&t, "orders").await, 4);
     assert_eq!(nonce_rows(&t).await, nonces_before + 4);
