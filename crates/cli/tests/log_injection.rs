@@ -44,21 +44,28 @@ fn serve(dir: &PathBuf) -> (Child, MerchantId, String) {
         .spawn()
         .unwrap();
     let mut merchant = None;
+    let mut base_url = None;
     for line in BufReader::new(child.stdout.take().unwrap()).lines() {
         let line = line.unwrap();
         if let Some(rest) = line.strip_prefix("demo merchant: ") {
-            let id = rest
+            merchant = rest
                 .split(' ')
                 .find_map(|kv| kv.strip_prefix("merchant_id="))
-                .expect("a merchant_id");
-            merchant = Some(MerchantId::parse(id).unwrap());
+                .and_then(|id| MerchantId::parse(id).ok());
         }
         if let Some(url) = line.strip_prefix("listening on ") {
-            let merchant = merchant.expect("a demo merchant line before listening");
-            return (child, merchant, url.to_owned());
+            base_url = Some(url.to_owned());
+            break;
         }
     }
-    panic!("serve ended before listening");
+    match (merchant, base_url) {
+        (Some(merchant), Some(base_url)) => (child, merchant, base_url),
+        _ => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("serve did not print a demo merchant and a listening line");
+        }
+    }
 }
 
 fn stop(mut child: Child) -> String {
