@@ -11,12 +11,15 @@ use paygate_app::{App, NewMerchantInput};
 use paygate_domain::address::PrivateTargets;
 use paygate_domain::sign::SignType;
 use paygate_domain::{Currency, Money, PayType, WalletAccountId};
+use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
 pub fn init_tracing(settings: &Settings) {
     let filter = EnvFilter::try_new(&settings.log).unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colour codes only for a person at a terminal; in a file or a collector they are noise.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match settings.log_format {
         LogFormat::Json => builder.json().init(),

@@ -14,9 +14,11 @@ pub mod refund;
 pub mod schedule;
 pub mod secret;
 pub mod sign;
+pub mod untrusted;
 
 pub use error::ErrorCode;
 pub use ids::*;
 pub use money::{Amount, AmountError, Currency, Money};
 pub use order::{OrderEvent, OrderStatus, PayType, TransitionError};
 pub use refund::{RefundEvent, RefundStatus};
+pub use untrusted::Untrusted;

@@ -102,6 +102,17 @@ pub fn string_to_sign(params: &Map<String, Value>) -> Result<String, SignError> 
     Ok(out)
 }
 
+/// Whether a request's `timestamp` lies within `window_secs` of `now_secs` (both Unix seconds,
+/// the bound inclusive). The distance is taken as an unsigned difference, which cannot overflow,
+/// so no value a caller sends (`i64::MIN` included) can panic or wrap into the window. A negative
+/// window admits nothing.
+pub fn timestamp_in_window(now_secs: i64, timestamp_secs: i64, window_secs: i64) -> bool {
+    match u64::try_from(window_secs) {
+        Ok(window) => now_secs.abs_diff(timestamp_secs) <= window,
+        Err(_) => false,
+    }
+}
+
 fn md5_sign(s: &str, secret: &str) -> String {
     let mut hasher = Md5::new();
     hasher.update(s.as_bytes());
@@ -318,10 +329,11 @@ mod tests {
     }
 
     #[test]
-    fn nested_values_and_floats_are_not_signable() {
-        assert!(string_to_sign(&obj(json!({"a": {"b": 1}}))).is_err());
-        assert!(string_to_sign(&obj(json!({"a": [1]}))).is_err());
-        assert!(string_to_sign(&obj(json!({"a": 1.5}))).is_err());
+    fn nested_values_and_floats_are_not_signable_and_name_their_key() {
+        for bad in [json!({"b": 1}), json!([1]), json!(1.5), json!([{"c": []}])] {
+            let params = obj(json!({"ok": "1", "a": bad, "z": "2"}));
+            assert_eq!(string_to_sign(&params), Err(SignError::NotFlat("a".into())));
+        }
     }
 
     #[test]
@@ -389,12 +401,55 @@ mod tests {
         assert!(RsaPublicKey::from_text("not a key").is_err());
     }
 
+    #[test]
+    fn the_window_is_inclusive_and_the_extremes_are_outside_it() {
+        let now = 1_795_000_000;
+        assert!(timestamp_in_window(now, now + 300, 300));
+        assert!(timestamp_in_window(now, now - 300, 300));
+        assert!(!timestamp_in_window(now, now + 301, 300));
+        assert!(!timestamp_in_window(now, now - 301, 300));
+        for far in [i64::MIN, i64::MIN + 1, -1, 0, i64::MAX - 1, i64::MAX] {
+            assert!(!timestamp_in_window(now, far, 300), "{far}");
+        }
+        assert!(timestamp_in_window(i64::MIN, i64::MIN, 0));
+        assert!(!timestamp_in_window(i64::MIN, i64::MAX, i64::MAX));
+        assert!(!timestamp_in_window(now, now, -1));
+    }
+
     fn field_value() -> impl Strategy<Value = Value> {
         prop_oneof![
             "[a-zA-Z0-9 .:_-]{1,12}".prop_map(Value::String),
             any::<i64>().prop_map(|n| json!(n)),
             any::<bool>().prop_map(Value::Bool),
         ]
+    }
+
+    proptest! {
+        /// Over the whole i64 range the check agrees with exact (i128) arithmetic: no panic, no
+        /// wrap that lands a far value inside the window.
+        #[test]
+        fn the_window_check_is_exact_over_all_of_i64(
+            now in any::<i64>(),
+            timestamp in prop_oneof![
+                any::<i64>(),
+                Just(i64::MIN),
+                Just(i64::MAX),
+            ],
+            window in prop_oneof![0i64..=600, any::<i64>()],
+        ) {
+            let exact = (i128::from(now) - i128::from(timestamp)).abs() <= i128::from(window);
+            prop_assert_eq!(timestamp_in_window(now, timestamp, window), exact);
+        }
+
+        #[test]
+        fn a_timestamp_near_now_is_judged_exactly(
+            now in any::<i64>(),
+            offset in -1000i64..=1000,
+        ) {
+            let timestamp = now.saturating_add(offset);
+            let exact = (i128::from(now) - i128::from(timestamp)).abs() <= 300;
+            prop_assert_eq!(timestamp_in_window(now, timestamp, 300), exact);
+        }
     }
 
     proptest! {

@@ -5,7 +5,7 @@ use crate::respond::sign_and_send;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use paygate_app::{App, AppError, MerchantKeys};
-use paygate_domain::ErrorCode;
+use paygate_domain::{ErrorCode, Untrusted};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -31,10 +31,16 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let code = self.error.code();
+        // A refusal can quote what the caller sent (a field name, a value), and an internal
+        // error can quote a database or channel: all of it is escaped before it reaches a log.
         match &self.error {
-            AppError::Internal(cause) => tracing::error!(error = ?cause, "internal error"),
-            AppError::Busy(cause) => tracing::warn!(%cause, "transient failure"),
-            other => tracing::info!(error_code = code.code(), %other, "request refused"),
+            AppError::Internal(cause) => {
+                tracing::error!(error = %Untrusted(format!("{cause:?}")), "internal error")
+            }
+            AppError::Busy(cause) => tracing::warn!(cause = %Untrusted(cause), "transient failure"),
+            other => {
+                tracing::info!(error_code = code.code(), other = %Untrusted(other), "request refused")
+            }
         }
         let mut body = Map::new();
         body.insert("code".into(), Value::from("FAIL"));

@@ -6,6 +6,7 @@ mod admin;
 mod bearer;
 mod cashier;
 mod error;
+mod layers;
 mod merchant_api;
 pub mod openapi;
 mod ops;
@@ -17,16 +18,10 @@ pub use error::ApiError;
 pub use ops::metrics_handle;
 pub use server::ConnectionLimits;
 
-use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request};
 use axum::routing::{get, post};
 use axum::Router;
 use paygate_app::App;
 use std::time::Duration;
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -36,7 +31,6 @@ pub const REQUEST_TIMEOUT_MS: u64 = 30_000;
 
 pub fn router(app: App) -> Router {
     metrics_handle();
-    let request_id = HeaderName::from_static("x-request-id");
     let api = Router::new()
         .route("/api/payment/create", post(merchant_api::create))
         .route("/api/payment/query", post(merchant_api::query))
@@ -57,28 +51,14 @@ pub fn router(app: App) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .with_state(app);
-    Router::new()
+    let routes = Router::new()
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi::ApiDoc::openapi()))
-        .merge(api)
-        .layer(axum::middleware::from_fn(ops::track_requests))
-        .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            Duration::from_millis(REQUEST_TIMEOUT_MS),
-        ))
-        .layer(CatchPanicLayer::new())
-        .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-                let id = request
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-");
-                tracing::info_span!("request", method = %request.method(), uri = %request.uri(), request_id = %id)
-            }),
-        )
-        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .merge(api);
+    layers::edge(
+        routes,
+        BODY_BYTES_MAX,
+        Duration::from_millis(REQUEST_TIMEOUT_MS),
+    )
 }
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish; `limits` bound the

@@ -36,7 +36,8 @@ async fn app_with_history(backend: DbBackend) -> TestApp {
 }
 
 /// Posts `body` as JSON text to the create endpoint, bypassing the client's signing.
-async fn post_raw_body(t: &TestApp, body: &'static str) -> (u16, Map<String, Value>) {
+async fn post_raw_body(t: &TestApp, body: impl Into<String>) -> (u16, Map<String, Value>) {
+    let body: String = body.into();
     let response = reqwest::Client::new()
         .post(format!("{}{}", t.base_url, paths::CREATE))
         .header("content-type", "application/json")
@@ -187,3 +188,114 @@ async fn querying_an_order_that_does_not_exist_answers_order_not_found(backend: 
     t.stop().await;
 }
 both_databases!(querying_an_order_that_does_not_exist_answers_order_not_found);
+
+/// Every field a create may carry, the envelope's included, plus one the API does not know.
+const CREATE_FIELD_NAMES: [&str; 18] = [
+    "merchant_id",
+    "timestamp",
+    "nonce",
+    "sign_type",
+    "sign",
+    "out_trade_no",
+    "total_amount",
+    "currency",
+    "subject",
+    "body",
+    "pay_type",
+    "notify_url",
+    "return_url",
+    "attach",
+    "expire_time",
+    "buyer_id",
+    "auth_code",
+    "not_a_field",
+];
+
+/// A float, an object, an array and a nested value are each refused as 1001 naming the field
+/// that holds them, never `body`, whichever field it is.
+async fn a_value_of_the_wrong_json_type_is_named_by_its_field(backend: DbBackend) {
+    let t = app_with_history(backend).await;
+    let before = write_counts(&t).await;
+    let wrong_types = [
+        json!(10.5),
+        json!({"amount": "10.00"}),
+        json!(["10.00"]),
+        json!([{"nested": {"deeper": [1]}}]),
+    ];
+
+    for field in CREATE_FIELD_NAMES {
+        for value in &wrong_types {
+            let mut fields = t
+                .client
+                .sign_fields(create_fields("TYPED-2", "10.00"))
+                .expect("sign");
+            fields.insert(field.into(), value.clone());
+
+            let answer = t
+                .client
+                .send_unsigned(paths::CREATE, fields)
+                .await
+                .expect("an answer");
+
+            assert_eq!(assert_param_error(&answer), field, "{field} = {value}");
+        }
+    }
+    assert_eq!(write_counts(&t).await, before);
+    t.stop().await;
+}
+both_databases!(a_value_of_the_wrong_json_type_is_named_by_its_field);
+
+/// A body over the limit is 413 with the same JSON refusal as every other parameter error.
+async fn a_body_over_the_limit_is_413_with_a_json_error(backend: DbBackend) {
+    let t = app_with_history(backend).await;
+    let before = write_counts(&t).await;
+    let padding = "x".repeat(paygate_http::BODY_BYTES_MAX);
+    let too_large = format!(r#"{{"subject": "{padding}"}}"#);
+
+    let answer = post_raw_body(&t, too_large).await;
+
+    assert_eq!(answer.0, 413, "{:?}", answer.1);
+    assert_eq!(answer.1["code"], "FAIL");
+    assert_eq!(answer.1["error_code"], "1001");
+    assert_eq!(answer.1["error_field"], "body");
+    assert!(
+        answer.1["msg"].as_str().is_some_and(|m| !m.is_empty()),
+        "{:?}",
+        answer.1
+    );
+    assert_eq!(write_counts(&t).await, before);
+    t.stop().await;
+}
+both_databases!(a_body_over_the_limit_is_413_with_a_json_error);
+
+/// A signed create with one more `"key": value` pair appended to its JSON text.
+fn with_repeated_key(signed: &Map<String, Value>, key: &str, value: &str) -> String {
+    let text = Value::Object(signed.clone()).to_string();
+    let open = text.strip_suffix('}').expect("an object");
+    format!(r#"{open},"{key}":"{value}"}}"#)
+}
+
+/// A key given twice is refused, whether the second value differs (a proxy and the gateway
+/// would read different amounts) or repeats the signed one (which last-wins would accept).
+async fn a_key_given_twice_is_refused(backend: DbBackend) {
+    let t = app_with_history(backend).await;
+    let before = write_counts(&t).await;
+
+    for (i, second) in ["0.01", "10.00"].into_iter().enumerate() {
+        let signed = t
+            .client
+            .sign_fields(create_fields(&format!("TWICE-{i}"), "10.00"))
+            .expect("sign");
+
+        let answer = post_raw_body(&t, with_repeated_key(&signed, "total_amount", second)).await;
+
+        assert_eq!(
+            assert_param_error(&answer),
+            "total_amount",
+            "second value {second}"
+        );
+    }
+    assert_eq!(write_counts(&t).await, before);
+    t.stop().await;
+}
+both_databases!(a_key_given_twice_is_refused);

@@ -3,12 +3,17 @@
 //! before it can write anything.
 
 use crate::support::{assert_raw_error, count_rows, create_fields, unpaid_order};
+use paygate_app::Clock;
 use paygate_app::CreatedMerchant;
 use paygate_client::{paths, Client, OrderRef, QueryOrder};
 use paygate_domain::sign::{RsaPublicKey, SignKey, SignType, VerifyKey};
 use paygate_domain::OrderStatus;
-use paygate_testkit::{both_databases, client_for, create_merchant, spawn_app, DbBackend, TestApp};
-use serde_json::{Map, Value};
+use paygate_testkit::{
+    both_databases, client_for, create_merchant, spawn_app, spawn_app_with, DbBackend, TestApp,
+    TestOptions,
+};
+use serde_json::{json, Map, Value};
+use sqlx::Row;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 const TEN_MINUTES_SECS: i64 = 10 * 60;
@@ -201,3 +206,177 @@ async fn a_refusal_to_a_known_merchant_is_signed(backend: DbBackend) {
     t.stop().await;
 }
 both_databases!(a_refusal_to_a_known_merchant_is_signed);
+
+/// Rows in `request_nonces` (not among the tables `count_rows` knows, so counted here).
+async fn nonce_rows(t: &TestApp) -> i64 {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM request_nonces")
+        .fetch_one(t.store().pool())
+        .await
+        .expect("count nonces");
+    row.try_get::<i64, _>("n").expect("a count")
+}
+
+/// A 1002 for exactly `why`, and nothing written: no order, no nonce.
+async fn assert_refused_because(
+    t: &TestApp,
+    answer: &(u16, Map<String, Value>),
+    why: &str,
+    nonces_before: i64,
+) {
+    assert_refused_as_unauthentic(t, answer).await;
+    assert_eq!(answer.1["msg"], why, "{:?}", answer.1);
+    assert_eq!(
+        nonce_rows(t).await,
+        nonces_before,
+        "a refused request burnt a nonce"
+    );
+}
+
+/// The merchant's shared secret also makes MD5 and HMAC signatures; an RSA2 merchant must not
+/// be reachable through them (algorithm substitution).
+async fn an_rsa2_merchant_refuses_md5_and_hmac_signatures(backend: DbBackend) {
+    let t = spawn_app(backend).await;
+    let merchant = create_merchant(&t.app, SignType::Rsa2).await;
+    let nonces_before = nonce_rows(&t).await;
+    for weaker in [
+        SignKey::Md5(merchant.secret.clone()),
+        SignKey::HmacSha256(merchant.secret.clone()),
+    ] {
+        let sign_type = weaker.sign_type();
+        let client = Client::new(t.base_url.clone(), merchant.id.clone(), weaker).expect("client");
+
+        let answer = client
+            .call_raw(paths::CREATE, create_fields("RSA2-DOWNGRADE-1", "10.00"))
+            .await
+            .expect("an answer");
+
+        let why = format!("sign_type {sign_type} is not the merchant's configured RSA2");
+        assert_refused_because(&t, &answer, &why, nonces_before).await;
+    }
+    t.stop().await;
+}
+both_databases!(an_rsa2_merchant_refuses_md5_and_hmac_signatures);
+
+/// A missing `sign_type` means MD5 (the classic API's default), so an HMAC merchant's request
+/// without one is a downgrade even when its HMAC signature is right.
+async fn an_hmac_merchants_request_without_sign_type_is_refused(backend: DbBackend) {
+    let t = spawn_app(backend).await;
+    let merchant = create_merchant(&t.app, SignType::HmacSha256).await;
+    let client = client_for(&t.base_url, &merchant);
+    let mut fields = create_fields("NO-SIGN-TYPE-1", "10.00");
+    fields.insert("merchant_id".into(), merchant.id.as_str().into());
+    fields.insert("timestamp".into(), now_secs().into());
+    fields.insert("nonce".into(), "NoSignType0001".into());
+    let sign = SignKey::HmacSha256(merchant.secret.clone())
+        .sign(&fields)
+        .expect("sign");
+    fields.insert("sign".into(), sign.into());
+    let nonces_before = nonce_rows(&t).await;
+
+    let answer = client
+        .send_unsigned(paths::CREATE, fields)
+        .await
+        .expect("an answer");
+
+    let why = "sign_type MD5 is not the merchant's configured HMAC-SHA256";
+    assert_refused_because(&t, &answer, why, nonces_before).await;
+    t.stop().await;
+}
+both_databases!(an_hmac_merchants_request_without_sign_type_is_refused);
+
+const WINDOW_SECS: i64 = 300;
+
+fn stale_message() -> String {
+    format!("timestamp is more than {WINDOW_SECS} seconds from the gateway's clock")
+}
+
+/// Sends a create signed at `timestamp` (anything JSON), with a number unique to the case.
+async fn create_at(t: &TestApp, number: &str, timestamp: Value) -> (u16, Map<String, Value>) {
+    let mut fields = create_fields(number, "10.00");
+    fields.insert("timestamp".into(), timestamp);
+    t.client
+        .call_raw(paths::CREATE, fields)
+        .await
+        .expect("an answer")
+}
+
+/// The window is ±300 s of the gateway's clock (held still here): 301 s either way is refused,
+/// 299 s and the bound itself are accepted.
+async fn the_timestamp_window_is_300_seconds_each_way(backend: DbBackend) {
+    let (options, clock) = TestOptions::with_manual_clock();
+    let t = spawn_app_with(backend, options).await;
+    let now = clock.now_ms() / 1000;
+    let nonces_before = nonce_rows(&t).await;
+
+    for (i, offset) in [301, -301].into_iter().enumerate() {
+        let answer = create_at(&t, &format!("WINDOW-OUT-{i}"), json!(now + offset)).await;
+        assert_refused_because(&t, &answer, &stale_message(), nonces_before).await;
+    }
+    for (i, offset) in [299, -299, 300, -300].into_iter().enumerate() {
+        let answer = create_at(&t, &format!("WINDOW-IN-{i}"), json!(now + offset)).await;
+        assert_eq!(answer.0, 200, "offset {offset}: {:?}", answer.1);
+        assert_eq!(
+            answer.1["code"], "SUCCESS",
+            "offset {offset}: {:?}",
+            answer.1
+        );
+    }
+    assert_eq!(count_rows(&t, "orders").await, 4);
+    assert_eq!(nonce_rows(&t).await, nonces_before + 4);
+    t.stop().await;
+}
+both_databases!(the_timestamp_window_is_300_seconds_each_way);
+
+/// Untrusted numbers are compared without overflow: the i64 extremes and integers beyond i64,
+/// as JSON numbers or digit text, are stale (1002), never a panic and never a wrap into the
+/// window. The requests are signed correctly, so only the timestamp check can refuse them.
+async fn extreme_timestamps_are_refused_as_stale(backend: DbBackend) {
+    let t = spawn_app(backend).await;
+    let nonces_before = nonce_rows(&t).await;
+    let extremes = [
+        json!(i64::MIN),
+        json!(i64::MAX),
+        json!(u64::MAX),
+        json!("-9223372036854775808"),
+        json!("9223372036854775807"),
+        json!("9223372036854775808"),
+        json!("-99999999999999999999999999"),
+        json!(0),
+    ];
+
+    for (i, timestamp) in extremes.into_iter().enumerate() {
+        let answer = create_at(&t, &format!("EXTREME-{i}"), timestamp.clone()).await;
+        assert_refused_because(&t, &answer, &stale_message(), nonces_before).await;
+    }
+    t.stop().await;
+}
+both_databases!(extreme_timestamps_are_refused_as_stale);
+
+/// The nonce is recorded only once the signature holds, so a forger cannot burn a merchant's
+/// nonces; a genuine request with the same nonce afterwards still goes through.
+async fn a_forged_request_writes_no_nonce(backend: DbBackend) {
+    let t = spawn_app(backend).await;
+    let mut fields = create_fields("FORGED-NONCE-1", "10.00");
+    fields.insert("nonce".into(), "ForgedNonce00001".into());
+    let genuine = t.client.sign_fields(fields).expect("sign");
+    let mut forged = genuine.clone();
+    forged.insert("sign".into(), "0123456789ABCDEF0123456789ABCDEF".into());
+    let nonces_before = nonce_rows(&t).await;
+
+    let refused = t
+        .client
+        .send_unsigned(paths::CREATE, forged)
+        .await
+        .expect("an answer");
+    assert_refused_because(&t, &refused, "signature does not match", nonces_before).await;
+
+    let accepted = t
+        .client
+        .send_unsigned(paths::CREATE, genuine)
+        .await
+        .expect("an answer");
+    assert_eq!(accepted.1["code"], "SUCCESS", "{:?}", accepted.1);
+    assert_eq!(nonce_rows(&t).await, nonces_before + 1);
+    t.stop().await;
+}
+both_databases!(a_forged_request_writes_no_nonce);
