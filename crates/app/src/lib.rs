@@ -10,6 +10,7 @@ pub mod auth;
 pub mod clock;
 pub mod commands;
 pub mod error;
+mod idempotency;
 pub mod jobs;
 pub mod maintenance;
 pub mod merchants;

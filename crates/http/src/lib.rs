@@ -8,6 +8,7 @@ mod error;
 mod merchant_api;
 pub mod openapi;
 mod ops;
+mod payer;
 mod respond;
 mod signed;
 
@@ -44,6 +45,7 @@ pub fn router(app: App) -> Router {
             post(merchant_api::refund_query),
         )
         .route("/api/platform/public-key", get(ops::public_key))
+        .route("/api/wallet/paycode", post(payer::paycode))
         .route("/cashier/{trade_no}", get(cashier::page))
         .route(
             "/admin/orders/{trade_no}/notifications",

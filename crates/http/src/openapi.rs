@@ -42,8 +42,15 @@ pub struct CreateOrderRequest {
     attach: Option<String>,
     /// Unix seconds; default 30 minutes after creation.
     expire_time: Option<i64>,
-    /// The payer's wallet account: charges at once.
+    /// A wallet account the merchant knows the payer by. Recorded only: it never charges.
     buyer_id: Option<String>,
+    /// The payer's one-time pay code (micropay, B scans C): 18 digits starting 88, issued by the
+    /// payer's wallet and valid 60 s. With pay_type=wallet the order is charged at once; an
+    /// unknown, expired or already used code answers 1011.
+    #[schema(pattern = "^88[0-9]{16}$")]
+    auth_code: Option<String>,
+    /// Optional; only `micropay` (implied by auth_code), which then requires auth_code.
+    scene: Option<String>,
 }
 
 #[derive(ToSchema, Serialize)]
@@ -130,14 +137,24 @@ pub struct ErrorResponse {
     code: String,
     /// 1001 parameter, 1002 signature, 1003 order not found, 1004 order status, 1005 insufficient
     /// balance, 1006 system busy, 1007 refund exceeds refundable, 1008 pay type not enabled,
-    /// 1009 channel rejected, 1010 refund not found.
+    /// 1009 channel rejected, 1010 refund not found, 1011 pay code invalid or expired.
     error_code: String,
     msg: String,
-    /// The offending field, for 1001.
+    /// The offending field, for 1001; for 1004 the first field that differs from the order
+    /// or refund stored under a reused out_trade_no or out_refund_no.
     error_field: Option<String>,
     timestamp: i64,
     sign_type: Option<String>,
     sign: Option<String>,
+}
+
+/// A one-time pay code for the payer to show a merchant.
+#[derive(ToSchema, Serialize)]
+pub struct PayCodeResponse {
+    /// 18 digits starting 88.
+    auth_code: String,
+    /// Seconds the code can still be used: 60.
+    expires_in: i64,
 }
 
 #[derive(ToSchema, Serialize)]
@@ -158,6 +175,7 @@ pub struct PublicKeyResponse {
         crate::merchant_api::refund,
         crate::merchant_api::refund_query,
         crate::ops::public_key,
+        crate::payer::paycode,
         crate::ops::healthz,
         crate::ops::metrics,
         crate::cashier::page,
@@ -167,11 +185,12 @@ pub struct PublicKeyResponse {
     ),
     modifiers(&AdminTokenScheme),
     tags((name = "payment"), (name = "refund"), (name = "platform"), (name = "cashier"),
+         (name = "payer", description = "Called by the payer's own app, never by a merchant"),
          (name = "operations"), (name = "admin"))
 )]
 pub struct ApiDoc;
 
-/// The admin API's bearer token, as a security scheme.
+/// The bearer tokens of the admin API and of payer apps, as security schemes.
 struct AdminTokenScheme;
 
 impl utoipa::Modify for AdminTokenScheme {
@@ -180,6 +199,11 @@ impl utoipa::Modify for AdminTokenScheme {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "admin_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        // The payer's app token from `paygate wallet token <account>`.
+        components.add_security_scheme(
+            "payer_token",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
     }
@@ -200,6 +224,7 @@ mod tests {
             ("/api/payment/refund", "post"),
             ("/api/payment/refund/query", "post"),
             ("/api/platform/public-key", "get"),
+            ("/api/wallet/paycode", "post"),
             ("/healthz", "get"),
             ("/metrics", "get"),
             ("/cashier/{trade_no}", "get"),
@@ -214,7 +239,13 @@ mod tests {
         }
         let create = &doc["components"]["schemas"]["CreateOrderRequest"]["allOf"];
         assert_eq!(create[0]["$ref"], "#/components/schemas/SignedFields");
-        for field in ["out_trade_no", "total_amount", "notify_url", "pay_type"] {
+        for field in [
+            "out_trade_no",
+            "total_amount",
+            "notify_url",
+            "pay_type",
+            "auth_code",
+        ] {
             assert!(
                 create[1]["properties"][field].is_object(),
                 "create documents {field}"

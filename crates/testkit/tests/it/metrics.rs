@@ -37,7 +37,8 @@ fn sample_sum(text: &str, name: &str, label: &str) -> f64 {
 async fn metrics_count_create_requests_and_orders_by_status(backend: DbBackend) {
     let _gauges = GAUGE_LOCK.lock().await;
     let t = spawn_app(backend).await;
-    let payer = t.fund_wallet("alice", "10.00").await;
+    t.fund_wallet("alice", "10.00").await;
+    let code = t.pay_code("alice").await;
     let before = scrape(&t).await;
 
     t.client
@@ -45,7 +46,7 @@ async fn metrics_count_create_requests_and_orders_by_status(backend: DbBackend) 
         .await
         .expect("create unpaid");
     t.client
-        .create_order(&wallet_order("METRICS-2", "2.00", &payer))
+        .create_order(&wallet_order("METRICS-2", "2.00", &code))
         .await
         .expect("create paid");
     let after = scrape(&t).await;
