@@ -5,12 +5,19 @@ Uses only Python's standard library, so it doubles as a reference for signing in
 (DESIGN §12): drop `sign` and empty values, sort keys by byte order, join `k=v` with `&`, append
 `&key=SECRET`, MD5, upper-case hex.
 
+The wallet payment uses a one-time pay code, the payer's consent, obtained the way a payer's
+wallet would hand it over: `paygate wallet paycode demo_payer --json`, run against the same data
+directory (SQLite allows this second process beside the running server).
+
 Usage: python3 scripts/quickstart.py [data-dir]   (default ./data, as written by `paygate serve`)
+Environment: PAYGATE_BIN, the paygate binary (default target/debug/paygate).
 """
 
 import hashlib
 import json
+import os
 import secrets
+import subprocess
 import sys
 import time
 import urllib.error
@@ -65,6 +72,18 @@ def expect(answer, **wanted):
     return answer
 
 
+def pay_code(data_dir, account):
+    """A fresh pay code for `account`, as the payer's wallet app would show it."""
+    binary = os.environ.get("PAYGATE_BIN", "target/debug/paygate")
+    env = dict(os.environ, PAYGATE_DATA_DIR=data_dir, PAYGATE_LOG="warn")
+    out = subprocess.run([binary, "wallet", "paycode", account, "--json"],
+                         env=env, check=True, capture_output=True, text=True).stdout
+    issued = json.loads(out)
+    if issued.get("expires_in") != 60 or len(issued.get("auth_code", "")) != 18:
+        raise SystemExit(f"unexpected pay code answer: {out!r}")
+    return issued["auth_code"]
+
+
 def main():
     data_dir = sys.argv[1] if len(sys.argv) > 1 else "data"
     with open(f"{data_dir}/demo-merchant.json") as f:
@@ -87,14 +106,25 @@ def main():
     expect(again, code="SUCCESS", trade_no=order["trade_no"], pay_url=order["pay_url"])
     print(f"again    {again['trade_no']}  (idempotent on out_trade_no)")
 
-    # Naming the payer's wallet charges at once.
+    # The payer's one-time pay code (their consent) charges their wallet at once.
+    auth_code = pay_code(data_dir, merchant["payer_wallet"])
     paid = call(base, merchant, "/api/payment/create", {
         "out_trade_no": out_trade_no + "P", "total_amount": "12.50", "subject": "Quickstart tea",
         "pay_type": "wallet", "notify_url": "https://shop.example/notify",
-        "buyer_id": merchant["payer_wallet"],
+        "auth_code": auth_code,
     })
     expect(paid, code="SUCCESS", trade_status="SUCCESS")
-    print(f"paid     {paid['trade_no']}  {paid['total_amount']} {paid['currency']} from wallet {merchant['payer_wallet']}")
+    print(f"paid     {paid['trade_no']}  {paid['total_amount']} {paid['currency']} "
+          f"with pay code {auth_code[:2]}...{auth_code[-4:]} of wallet {merchant['payer_wallet']}")
+
+    # A pay code is single use: presenting it for another order is refused (1011).
+    reused = call(base, merchant, "/api/payment/create", {
+        "out_trade_no": out_trade_no + "X", "total_amount": "1.00", "subject": "Quickstart tea",
+        "pay_type": "wallet", "notify_url": "https://shop.example/notify",
+        "auth_code": auth_code,
+    })
+    expect(reused, code="FAIL", error_code="1011")
+    print(f"reused   pay code refused: {reused['msg']}")
 
     queried = call(base, merchant, "/api/payment/query", {"out_trade_no": out_trade_no + "P"})
     expect(queried, code="SUCCESS", trade_status="SUCCESS")

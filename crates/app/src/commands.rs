@@ -5,7 +5,7 @@ use crate::notify::target::literal_ip;
 use crate::AppError;
 use paygate_domain::address::PrivateTargets;
 use paygate_domain::{
-    Currency, Money, OutRefundNo, OutTradeNo, PayType, RefundNo, TradeNo, WalletAccountId,
+    Currency, Money, OutRefundNo, OutTradeNo, PayCode, PayType, RefundNo, TradeNo, WalletAccountId,
 };
 use paygate_store::{OrderRef, RefundRef};
 use serde_json::{Map, Value};
@@ -123,7 +123,34 @@ pub struct CreateOrder {
     pub attach: Option<String>,
     /// Absolute expiry, Unix seconds, if the merchant set one.
     pub expire_time: Option<i64>,
+    /// A wallet account the merchant names; recorded, never charged on its own (DESIGN §3).
     pub buyer_id: Option<WalletAccountId>,
+    /// The payer's one-time pay code (micropay): the payer's consent to be charged now.
+    pub auth_code: Option<PayCode>,
+}
+
+/// The only scene a create may name so far: micropay, which `auth_code` implies anyway.
+pub const SCENE_MICROPAY: &str = "micropay";
+
+/// `auth_code` (shape checked here, 1001) and the optional `scene`, which must be `micropay`
+/// and then requires a code.
+fn pay_code(f: &Fields<'_>) -> Result<Option<PayCode>, AppError> {
+    let auth_code = f
+        .text("auth_code", 32)?
+        .map(|text| PayCode::parse(text).map_err(|e| AppError::param("auth_code", e.to_string())))
+        .transpose()?;
+    match f.text("scene", 16)? {
+        None => {}
+        Some(SCENE_MICROPAY) if auth_code.is_none() => {
+            return Err(AppError::param(
+                "auth_code",
+                "is required for scene micropay",
+            ))
+        }
+        Some(SCENE_MICROPAY) => {}
+        Some(_) => return Err(AppError::param("scene", "must be micropay")),
+    }
+    Ok(auth_code)
 }
 
 impl CreateOrder {
@@ -162,6 +189,7 @@ impl CreateOrder {
             attach: f.text("attach", ATTACH_CHARS_MAX)?.map(str::to_owned),
             expire_time,
             buyer_id: f.id("buyer_id", WalletAccountId::parse)?,
+            auth_code: pay_code(&f)?,
         })
     }
 }
@@ -301,6 +329,36 @@ mod tests {
             "expire_time"
         );
         assert_eq!(refused_field(create(json!({"attach": true}))), "attach");
+        for bad_code in [
+            "12345",
+            "280000000000000001",
+            "88000000000000000x",
+            "8800000000000000001",
+        ] {
+            assert_eq!(
+                refused_field(create(json!({"auth_code": bad_code}))),
+                "auth_code"
+            );
+        }
+        assert_eq!(
+            refused_field(create(json!({"auth_code": 880000000000000001_i64}))),
+            "auth_code"
+        );
+        assert_eq!(refused_field(create(json!({"scene": "native"}))), "scene");
+        assert_eq!(
+            refused_field(create(json!({"scene": "micropay"}))),
+            "auth_code"
+        );
+    }
+
+    #[test]
+    fn a_pay_code_parses_with_or_without_the_micropay_scene() {
+        let code = "880000000000000001";
+        let plain = create(json!({"auth_code": code})).unwrap();
+        assert_eq!(plain.auth_code.unwrap().as_str(), code);
+        let scened = create(json!({"auth_code": code, "scene": "micropay"})).unwrap();
+        assert_eq!(scened.auth_code.unwrap().as_str(), code);
+        assert!(create(json!({})).unwrap().auth_code.is_none());
     }
 
     #[test]

@@ -15,6 +15,13 @@ pub enum AppError {
     OrderNotFound,
     #[error("{0}")]
     OrderStatus(String),
+    /// An idempotency key (`out_trade_no`, `out_refund_no`) reused with another value of
+    /// `field`: answered as 1004 naming the field.
+    #[error("{key} was already used with a different {field}")]
+    KeyReused {
+        key: &'static str,
+        field: &'static str,
+    },
     #[error("insufficient balance")]
     InsufficientBalance,
     #[error("refund amount exceeds the refundable amount {refundable}")]
@@ -25,6 +32,8 @@ pub enum AppError {
     ChannelRejected(String),
     #[error("refund not found")]
     RefundNotFound,
+    #[error("pay code invalid or expired")]
+    PayCodeInvalid,
     #[error("system busy, retry later")]
     Busy(String),
     #[error("internal error: {0:#}")]
@@ -48,13 +57,23 @@ impl AppError {
             AppError::Param { .. } => ErrorCode::ParamError,
             AppError::Sign(_) => ErrorCode::SignError,
             AppError::OrderNotFound => ErrorCode::OrderNotFound,
-            AppError::OrderStatus(_) => ErrorCode::OrderStatusError,
+            AppError::OrderStatus(_) | AppError::KeyReused { .. } => ErrorCode::OrderStatusError,
             AppError::InsufficientBalance => ErrorCode::InsufficientBalance,
             AppError::RefundExceeded { .. } => ErrorCode::RefundAmountExceeded,
             AppError::PayTypeNotEnabled(_) => ErrorCode::PayTypeNotEnabled,
             AppError::ChannelRejected(_) => ErrorCode::ChannelRejected,
             AppError::RefundNotFound => ErrorCode::RefundNotFound,
+            AppError::PayCodeInvalid => ErrorCode::PayCodeInvalid,
             AppError::Busy(_) | AppError::Internal(_) => ErrorCode::SystemBusy,
+        }
+    }
+
+    /// The field a refusal is about, shown as `error_field` (1001 and a reused key's 1004).
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            AppError::Param { field, .. } => Some(field),
+            AppError::KeyReused { field, .. } => Some(field),
+            _ => None,
         }
     }
 

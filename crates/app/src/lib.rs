@@ -11,6 +11,7 @@ pub mod clock;
 pub mod commands;
 pub mod error;
 pub mod gauges;
+mod idempotency;
 pub mod jobs;
 pub mod maintenance;
 pub mod merchants;

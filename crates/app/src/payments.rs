@@ -2,9 +2,12 @@
 //! state change going through `OrderStatus::apply` and the store's compare-and-set.
 
 use crate::commands::CreateOrder;
+use crate::idempotency::order_difference;
 use crate::{App, AppError, MerchantKeys};
-use paygate_channels::{Channel, ChannelError, DeclineReason, PayOutcome, PayRequest, TradeState};
-use paygate_domain::{OrderEvent, OrderStatus, TradeNo};
+use paygate_channels::{
+    Channel, ChannelError, DeclineReason, PayOutcome, PayRequest, Payer, TradeState,
+};
+use paygate_domain::{Amount, MerchantId, OrderEvent, OrderStatus, TradeNo};
 use paygate_store::{Inserted, OrderRecord, OrderRef, OrderTransition, Outbox};
 use serde_json::Value;
 use std::sync::Arc;
@@ -18,6 +21,42 @@ pub const PAID_AFTER_CLOSE: &str = "PAID_AFTER_CLOSE";
 pub enum CloseNotice {
     Notify,
     Silent,
+}
+
+/// The order a create asks for, entering at WAIT_PAY. The pay code itself is not kept, only its
+/// digest, to compare retries with.
+fn new_order(cmd: CreateOrder, merchant_id: MerchantId, now_ms: i64, ttl_secs: i64) -> OrderRecord {
+    let expire_at = cmd
+        .expire_time
+        .map(|secs| secs * 1000)
+        .unwrap_or(now_ms + ttl_secs * 1000);
+    OrderRecord {
+        trade_no: TradeNo::mint(now_ms),
+        merchant_id,
+        out_trade_no: cmd.out_trade_no,
+        pay_type: cmd.pay_type,
+        status: OrderStatus::Created
+            .apply(OrderEvent::Submitted)
+            .expect("a new order can always be submitted"),
+        currency: cmd.money.currency,
+        total_amount: cmd.money.amount,
+        refund_reserved: Amount::ZERO,
+        refunded_amount: Amount::ZERO,
+        subject: cmd.subject,
+        body: cmd.body,
+        notify_url: cmd.notify_url,
+        return_url: cmd.return_url,
+        attach: cmd.attach,
+        buyer_id: cmd.buyer_id,
+        auth_code_sha256: cmd.auth_code.as_ref().map(|code| code.digest()),
+        channel_trade_no: None,
+        expire_at,
+        requested_expire_time: cmd.expire_time,
+        paid_at: None,
+        closed_at: None,
+        created_at: now_ms,
+        updated_at: now_ms,
+    }
 }
 
 impl App {
@@ -39,69 +78,40 @@ impl App {
             return Err(AppError::param("currency", "not accepted by this pay_type"));
         }
         let now = self.clock().now_ms();
-        let expire_at = cmd
-            .expire_time
-            .map(|secs| secs * 1000)
-            .unwrap_or(now + self.settings().order_ttl_secs * 1000);
-        let new = OrderRecord {
-            trade_no: TradeNo::mint(now),
-            merchant_id: record.id.clone(),
-            out_trade_no: cmd.out_trade_no,
-            pay_type: cmd.pay_type,
-            status: OrderStatus::Created
-                .apply(OrderEvent::Submitted)
-                .expect("a new order can always be submitted"),
-            currency: cmd.money.currency,
-            total_amount: cmd.money.amount,
-            refund_reserved: paygate_domain::Amount::ZERO,
-            refunded_amount: paygate_domain::Amount::ZERO,
-            subject: cmd.subject,
-            body: cmd.body,
-            notify_url: cmd.notify_url,
-            return_url: cmd.return_url,
-            attach: cmd.attach,
-            buyer_id: cmd.buyer_id,
-            channel_trade_no: None,
-            expire_at,
-            paid_at: None,
-            closed_at: None,
-            created_at: now,
-            updated_at: now,
-        };
+        let payer = cmd.auth_code.clone().map(Payer::AuthCode);
+        let new = new_order(cmd, record.id.clone(), now, self.settings().order_ttl_secs);
         let order = match self.store().insert_order(&new).await? {
             Inserted::New(order) => {
                 metrics::counter!("paygate_orders_created_total").increment(1);
                 order
             }
             Inserted::Existing(order) => {
-                if order.total_amount != new.total_amount
-                    || order.currency != new.currency
-                    || order.pay_type != new.pay_type
-                {
-                    return Err(AppError::OrderStatus(
-                        "out_trade_no was already used with a different amount, currency or pay_type"
-                            .into(),
-                    ));
+                if let Some(field) = order_difference(&order, &new) {
+                    return Err(AppError::KeyReused {
+                        key: "out_trade_no",
+                        field,
+                    });
                 }
                 order
             }
         };
-        match order.buyer_id.clone() {
+        // Only the payer's pay code charges; a `buyer_id` alone leaves the order to the cashier.
+        match payer {
             Some(payer) if order.status.is_unpaid_open() && channel.info().pays_at_once => {
-                self.charge_now(channel, order, payer.to_string()).await
+                self.charge_now(channel, order, payer).await
             }
             _ => Ok(order),
         }
     }
 
-    /// Charges a payer who is already named (wallet account, pay code) and settles the order by
-    /// the channel's answer. The status poll is scheduled before the call, so a crash between
+    /// Charges a payer who has consented (a pay code) and settles the order by the channel's
+    /// answer. The status poll is scheduled before the call, so a crash between
     /// the channel's charge and our state change is found out by a query, not by the payer.
     async fn charge_now(
         &self,
         channel: Arc<dyn Channel>,
         order: OrderRecord,
-        payer: String,
+        payer: Payer,
     ) -> Result<OrderRecord, AppError> {
         let request = PayRequest {
             trade_no: order.trade_no.clone(),
@@ -129,6 +139,9 @@ impl App {
             }
             Ok(PayOutcome::Declined(DeclineReason::InsufficientBalance)) => {
                 Err(AppError::InsufficientBalance)
+            }
+            Ok(PayOutcome::Declined(DeclineReason::PayCodeInvalid)) => {
+                Err(AppError::PayCodeInvalid)
             }
             Ok(PayOutcome::Declined(DeclineReason::UnknownPayer)) => Err(
                 AppError::ChannelRejected("the payer has no account at this channel".into()),

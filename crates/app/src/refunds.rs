@@ -3,11 +3,12 @@
 //! PARTIAL_REFUND or REFUND only when the channel confirms.
 
 use crate::commands::RefundOrder;
+use crate::idempotency::refund_difference;
 use crate::{App, AppError, MerchantKeys};
 use paygate_channels::{ChannelError, RefundOutcome, RefundRequest};
 use paygate_domain::{Money, RefundNo, RefundStatus};
 use paygate_store::{
-    OrderRecord, Outbox, RefundFinish, RefundRecord, RefundRef, RefundReservation,
+    OrderRecord, OrderRef, Outbox, RefundFinish, RefundRecord, RefundRef, RefundReservation,
 };
 use serde_json::Value;
 
@@ -30,11 +31,11 @@ impl App {
         let new = RefundRecord {
             refund_no: RefundNo::mint(now),
             merchant_id: order.merchant_id.clone(),
-            out_refund_no: cmd.out_refund_no,
+            out_refund_no: cmd.out_refund_no.clone(),
             trade_no: order.trade_no.clone(),
             currency: order.currency,
             amount: money.amount,
-            reason: cmd.reason,
+            reason: cmd.reason.clone(),
             status: RefundStatus::Processing,
             channel_refund_no: None,
             created_at: now,
@@ -43,10 +44,15 @@ impl App {
         let refund = match self.store().reserve_refund(&new).await? {
             RefundReservation::New(refund) => refund,
             RefundReservation::Existing(existing) => {
-                if existing.trade_no != new.trade_no || existing.amount != new.amount {
-                    return Err(AppError::OrderStatus(
-                        "out_refund_no was already used for a different refund".into(),
-                    ));
+                let order_field = match cmd.order {
+                    OrderRef::TradeNo(_) => "trade_no",
+                    OrderRef::OutTradeNo(_) => "out_trade_no",
+                };
+                if let Some(field) = refund_difference(&existing, &new, order_field) {
+                    return Err(AppError::KeyReused {
+                        key: "out_refund_no",
+                        field,
+                    });
                 }
                 return Ok((existing, order));
             }

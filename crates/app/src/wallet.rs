@@ -5,11 +5,14 @@
 use crate::Clock;
 use async_trait::async_trait;
 use paygate_channels::{
-    Channel, ChannelError, ChannelInfo, DeclineReason, PayOutcome, PayRequest, RefundOutcome,
-    RefundRequest, TradeState,
+    Channel, ChannelError, ChannelInfo, DeclineReason, PayOutcome, PayRequest, Payer,
+    RefundOutcome, RefundRequest, TradeState,
 };
-use paygate_domain::{Currency, PayType, RefundNo, TradeNo, WalletAccountId};
-use paygate_store::{Store, StoreError, WalletPayOutcome, WalletRefundOutcome};
+use paygate_domain::paycode::PAY_CODE_TTL_SECS;
+use paygate_domain::{Currency, PayCode, PayType, PayerToken, RefundNo, TradeNo, WalletAccountId};
+use paygate_store::{
+    PayCodeInsert, Store, StoreError, WalletCharge, WalletPayOutcome, WalletRefundOutcome,
+};
 use std::sync::Arc;
 
 pub struct WalletChannel {
@@ -40,20 +43,17 @@ impl Channel for WalletChannel {
     }
 
     async fn pay(&self, request: &PayRequest) -> Result<PayOutcome, ChannelError> {
-        let account = WalletAccountId::parse(&request.payer)
-            .map_err(|e| ChannelError::Rejected(e.to_string()))?;
-        let outcome = self
-            .store
-            .wallet_pay(
-                &request.trade_no,
-                &account,
-                &request.merchant_id,
-                request.money.currency,
-                request.money.amount,
-                self.clock.now_ms(),
-            )
-            .await
-            .map_err(unknown)?;
+        let Payer::AuthCode(code) = &request.payer;
+        let code_sha256 = code.digest();
+        let charge = WalletCharge {
+            trade_no: &request.trade_no,
+            code_sha256: &code_sha256,
+            merchant: &request.merchant_id,
+            currency: request.money.currency,
+            amount: request.money.amount,
+            at_ms: self.clock.now_ms(),
+        };
+        let outcome = self.store.wallet_pay(&charge).await.map_err(unknown)?;
         Ok(match outcome {
             WalletPayOutcome::Paid(payment) => PayOutcome::Paid {
                 channel_trade_no: payment.wallet_trade_no,
@@ -62,7 +62,7 @@ impl Channel for WalletChannel {
             WalletPayOutcome::InsufficientBalance => {
                 PayOutcome::Declined(DeclineReason::InsufficientBalance)
             }
-            WalletPayOutcome::NoSuchAccount => PayOutcome::Declined(DeclineReason::UnknownPayer),
+            WalletPayOutcome::PayCodeInvalid => PayOutcome::Declined(DeclineReason::PayCodeInvalid),
         })
     }
 
@@ -128,7 +128,87 @@ impl Channel for WalletChannel {
     }
 }
 
+/// A pay code as handed to its payer: shown once, valid `expires_in_secs`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedPayCode {
+    pub code: PayCode,
+    pub expires_in_secs: i64,
+}
+
+/// Fresh codes collide with a live one about once in 10^16; a few tries are plenty.
+const PAY_CODE_MINT_TRIES_MAX: usize = 4;
+
+fn no_such_account(account: &WalletAccountId) -> crate::AppError {
+    crate::AppError::param("account", format!("no wallet account {account}"))
+}
+
 impl crate::App {
+    /// Issues a one-time pay code for the payer's account (the payer's app, or the operator's
+    /// CLI acting for the payer). Refused for an account that does not exist.
+    pub async fn issue_pay_code(
+        &self,
+        account: &WalletAccountId,
+    ) -> Result<IssuedPayCode, crate::AppError> {
+        let now = self.clock().now_ms();
+        for _ in 0..PAY_CODE_MINT_TRIES_MAX {
+            let code = PayCode::mint();
+            let expires_at = now + PAY_CODE_TTL_SECS * 1000;
+            let insert = self
+                .store()
+                .wallet_insert_pay_code(account, &code.digest(), now, expires_at)
+                .await?;
+            match insert {
+                PayCodeInsert::Issued => {
+                    return Ok(IssuedPayCode {
+                        code,
+                        expires_in_secs: PAY_CODE_TTL_SECS,
+                    })
+                }
+                PayCodeInsert::NoSuchAccount => return Err(no_such_account(account)),
+                PayCodeInsert::Taken => continue,
+            }
+        }
+        Err(crate::AppError::Busy(
+            "could not mint a unique pay code".into(),
+        ))
+    }
+
+    /// Issues (or replaces) the bearer token of the payer's app; only its digest is kept, so
+    /// this is the one time it can be shown.
+    pub async fn issue_payer_token(
+        &self,
+        account: &WalletAccountId,
+    ) -> Result<PayerToken, crate::AppError> {
+        let token = PayerToken::mint();
+        let set = self
+            .store()
+            .wallet_set_payer_token(account, &token.digest(), self.clock().now_ms())
+            .await?;
+        if set {
+            Ok(token)
+        } else {
+            Err(no_such_account(account))
+        }
+    }
+
+    /// The payer's app asks for a pay code with its bearer token. A missing or wrong token is
+    /// refused alike (1002), saying nothing about any account.
+    pub async fn pay_code_for_token(
+        &self,
+        presented: Option<&str>,
+    ) -> Result<IssuedPayCode, crate::AppError> {
+        let refused = || crate::AppError::Sign("payer token missing or wrong".into());
+        let token = presented
+            .and_then(PayerToken::presented)
+            .ok_or_else(refused)?;
+        let account = self
+            .store()
+            .wallet_account_by_token(&token.digest())
+            .await?
+            .ok_or_else(refused)?;
+        self.issue_pay_code(&account).await
+    }
+
     /// Operator top-up of a payer's wallet (seed 004's stored-value cards).
     pub async fn wallet_topup(
         &self,

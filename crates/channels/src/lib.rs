@@ -7,23 +7,34 @@
 //! settled later by a status query.
 
 use async_trait::async_trait;
-use paygate_domain::{Currency, MerchantId, Money, PayType, RefundNo, TradeNo};
+use paygate_domain::{Currency, MerchantId, Money, PayCode, PayType, RefundNo, TradeNo};
 
-/// What we ask a channel to charge at once (wallet, micropay): the payer is already identified.
+/// The payer's consent to be charged, as the channel takes it. Naming an account is not
+/// consent (DESIGN §3): only a credential the payer's own wallet or app issued is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payer {
+    /// A one-time pay code the payer showed the merchant (micropay, B scans C). The channel
+    /// that issued it checks it and uses it up.
+    AuthCode(PayCode),
+}
+
+/// What we ask a channel to charge at once (wallet, micropay): the payer has consented.
 #[derive(Debug, Clone)]
 pub struct PayRequest {
     pub trade_no: TradeNo,
     pub merchant_id: MerchantId,
     pub money: Money,
     pub subject: String,
-    /// The payer's credential at this channel: a wallet account, a pay code.
-    pub payer: String,
+    pub payer: Payer,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeclineReason {
+    /// Only ever said after a valid pay code was presented.
     InsufficientBalance,
     UnknownPayer,
+    /// The pay code is unknown, expired, or already used by another trade.
+    PayCodeInvalid,
     Other(String),
 }
 
@@ -89,7 +100,7 @@ pub enum ChannelError {
 pub struct ChannelInfo {
     pub pay_type: PayType,
     pub currencies: &'static [Currency],
-    /// Whether `create` can charge at once when the payer is named.
+    /// Whether `create` can charge at once when the payer presents a pay code.
     pub pays_at_once: bool,
 }
 
@@ -97,7 +108,7 @@ pub struct ChannelInfo {
 pub trait Channel: Send + Sync {
     fn info(&self) -> ChannelInfo;
 
-    /// Charges a payer who is already identified (wallet account, pay code).
+    /// Charges a payer who has consented (a pay code); idempotent on the trade number.
     async fn pay(&self, request: &PayRequest) -> Result<PayOutcome, ChannelError>;
 
     async fn query(&self, trade_no: &TradeNo) -> Result<TradeState, ChannelError>;

@@ -1,4 +1,5 @@
-//! Operator commands: merchants and wallet top-ups. Secrets are printed once, when issued.
+//! Operator commands: merchants, wallet top-ups, pay codes and payer tokens. Secrets are printed
+//! once, when issued.
 
 use crate::config::Settings;
 use crate::wiring;
@@ -71,6 +72,25 @@ pub enum WalletCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Issue a one-time pay code for the account (as its payer's app would), valid 60 s. A
+    /// merchant sends it as `auth_code` to charge the wallet.
+    Paycode {
+        account: String,
+        /// Print {"auth_code": "...", "expires_in": 60}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Issue (or replace) the bearer token of the account's payer app, which asks for pay codes
+    /// at POST /api/wallet/paycode. Shown only now; the previous token stops working.
+    Token {
+        account: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn wallet_account(text: &str) -> anyhow::Result<WalletAccountId> {
+    WalletAccountId::parse(text).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 fn parse_sign_type(text: &str) -> Result<SignType, String> {
@@ -217,7 +237,7 @@ pub async fn wallet(settings: Settings, command: WalletCommand) -> anyhow::Resul
             amount,
             json,
         } => {
-            let account = WalletAccountId::parse(&account).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let account = wallet_account(&account)?;
             let money =
                 Money::parse(&amount, Currency::Cny).map_err(|e| anyhow::anyhow!("amount: {e}"))?;
             let balance = app.wallet_topup(&account, money).await.map_err(app_error)?;
@@ -229,6 +249,34 @@ pub async fn wallet(settings: Settings, command: WalletCommand) -> anyhow::Resul
                 );
             } else {
                 println!("{account} balance={balance} CNY");
+            }
+        }
+        WalletCommand::Paycode { account, json } => {
+            let issued = app
+                .issue_pay_code(&wallet_account(&account)?)
+                .await
+                .map_err(app_error)?;
+            if json {
+                let value = serde_json::json!({
+                    "auth_code": issued.code.as_str(),
+                    "expires_in": issued.expires_in_secs,
+                });
+                println!("{value}");
+            } else {
+                println!("{}", issued.code.as_str());
+            }
+        }
+        WalletCommand::Token { account, json } => {
+            let account = wallet_account(&account)?;
+            let token = app.issue_payer_token(&account).await.map_err(app_error)?;
+            if json {
+                let value = serde_json::json!({
+                    "account": account.as_str(),
+                    "payer_token": token.as_str(),
+                });
+                println!("{value}");
+            } else {
+                println!("{}", token.as_str());
             }
         }
     }

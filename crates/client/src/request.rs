@@ -3,7 +3,9 @@
 
 use crate::paths;
 use chrono::{DateTime, Utc};
-use paygate_domain::{Money, OutRefundNo, OutTradeNo, PayType, RefundNo, TradeNo, WalletAccountId};
+use paygate_domain::{
+    Money, OutRefundNo, OutTradeNo, PayCode, PayType, RefundNo, TradeNo, WalletAccountId,
+};
 use serde_json::{Map, Value};
 
 /// A request to one endpoint of the merchant API.
@@ -64,8 +66,12 @@ pub struct CreateOrder {
     pub attach: Option<String>,
     /// Sent as Unix seconds.
     pub expire_time: Option<DateTime<Utc>>,
-    /// The payer's wallet account: with `pay_type = wallet` the order is charged at once.
+    /// A wallet account you know the payer by. Recorded with the order, but it never charges:
+    /// without `auth_code` the order waits for the payer (the cashier).
     pub buyer_id: Option<WalletAccountId>,
+    /// The payer's one-time pay code (18 digits starting 88, valid 60 s), scanned from the
+    /// payer's wallet: with `pay_type = wallet` the order is charged at once.
+    pub auth_code: Option<PayCode>,
 }
 
 impl CreateOrder {
@@ -87,6 +93,7 @@ impl CreateOrder {
             attach: None,
             expire_time: None,
             buyer_id: None,
+            auth_code: None,
         }
     }
 }
@@ -112,6 +119,11 @@ impl ApiRequest for CreateOrder {
             &mut fields,
             "buyer_id",
             self.buyer_id.as_ref().map(WalletAccountId::as_str),
+        );
+        insert_opt(
+            &mut fields,
+            "auth_code",
+            self.auth_code.as_ref().map(PayCode::as_str),
         );
         fields
     }
@@ -168,7 +180,8 @@ pub struct Refund {
     pub out_refund_no: OutRefundNo,
     /// Sent as `refund_amount` only: the order fixes the currency.
     pub refund_amount: Money,
-    pub refund_reason: Option<String>,
+    /// Required by the gateway, shown to the payer; at most 256 characters.
+    pub refund_reason: String,
 }
 
 impl ApiRequest for Refund {
@@ -182,7 +195,11 @@ impl ApiRequest for Refund {
             "refund_amount".into(),
             self.refund_amount.to_major_string().into(),
         );
-        insert_opt(&mut fields, "refund_reason", self.refund_reason.as_deref());
+        insert_opt(
+            &mut fields,
+            "refund_reason",
+            Some(self.refund_reason.as_str()),
+        );
         fields
     }
 }
@@ -253,15 +270,18 @@ mod tests {
             attach: Some("cart=7".into()),
             expire_time: DateTime::from_timestamp(1_795_000_000, 0),
             buyer_id: Some(WalletAccountId::parse("W42").unwrap()),
+            auth_code: Some(PayCode::parse("880000000000000042").unwrap()),
             ..minimal_order()
         };
         let fields = order.to_fields();
         assert_eq!(fields["expire_time"], json!(1_795_000_000));
         assert_eq!(fields["buyer_id"], "W42");
+        assert_eq!(fields["auth_code"], "880000000000000042");
         assert_eq!(
             keys(&fields),
             [
                 "attach",
+                "auth_code",
                 "body",
                 "buyer_id",
                 "currency",
@@ -305,11 +325,16 @@ mod tests {
             order: ours,
             out_refund_no: OutRefundNo::parse("RF-1").unwrap(),
             refund_amount: yuan("0.01"),
-            refund_reason: None,
+            refund_reason: "damaged".into(),
         };
         assert_eq!(
             keys(&refund.to_fields()),
-            ["out_refund_no", "refund_amount", "trade_no"]
+            [
+                "out_refund_no",
+                "refund_amount",
+                "refund_reason",
+                "trade_no"
+            ]
         );
     }
 
@@ -319,7 +344,7 @@ mod tests {
             order: OrderRef::OutTradeNo(OutTradeNo::parse("ORDER-1").unwrap()),
             out_refund_no: OutRefundNo::parse("RF-1").unwrap(),
             refund_amount: yuan("12.3"),
-            refund_reason: Some("damaged".into()),
+            refund_reason: "damaged".into(),
         };
         assert_eq!(
             Value::Object(refund.to_fields()),

@@ -25,10 +25,12 @@ pub enum ErrorCode {
     ChannelRejected,
     /// No refund matches what was named.
     RefundNotFound,
+    /// The payer's pay code is unknown, expired, or already used for another trade.
+    PayCodeInvalid,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 11] = [
         ErrorCode::ParamError,
         ErrorCode::SignError,
         ErrorCode::OrderNotFound,
@@ -39,6 +41,7 @@ impl ErrorCode {
         ErrorCode::PayTypeNotEnabled,
         ErrorCode::ChannelRejected,
         ErrorCode::RefundNotFound,
+        ErrorCode::PayCodeInvalid,
     ];
 
     /// The number merchants see in `error_code`.
@@ -54,6 +57,7 @@ impl ErrorCode {
             ErrorCode::PayTypeNotEnabled => "1008",
             ErrorCode::ChannelRejected => "1009",
             ErrorCode::RefundNotFound => "1010",
+            ErrorCode::PayCodeInvalid => "1011",
         }
     }
 
@@ -69,6 +73,7 @@ impl ErrorCode {
             ErrorCode::PayTypeNotEnabled => "pay type not enabled for this merchant",
             ErrorCode::ChannelRejected => "the channel rejected the request",
             ErrorCode::RefundNotFound => "refund not found",
+            ErrorCode::PayCodeInvalid => "pay code invalid or expired",
         }
     }
 }
@@ -84,5 +89,17 @@ mod tests {
         assert_eq!(codes.len(), ErrorCode::ALL.len());
         let first: Vec<_> = ErrorCode::ALL[..6].iter().map(|c| c.code()).collect();
         assert_eq!(first, ["1001", "1002", "1003", "1004", "1005", "1006"]);
+    }
+
+    #[test]
+    fn numbers_are_appended_in_order_and_never_reused() {
+        let all: Vec<_> = ErrorCode::ALL.iter().map(|c| c.code()).collect();
+        let expected: Vec<String> = (1001..=1011).map(|n| n.to_string()).collect();
+        assert_eq!(all, expected);
+        assert_eq!(ErrorCode::PayCodeInvalid.code(), "1011");
+        assert_eq!(
+            ErrorCode::PayCodeInvalid.default_message(),
+            "pay code invalid or expired"
+        );
     }
 }

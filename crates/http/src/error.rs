@@ -22,7 +22,9 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::OrderNotFound | ErrorCode::RefundNotFound => StatusCode::NOT_FOUND,
         ErrorCode::OrderStatusError | ErrorCode::RefundAmountExceeded => StatusCode::CONFLICT,
         ErrorCode::InsufficientBalance => StatusCode::PAYMENT_REQUIRED,
-        ErrorCode::PayTypeNotEnabled => StatusCode::FORBIDDEN,
+        // A pay code that is not (or no longer) the payer's consent: forbidden, like a pay type
+        // the merchant may not use. Never 404, which would hint at an account's existence.
+        ErrorCode::PayTypeNotEnabled | ErrorCode::PayCodeInvalid => StatusCode::FORBIDDEN,
         ErrorCode::ChannelRejected => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::SystemBusy => StatusCode::SERVICE_UNAVAILABLE,
     }
@@ -46,8 +48,8 @@ impl IntoResponse for ApiError {
         body.insert("code".into(), Value::from("FAIL"));
         body.insert("error_code".into(), Value::from(code.code()));
         body.insert("msg".into(), Value::from(self.error.public_message()));
-        if let AppError::Param { field, .. } = &self.error {
-            body.insert("error_field".into(), Value::from(field.as_str()));
+        if let Some(field) = self.error.field() {
+            body.insert("error_field".into(), Value::from(field));
         }
         body.insert(
             "timestamp".into(),
@@ -74,5 +76,6 @@ mod tests {
             status_of(ErrorCode::SystemBusy),
             StatusCode::SERVICE_UNAVAILABLE
         );
+        assert_eq!(status_of(ErrorCode::PayCodeInvalid), StatusCode::FORBIDDEN);
     }
 }

@@ -10,6 +10,7 @@ mod layers;
 mod merchant_api;
 pub mod openapi;
 mod ops;
+mod payer;
 mod respond;
 mod server;
 mod signed;
@@ -41,6 +42,7 @@ pub fn router(app: App) -> Router {
             post(merchant_api::refund_query),
         )
         .route("/api/platform/public-key", get(ops::public_key))
+        .route("/api/wallet/paycode", post(payer::paycode))
         .route("/cashier/{trade_no}", get(cashier::page))
         .route(
             "/admin/orders/{trade_no}/notifications",

@@ -8,7 +8,9 @@ mod responses;
 pub use requests::{
     CreateOrderRequest, OrderRefRequest, RefundRefRequest, RefundRequest, SignedFields,
 };
-pub use responses::{ErrorResponse, OrderResponse, PublicKeyResponse, RefundResponse};
+pub use responses::{
+    ErrorResponse, OrderResponse, PayCodeResponse, PublicKeyResponse, RefundResponse,
+};
 
 use utoipa::OpenApi;
 
@@ -23,6 +25,7 @@ use utoipa::OpenApi;
         crate::merchant_api::refund,
         crate::merchant_api::refund_query,
         crate::ops::public_key,
+        crate::payer::paycode,
         crate::ops::healthz,
         crate::ops::metrics,
         crate::cashier::page,
@@ -32,6 +35,7 @@ use utoipa::OpenApi;
     ),
     modifiers(&AdminTokenScheme),
     tags((name = "payment"), (name = "refund"), (name = "platform"), (name = "cashier"),
+         (name = "payer", description = "Called by the payer's own app, never by a merchant"),
          (name = "operations"), (name = "admin"))
 )]
 pub struct ApiDoc;
@@ -41,7 +45,7 @@ pub fn document() -> serde_json::Value {
     serde_json::to_value(ApiDoc::openapi()).expect("the document serialises")
 }
 
-/// The admin API's bearer token, as a security scheme.
+/// The bearer tokens of the admin API and of payer apps, as security schemes.
 struct AdminTokenScheme;
 
 impl utoipa::Modify for AdminTokenScheme {
@@ -50,6 +54,11 @@ impl utoipa::Modify for AdminTokenScheme {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "admin_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        // The payer's app token from `paygate wallet token <account>`.
+        components.add_security_scheme(
+            "payer_token",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
     }
@@ -70,6 +79,7 @@ mod tests {
             ("/api/payment/refund", "post"),
             ("/api/payment/refund/query", "post"),
             ("/api/platform/public-key", "get"),
+            ("/api/wallet/paycode", "post"),
             ("/healthz", "get"),
             ("/metrics", "get"),
             ("/cashier/{trade_no}", "get"),
@@ -84,7 +94,13 @@ mod tests {
         }
         let create = &doc["components"]["schemas"]["CreateOrderRequest"]["allOf"];
         assert_eq!(create[0]["$ref"], "#/components/schemas/SignedFields");
-        for field in ["out_trade_no", "total_amount", "notify_url", "pay_type"] {
+        for field in [
+            "out_trade_no",
+            "total_amount",
+            "notify_url",
+            "pay_type",
+            "auth_code",
+        ] {
             assert!(
                 create[1]["properties"][field]["pattern"].is_string()
                     || create[1]["properties"][field]["enum"].is_array(),

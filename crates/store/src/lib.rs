@@ -11,6 +11,7 @@ mod jobs;
 mod merchants;
 mod nonces;
 mod orders;
+mod paycodes;
 mod platform;
 mod refunds;
 mod rows;
@@ -20,8 +21,11 @@ pub use jobs::{AttemptRecord, AttemptVerdict, NotificationRecord, PollRecord};
 pub use merchants::{KeysUpdate, MerchantRecord, NewMerchant};
 pub use nonces::NonceOutcome;
 pub use orders::{Inserted, NewOrder, OrderRecord, OrderRef, OrderTransition, Outbox};
+pub use paycodes::PayCodeInsert;
 pub use refunds::{NewRefund, RefundFinish, RefundRecord, RefundRef, RefundReservation};
-pub use wallet::{WalletPayOutcome, WalletPayment, WalletRefundOutcome, WalletTotals};
+pub use wallet::{
+    WalletCharge, WalletPayOutcome, WalletPayment, WalletRefundOutcome, WalletTotals,
+};
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor};
@@ -182,7 +186,7 @@ impl Store {
     /// Counts rows of a table, for tests and operators checking that a refused request wrote
     /// nothing. The name is checked against the schema's tables, never interpolated blindly.
     pub async fn count_rows(&self, table: &str) -> StoreResult<i64> {
-        const TABLES: [&str; 13] = [
+        const TABLES: [&str; 14] = [
             "merchants",
             "orders",
             "order_transitions",
@@ -193,6 +197,7 @@ impl Store {
             "wallet_refunds",
             "wallet_topups",
             "wallet_merchant_balances",
+            "wallet_paycodes",
             "notification_attempts",
             "status_polls",
             "order_anomalies",

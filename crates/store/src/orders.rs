@@ -25,9 +25,14 @@ pub struct OrderRecord {
     pub notify_url: String,
     pub return_url: Option<String>,
     pub attach: Option<String>,
+    /// The wallet account the merchant named; recorded, never charged on its own.
     pub buyer_id: Option<WalletAccountId>,
+    /// SHA-256 of the pay code the order was created with, for comparing retries.
+    pub auth_code_sha256: Option<String>,
     pub channel_trade_no: Option<String>,
     pub expire_at: i64,
+    /// `expire_time` exactly as the merchant sent it (Unix seconds), for comparing retries.
+    pub requested_expire_time: Option<i64>,
     pub paid_at: Option<i64>,
     pub closed_at: Option<i64>,
     pub created_at: i64,
@@ -96,8 +101,10 @@ pub(crate) fn order_from_row(row: &AnyRow) -> StoreResult<OrderRecord> {
         return_url: get_opt_string(row, "return_url")?,
         attach: get_opt_string(row, "attach")?,
         buyer_id,
+        auth_code_sha256: get_opt_string(row, "auth_code_sha256")?,
         channel_trade_no: get_opt_string(row, "channel_trade_no")?,
         expire_at: get_i64(row, "expire_at")?,
+        requested_expire_time: get_opt_i64(row, "requested_expire_time")?,
         paid_at: get_opt_i64(row, "paid_at")?,
         closed_at: get_opt_i64(row, "closed_at")?,
         created_at: get_i64(row, "created_at")?,
@@ -107,8 +114,8 @@ pub(crate) fn order_from_row(row: &AnyRow) -> StoreResult<OrderRecord> {
 
 pub(crate) const ORDER_COLUMNS: &str = "trade_no, merchant_id, out_trade_no, pay_type, status, \
     currency, total_amount, refund_reserved, refunded_amount, subject, body, notify_url, \
-    return_url, attach, buyer_id, channel_trade_no, expire_at, paid_at, closed_at, created_at, \
-    updated_at";
+    return_url, attach, buyer_id, auth_code_sha256, channel_trade_no, expire_at, \
+    requested_expire_time, paid_at, closed_at, created_at, updated_at";
 
 pub(crate) fn event_name(event: OrderEvent) -> &'static str {
     match event {
@@ -191,10 +198,10 @@ impl Store {
         let inserted = sqlx::query(
             "INSERT INTO orders (trade_no, merchant_id, out_trade_no, pay_type, status, currency,
                  total_amount, refund_reserved, refunded_amount, subject, body, notify_url,
-                 return_url, attach, buyer_id, channel_trade_no, expire_at, paid_at, closed_at,
-                 created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 0, $8, $9, $10, $11, $12, $13, NULL, $14,
-                     NULL, NULL, $15, $15)
+                 return_url, attach, buyer_id, auth_code_sha256, channel_trade_no, expire_at,
+                 requested_expire_time, paid_at, closed_at, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 0, $8, $9, $10, $11, $12, $13, $14, NULL, $15,
+                     $16, NULL, NULL, $17, $17)
              ON CONFLICT (merchant_id, out_trade_no) DO NOTHING",
         )
         .bind(order.trade_no.as_str())
@@ -210,7 +217,9 @@ impl Store {
         .bind(order.return_url.as_deref())
         .bind(order.attach.as_deref())
         .bind(order.buyer_id.as_ref().map(|b| b.as_str()))
+        .bind(order.auth_code_sha256.as_deref())
         .bind(order.expire_at)
+        .bind(order.requested_expire_time)
         .bind(order.created_at)
         .execute(&mut *tx)
         .await

@@ -5,6 +5,77 @@
 use crate::rows::{get_amount, get_i64, get_string};
 use crate::{Ctx, Store, StoreResult};
 use paygate_domain::{Amount, Currency, MerchantId, RefundNo, TradeNo, WalletAccountId};
+use sqlx::{Any, AnyConnection, Transaction};
+
+fn wallet_trade_no(trade_no: &TradeNo) -> String {
+    format!("W{}", trade_no.as_str())
+}
+
+async fn payment_of(
+    conn: &mut AnyConnection,
+    trade_no: &TradeNo,
+) -> StoreResult<Option<WalletPayment>> {
+    let row = sqlx::query(
+        "SELECT wallet_trade_no, amount, refunded, paid_at FROM wallet_payments
+         WHERE trade_no = $1",
+    )
+    .bind(trade_no.as_str())
+    .fetch_optional(conn)
+    .await
+    .ctx("get wallet payment")?;
+    row.map(|r| {
+        Ok(WalletPayment {
+            wallet_trade_no: get_string(&r, "wallet_trade_no")?,
+            amount: get_amount(&r, "amount")?,
+            refunded: get_amount(&r, "refunded")?,
+            paid_at: get_i64(&r, "paid_at")?,
+        })
+    })
+    .transpose()
+}
+
+/// The rest of a debit's transaction: the merchant's receipts, the payment row, the code used.
+/// The code's row lock serialises every charge of one trade, so the payment row is new here.
+async fn credit_and_record(
+    tx: &mut Transaction<'static, Any>,
+    charge: &WalletCharge<'_>,
+    account: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO wallet_merchant_balances (merchant_id, currency, balance)
+         VALUES ($1, $2, $3)
+         ON CONFLICT (merchant_id, currency)
+         DO UPDATE SET balance = wallet_merchant_balances.balance + excluded.balance",
+    )
+    .bind(charge.merchant.as_str())
+    .bind(charge.currency.as_str())
+    .bind(charge.amount.minor())
+    .execute(&mut **tx)
+    .await
+    .ctx("credit merchant receipts")?;
+    sqlx::query(
+        "INSERT INTO wallet_payments (trade_no, wallet_trade_no, account_id, merchant_id,
+                                      currency, amount, refunded, paid_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 0, $7)",
+    )
+    .bind(charge.trade_no.as_str())
+    .bind(wallet_trade_no(charge.trade_no))
+    .bind(account)
+    .bind(charge.merchant.as_str())
+    .bind(charge.currency.as_str())
+    .bind(charge.amount.minor())
+    .bind(charge.at_ms)
+    .execute(&mut **tx)
+    .await
+    .ctx("record wallet payment")?;
+    sqlx::query("UPDATE wallet_paycodes SET used_at = $1 WHERE code_sha256 = $2")
+        .bind(charge.at_ms)
+        .bind(charge.code_sha256)
+        .execute(&mut **tx)
+        .await
+        .ctx("mark pay code used")?;
+    Ok(())
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WalletPayment {
@@ -17,8 +88,21 @@ pub struct WalletPayment {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WalletPayOutcome {
     Paid(WalletPayment),
+    /// The code was valid and is now bound to the trade; the account cannot cover the amount.
     InsufficientBalance,
-    NoSuchAccount,
+    /// The code is unknown, expired, or bound to another trade.
+    PayCodeInvalid,
+}
+
+/// One charge of a wallet: the trade, the digest of the payer's pay code, and the money.
+#[derive(Debug, Clone)]
+pub struct WalletCharge<'a> {
+    pub trade_no: &'a TradeNo,
+    pub code_sha256: &'a str,
+    pub merchant: &'a MerchantId,
+    pub currency: Currency,
+    pub amount: Amount,
+    pub at_ms: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,108 +176,65 @@ impl Store {
         row.as_ref().map(|r| get_amount(r, "balance")).transpose()
     }
 
-    /// Moves `amount` from the payer to the merchant's receipts, once per trade number.
-    pub async fn wallet_pay(
-        &self,
-        trade_no: &TradeNo,
-        account: &WalletAccountId,
-        merchant: &MerchantId,
-        currency: Currency,
-        amount: Amount,
-        at_ms: i64,
-    ) -> StoreResult<WalletPayOutcome> {
-        if let Some(done) = self.wallet_payment(trade_no).await? {
+    /// Moves the charge's amount from the pay code's account to the merchant's receipts, once
+    /// per trade number, in one transaction: the code is bound to the trade (the first trade
+    /// wins; only that trade may present it again, even after it expired), then the payer is
+    /// debited. An unknown, expired or foreign code says nothing about any account.
+    pub async fn wallet_pay(&self, charge: &WalletCharge<'_>) -> StoreResult<WalletPayOutcome> {
+        let mut tx = self.pool.begin().await.ctx("begin wallet pay")?;
+        let bound = sqlx::query(
+            "UPDATE wallet_paycodes SET trade_no = $1
+             WHERE code_sha256 = $2
+               AND (trade_no = $1 OR (trade_no IS NULL AND expires_at > $3))
+             RETURNING account_id",
+        )
+        .bind(charge.trade_no.as_str())
+        .bind(charge.code_sha256)
+        .bind(charge.at_ms)
+        .fetch_optional(&mut *tx)
+        .await
+        .ctx("bind pay code")?;
+        let Some(bound) = bound else {
+            tx.rollback().await.ctx("rollback wallet pay")?;
+            return Ok(WalletPayOutcome::PayCodeInvalid);
+        };
+        // A retry of this trade after its charge committed: report the first outcome. Read on
+        // the transaction's connection, which on PostgreSQL waited for that commit on the code.
+        if let Some(done) = payment_of(&mut *tx, charge.trade_no).await? {
+            tx.commit().await.ctx("commit wallet pay retry")?;
             return Ok(WalletPayOutcome::Paid(done));
         }
-        let mut tx = self.pool.begin().await.ctx("begin wallet pay")?;
+        let account = get_string(&bound, "account_id")?;
         let debited = sqlx::query(
             "UPDATE wallet_accounts SET balance = balance - $1, updated_at = $2
              WHERE id = $3 AND currency = $4 AND balance >= $1",
         )
-        .bind(amount.minor())
-        .bind(at_ms)
-        .bind(account.as_str())
-        .bind(currency.as_str())
+        .bind(charge.amount.minor())
+        .bind(charge.at_ms)
+        .bind(&account)
+        .bind(charge.currency.as_str())
         .execute(&mut *tx)
         .await
         .ctx("debit payer")?
         .rows_affected();
         if debited == 0 {
-            tx.rollback().await.ctx("rollback wallet pay")?;
-            // A concurrent call for the same trade may have paid while we waited on the account
-            // row; on PostgreSQL our update returned only after that commit, so this read sees it.
-            if let Some(done) = self.wallet_payment(trade_no).await? {
-                return Ok(WalletPayOutcome::Paid(done));
-            }
-            return Ok(match self.wallet_balance(account).await? {
-                Some(_) => WalletPayOutcome::InsufficientBalance,
-                None => WalletPayOutcome::NoSuchAccount,
-            });
+            // The binding stays: the code belongs to this trade, whose retry may pay after a top-up.
+            tx.commit().await.ctx("commit short wallet pay")?;
+            return Ok(WalletPayOutcome::InsufficientBalance);
         }
-        sqlx::query(
-            "INSERT INTO wallet_merchant_balances (merchant_id, currency, balance)
-             VALUES ($1, $2, $3)
-             ON CONFLICT (merchant_id, currency)
-             DO UPDATE SET balance = wallet_merchant_balances.balance + excluded.balance",
-        )
-        .bind(merchant.as_str())
-        .bind(currency.as_str())
-        .bind(amount.minor())
-        .execute(&mut *tx)
-        .await
-        .ctx("credit merchant receipts")?;
-        let wallet_trade_no = format!("W{}", trade_no.as_str());
-        let inserted = sqlx::query(
-            "INSERT INTO wallet_payments (trade_no, wallet_trade_no, account_id, merchant_id,
-                                          currency, amount, refunded, paid_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 0, $7) ON CONFLICT (trade_no) DO NOTHING",
-        )
-        .bind(trade_no.as_str())
-        .bind(&wallet_trade_no)
-        .bind(account.as_str())
-        .bind(merchant.as_str())
-        .bind(currency.as_str())
-        .bind(amount.minor())
-        .bind(at_ms)
-        .execute(&mut *tx)
-        .await
-        .ctx("record wallet payment")?
-        .rows_affected();
-        if inserted == 0 {
-            // A concurrent call for the same trade paid first; undo ours and report theirs.
-            tx.rollback().await.ctx("rollback duplicate wallet pay")?;
-            let done = self.wallet_payment(trade_no).await?.ok_or_else(|| {
-                crate::StoreError::Corrupt("concurrent wallet payment vanished".into())
-            })?;
-            return Ok(WalletPayOutcome::Paid(done));
-        }
+        credit_and_record(&mut tx, charge, &account).await?;
         tx.commit().await.ctx("commit wallet pay")?;
         Ok(WalletPayOutcome::Paid(WalletPayment {
-            wallet_trade_no,
-            amount,
+            wallet_trade_no: wallet_trade_no(charge.trade_no),
+            amount: charge.amount,
             refunded: Amount::ZERO,
-            paid_at: at_ms,
+            paid_at: charge.at_ms,
         }))
     }
 
     pub async fn wallet_payment(&self, trade_no: &TradeNo) -> StoreResult<Option<WalletPayment>> {
-        let row = sqlx::query(
-            "SELECT wallet_trade_no, amount, refunded, paid_at FROM wallet_payments
-             WHERE trade_no = $1",
-        )
-        .bind(trade_no.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .ctx("get wallet payment")?;
-        row.map(|r| {
-            Ok(WalletPayment {
-                wallet_trade_no: get_string(&r, "wallet_trade_no")?,
-                amount: get_amount(&r, "amount")?,
-                refunded: get_amount(&r, "refunded")?,
-                paid_at: get_i64(&r, "paid_at")?,
-            })
-        })
-        .transpose()
+        let mut conn = self.pool.acquire().await.ctx("acquire")?;
+        payment_of(&mut *conn, trade_no).await
     }
 
     /// Returns `amount` of a wallet payment to its payer, once per refund number.

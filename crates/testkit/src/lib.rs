@@ -17,7 +17,7 @@ use paygate_client::Client;
 use paygate_domain::address::PrivateTargets;
 use paygate_domain::secret::MasterKey;
 use paygate_domain::sign::{SignKey, SignType, VerifyKey};
-use paygate_domain::{Currency, MerchantId, Money, PayType, WalletAccountId};
+use paygate_domain::{Currency, MerchantId, Money, PayCode, PayType, WalletAccountId};
 use paygate_store::{Backend, Store, StoreOptions};
 use sqlx::{Connection, Executor};
 use std::path::PathBuf;
@@ -295,6 +295,17 @@ impl TestApp {
         let money = Money::parse(yuan, Currency::Cny).expect("valid amount");
         self.app.wallet_topup(&id, money).await.expect("top up");
         id
+    }
+
+    /// A fresh one-time pay code for `account`, issued as the payer's app would get it (through
+    /// the app's use case, at the app's clock).
+    pub async fn pay_code(&self, account: &str) -> PayCode {
+        let id = WalletAccountId::parse(account).expect("valid wallet account id");
+        self.app
+            .issue_pay_code(&id)
+            .await
+            .expect("issue a pay code")
+            .code
     }
 
     /// Creates an order through the use case, at the app's clock, from API fields (`out_trade_no`,

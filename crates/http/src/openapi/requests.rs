@@ -20,6 +20,8 @@ use utoipa::{PartialSchema, ToSchema};
 /// `MerchantId`, `OutTradeNo`, `OutRefundNo` and `WalletAccountId`: letters, digits, `_` and `-`.
 const MERCHANT_ID: &str = "^[0-9A-Za-z_-]{2,32}$";
 const OUT_NO: &str = "^[0-9A-Za-z_-]{1,64}$";
+/// The payer's one-time wallet pay code (`PayCode`).
+const PAY_CODE: &str = "^88[0-9]{16}$";
 /// Our `TradeNo` and `RefundNo`, and the nonce: letters and digits only.
 const OUR_NO: &str = "^[0-9A-Za-z]{8,32}$";
 const NONCE: &str = "^[0-9A-Za-z]{8,32}$";
@@ -213,7 +215,28 @@ fn create_fields() -> Schema {
                 string(
                     OUT_NO,
                     (1, TEXT_CHARS_MAX_ID),
-                    "The payer's wallet account.",
+                    "A wallet account the merchant knows the payer by. Recorded only: it never \
+                     charges.",
+                )
+                .into(),
+            ),
+            (
+                "auth_code",
+                string(
+                    PAY_CODE,
+                    (18, 18),
+                    "The payer's one-time pay code (micropay, B scans C): 18 digits starting 88, \
+                     issued by the payer's wallet and valid 60 s. With pay_type=wallet the order \
+                     is charged at once; an unknown, expired or already used code answers 1011.",
+                )
+                .into(),
+            ),
+            (
+                "scene",
+                one_of_values(
+                    &["micropay"],
+                    "Optional; only `micropay` (implied by auth_code), which then requires \
+                     auth_code.",
                 )
                 .into(),
             ),

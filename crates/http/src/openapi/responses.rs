@@ -106,11 +106,21 @@ pub struct ErrorResponse {
     #[schema(schema_with = error_code)]
     error_code: String,
     msg: String,
-    /// The offending field, for 1001.
+    /// The offending field, for 1001; for 1004 the first field that differs from the order
+    /// or refund stored under a reused out_trade_no or out_refund_no.
     error_field: Option<String>,
     timestamp: i64,
     sign_type: Option<String>,
     sign: Option<String>,
+}
+
+/// A one-time pay code for the payer to show a merchant.
+#[derive(ToSchema, Serialize)]
+pub struct PayCodeResponse {
+    /// 18 digits starting 88.
+    auth_code: String,
+    /// Seconds the code can still be used: 60.
+    expires_in: i64,
 }
 
 #[derive(ToSchema, Serialize)]

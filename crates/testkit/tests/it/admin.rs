@@ -28,14 +28,14 @@ async fn operators_see_every_attempt_and_can_resend(backend: DbBackend) {
     .await;
     let merchant = MerchantServer::start().await;
     merchant.script([Answer::Status(500)]);
-    let payer = t.fund_wallet("alice", "50.00").await;
+    t.fund_wallet("alice", "50.00").await;
     let mut create = CreateOrder::new(
         OutTradeNo::parse("OP1").unwrap(),
         yuan("5.00"),
         "tea",
         merchant.url.as_str(),
     );
-    create.buyer_id = Some(payer);
+    create.auth_code = Some(t.pay_code("alice").await);
     let order = t.client.create_order(&create).await.unwrap();
     let notifier = Notifier::new(t.app.clone(), NotifierSettings::default()).unwrap();
     notifier.try_step().await.unwrap();

@@ -22,10 +22,11 @@ const MALFORMED_AMOUNTS: [&str; 5] = ["1.001", "-1", "1e2", "0", "99999999999999
 
 async fn app_with_history(backend: DbBackend) -> TestApp {
     let t = spawn_app(backend).await;
-    let payer = t.fund_wallet("alice", "100.00").await;
+    t.fund_wallet("alice", "100.00").await;
+    let code = t.pay_code("alice").await;
     let paid = t
         .client
-        .create_order(&wallet_order("HISTORY-1", "10.00", &payer))
+        .create_order(&wallet_order("HISTORY-1", "10.00", &code))
         .await
         .expect("create a paid order");
     t.client

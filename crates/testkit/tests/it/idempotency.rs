@@ -3,8 +3,8 @@
 //! duplicates make exactly one order.
 
 use crate::support::{
-    all_at_once, assert_api_error, assert_param_error, audited_steps, count_rows, create_fields,
-    query_order, unpaid_order, yuan,
+    alice_paid_ten_yuan, all_at_once, assert_api_error, assert_param_error, assert_raw_error,
+    audited_steps, balance_fen, count_rows, create_fields, query_order, unpaid_order, yuan,
 };
 use paygate_client::paths;
 use paygate_domain::{Currency, OrderStatus};
@@ -133,3 +133,168 @@ async fn fifty_concurrent_identical_creates_make_exactly_one_order(backend: DbBa
     t.stop().await;
 }
 both_databases!(fifty_concurrent_identical_creates_make_exactly_one_order);
+
+fn wall_secs() -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    now.expect("after 1970").as_secs() as i64
+}
+
+/// A create with every optional business field set, expiring in an hour.
+fn full_create(number: &str) -> serde_json::Map<String, serde_json::Value> {
+    let in_an_hour = wall_secs() + 3600;
+    let mut fields = create_fields(number, "10.00");
+    for (key, value) in [
+        ("body", serde_json::json!("two cups")),
+        ("return_url", serde_json::json!("https://shop.example/back")),
+        ("attach", serde_json::json!("cart=7")),
+        ("expire_time", serde_json::json!(in_an_hour)),
+        ("buyer_id", serde_json::json!("alice")),
+    ] {
+        fields.insert(key.into(), value);
+    }
+    fields
+}
+
+/// Every business field of a create, changed (or dropped, or added) on a retry, is refused with
+/// 1004 naming it; the stored order stands. (`currency` and `pay_type` cannot differ here: the
+/// only pay type takes only CNY, so they are refused as parameters before the key is looked up.)
+async fn a_reused_order_number_names_the_first_field_that_differs(backend: DbBackend) {
+    let t = spawn_app(backend).await;
+    let original = full_create("IDEM-F");
+    let first = t
+        .client
+        .call_raw(paths::CREATE, original.clone())
+        .await
+        .expect("create");
+    assert_eq!(first.1["trade_status"], "WAIT_PAY");
+    let later = wall_secs() + 7200;
+    let changes: [(&str, Option<serde_json::Value>); 11] = [
+        ("total_amount", Some("10.01".into())),
+        ("subject", Some("black tea".into())),
+        ("body", Some("three cups".into())),
+        ("body", None),
+        ("notify_url", Some("https://shop.example/other".into())),
+        ("return_url", Some("https://shop.example/elsewhere".into())),
+        ("attach", None),
+        ("expire_time", Some(later.into())),
+        ("expire_time", None),
+        ("buyer_id", Some("bob".into())),
+        ("auth_code", Some("880000000000000001".into())),
+    ];
+
+    for (field, value) in changes {
+        let mut retry = original.clone();
+        match value {
+            Some(value) => retry.insert(field.into(), value),
+            None => retry.remove(field),
+        };
+        let answer = t
+            .client
+            .call_raw(paths::CREATE, retry)
+            .await
+            .expect("an answer");
+        assert_eq!(assert_raw_error(&answer, "1004"), 409, "{field}");
+        assert_eq!(answer.1["error_field"], field, "{:?}", answer.1);
+    }
+
+    let same = t
+        .client
+        .call_raw(paths::CREATE, original)
+        .await
+        .expect("identical retry");
+    assert_eq!(same.1["trade_no"], first.1["trade_no"]);
+    assert_eq!(count_rows(&t, "orders").await, 1);
+    assert_eq!(count_rows(&t, "wallet_payments").await, 0);
+    t.stop().await;
+}
+both_databases!(a_reused_order_number_names_the_first_field_that_differs);
+
+/// A paid create retried with the same pay code returns the paid order without charging again.
+async fn an_identical_retry_of_a_paid_create_returns_it_and_charges_once(backend: DbBackend) {
+    let t = spawn_app(backend).await;
+    let alice = t.fund_wallet("alice", "30.00").await;
+    let mut request = create_fields("IDEM-PAID", "10.00");
+    request.insert(
+        "auth_code".into(),
+        t.pay_code("alice").await.as_str().into(),
+    );
+
+    let first = t
+        .client
+        .call_raw(paths::CREATE, request.clone())
+        .await
+        .expect("pay");
+    let again = t
+        .client
+        .call_raw(paths::CREATE, request)
+        .await
+        .expect("retry");
+
+    assert_eq!(first.1["trade_status"], "SUCCESS");
+    assert_eq!(again.1["trade_status"], "SUCCESS");
+    assert_eq!(again.1["trade_no"], first.1["trade_no"]);
+    assert_eq!(balance_fen(&t, &alice).await, 20_00);
+    assert_eq!(count_rows(&t, "wallet_payments").await, 1);
+    t.stop().await;
+}
+both_databases!(an_identical_retry_of_a_paid_create_returns_it_and_charges_once);
+
+/// A refund number reused with another amount, reason or order is refused with 1004 naming the
+/// field; the identical retry returns the same refund.
+async fn a_reused_refund_number_names_the_field_that_differs(backend: DbBackend) {
+    let t = spawn_app(backend).await;
+    let (_, trade_no) = alice_paid_ten_yuan(&t, "IDEM-R").await;
+    let code = t.pay_code("alice").await;
+    let other = t
+        .client
+        .create_order(&crate::support::wallet_order("IDEM-R2", "10.00", &code))
+        .await
+        .expect("a second paid order");
+    let refund = |order: (&str, &str), amount: &str, reason: &str| {
+        let mut fields = serde_json::Map::new();
+        fields.insert(order.0.into(), order.1.into());
+        fields.insert("out_refund_no".into(), "IDEM-RF".into());
+        fields.insert("refund_amount".into(), amount.into());
+        fields.insert("refund_reason".into(), reason.into());
+        fields
+    };
+    let ours = ("trade_no", trade_no.as_str());
+    let first = t
+        .client
+        .call_raw(paths::REFUND, refund(ours, "3.00", "cold"))
+        .await
+        .expect("refund");
+    assert_eq!(first.1["refund_status"], "SUCCESS");
+
+    for (fields, field) in [
+        (refund(ours, "3.01", "cold"), "refund_amount"),
+        (refund(ours, "3.00", "late"), "refund_reason"),
+        (
+            refund(("trade_no", other.trade_no.as_str()), "3.00", "cold"),
+            "trade_no",
+        ),
+        (
+            refund(("out_trade_no", "IDEM-R2"), "3.00", "cold"),
+            "out_trade_no",
+        ),
+    ] {
+        let answer = t
+            .client
+            .call_raw(paths::REFUND, fields)
+            .await
+            .expect("an answer");
+        assert_eq!(assert_raw_error(&answer, "1004"), 409, "{field}");
+        assert_eq!(answer.1["error_field"], field, "{:?}", answer.1);
+    }
+
+    let same = t
+        .client
+        .call_raw(paths::REFUND, refund(ours, "3.00", "cold"))
+        .await
+        .expect("identical retry");
+    assert_eq!(same.1["refund_no"], first.1["refund_no"]);
+    assert_eq!(count_rows(&t, "refunds").await, 1);
+    assert_eq!(count_rows(&t, "wallet_refunds").await, 1);
+    t.stop().await;
+}
+both_databases!(a_reused_refund_number_names_the_field_that_differs);

@@ -40,14 +40,17 @@ async fn scene(backend: DbBackend) -> Scene {
     }
 }
 
-/// Creates an order at the scene's time; `payer` makes it charge at once.
-async fn create(s: &Scene, number: &str, payer: Option<&str>) -> OrderRecord {
+/// A well-formed pay code: the scripted channel stands in for the wallet and takes any.
+const PAY_CODE: &str = "880000000000000001";
+
+/// Creates an order at the scene's time; a pay code makes it charge at once.
+async fn create(s: &Scene, number: &str, auth_code: Option<&str>) -> OrderRecord {
     let mut fields = json!({
         "out_trade_no": number, "total_amount": "10.00", "subject": "green tea",
         "pay_type": "wallet", "notify_url": "https://shop.example/notify",
     });
-    if let Some(payer) = payer {
-        fields["buyer_id"] = json!(payer);
+    if let Some(code) = auth_code {
+        fields["auth_code"] = json!(code);
     }
     s.t.create_order_at_app_time(fields).await
 }
@@ -149,7 +152,7 @@ async fn an_unknown_outcome_is_settled_by_queries_on_the_schedule(backend: DbBac
         .on_query(Err(ChannelError::Unknown("timed out again".into())));
     s.channel.on_query(Ok(paid()));
     let start = s.clock.now_ms();
-    let order = create(&s, "P1", Some("alice")).await;
+    let order = create(&s, "P1", Some(PAY_CODE)).await;
     assert_eq!(
         order.status,
         OrderStatus::WaitPay,
@@ -184,7 +187,7 @@ async fn a_payer_still_confirming_is_polled_until_paid(backend: DbBackend) {
     s.channel.on_pay(Ok(PayOutcome::PayerConfirming));
     s.channel.on_query(Ok(TradeState::PayerConfirming));
     s.channel.on_query(Ok(paid()));
-    let order = create(&s, "P2", Some("alice")).await;
+    let order = create(&s, "P2", Some(PAY_CODE)).await;
     assert_eq!(order.status, OrderStatus::UserPaying);
     s.clock.advance_ms(5 * SECOND_MS);
     poll_step(&s.t.app, &s.jobs).await.unwrap();
@@ -201,7 +204,7 @@ async fn polling_stops_when_the_order_expires(backend: DbBackend) {
     let s = scene(backend).await;
     s.channel
         .on_pay(Err(ChannelError::Unknown("timeout".into())));
-    let order = create(&s, "P3", Some("alice")).await;
+    let order = create(&s, "P3", Some(PAY_CODE)).await;
     s.clock.advance_ms(31 * MINUTE_MS);
     expire_step(&s.t.app, &s.jobs).await.unwrap();
     assert_eq!(reload(&s, &order).await.status, OrderStatus::Closed);
@@ -228,7 +231,7 @@ async fn a_refund_without_notification_is_settled_by_refund_queries(backend: DbB
     s.channel.on_query_refund(Ok(RefundOutcome::Succeeded {
         channel_refund_no: Some("CR-1".into()),
     }));
-    let order = create(&s, "R1", Some("alice")).await;
+    let order = create(&s, "R1", Some(PAY_CODE)).await;
     assert_eq!(order.status, OrderStatus::Success);
     let keys =
         s.t.app

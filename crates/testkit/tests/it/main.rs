@@ -12,6 +12,7 @@
 
 mod admin;
 mod bad_input;
+mod consent;
 mod idempotency;
 mod jobs;
 mod keys;

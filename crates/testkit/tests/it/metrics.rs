@@ -40,7 +40,8 @@ fn sample_sum(text: &str, name: &str, label: &str) -> f64 {
 async fn metrics_count_create_requests_and_orders_by_status(backend: DbBackend) {
     let _gauges = GAUGE_LOCK.lock().await;
     let t = spawn_app(backend).await;
-    let payer = t.fund_wallet("alice", "10.00").await;
+    t.fund_wallet("alice", "10.00").await;
+    let code = t.pay_code("alice").await;
     t.app.refresh_gauges().await.expect("refresh");
     let before = scrape(&t).await;
 
@@ -49,7 +50,7 @@ async fn metrics_count_create_requests_and_orders_by_status(backend: DbBackend) 
         .await
         .expect("create unpaid");
     t.client
-        .create_order(&wallet_order("METRICS-2", "2.00", &payer))
+        .create_order(&wallet_order("METRICS-2", "2.00", &code))
         .await
         .expect("create paid");
     // A scrape renders the last refresh and runs no query: the new orders are not counted yet.

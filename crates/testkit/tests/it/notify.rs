@@ -36,14 +36,14 @@ async fn scene(backend: DbBackend, http_timeout_ms: u64) -> Scene {
 
 /// Alice pays a 10.00 order whose notify_url is the merchant's server.
 async fn paid_order(s: &Scene, number: &str, notify_url: &str) -> TradeNo {
-    let payer = s.t.fund_wallet("alice", "1000.00").await;
+    s.t.fund_wallet("alice", "1000.00").await;
     let mut create = CreateOrder::new(
         OutTradeNo::parse(number).unwrap(),
         yuan("10.00"),
         "green tea",
         notify_url,
     );
-    create.buyer_id = Some(payer);
+    create.auth_code = Some(s.t.pay_code("alice").await);
     let order = s.t.client.create_order(&create).await.unwrap();
     assert_eq!(order.trade_status, OrderStatus::Success);
     order.trade_no
@@ -51,11 +51,12 @@ async fn paid_order(s: &Scene, number: &str, notify_url: &str) -> TradeNo {
 
 /// The same paid order, made at the scene's time (see `create_order_at_app_time`).
 async fn paid_order_at_scene_time(s: &Scene, number: &str, notify_url: &str) -> TradeNo {
-    let payer = s.t.fund_wallet("alice", "1000.00").await;
+    s.t.fund_wallet("alice", "1000.00").await;
+    let code = s.t.pay_code("alice").await;
     let order =
         s.t.create_order_at_app_time(serde_json::json!({
             "out_trade_no": number, "total_amount": "10.00", "subject": "green tea",
-            "pay_type": "wallet", "notify_url": notify_url, "buyer_id": payer.as_str(),
+            "pay_type": "wallet", "notify_url": notify_url, "auth_code": code.as_str(),
         }))
         .await;
     assert_eq!(order.status, OrderStatus::Success);

@@ -41,11 +41,12 @@ both_databases!(a_new_order_without_a_payer_waits_for_payment);
 
 async fn a_wallet_order_is_paid_then_partially_then_fully_refunded(backend: DbBackend) {
     let t = spawn_app(backend).await;
-    let payer = t.fund_wallet("alice", "100.00").await;
+    t.fund_wallet("alice", "100.00").await;
+    let code = t.pay_code("alice").await;
 
     let paid = t
         .client
-        .create_order(&wallet_order("LIFE-1", "10.00", &payer))
+        .create_order(&wallet_order("LIFE-1", "10.00", &code))
         .await
         .expect("create and pay");
     assert_eq!(paid.trade_status, OrderStatus::Success);

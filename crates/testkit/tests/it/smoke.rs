@@ -11,7 +11,7 @@ async fn wallet_order_is_paid_queried_and_refunded(backend: DbBackend) {
         "green tea",
         "https://shop.example/notify",
     );
-    create.buyer_id = Some(payer.clone());
+    create.auth_code = Some(t.pay_code("alice").await);
     let paid = t.client.create_order(&create).await.expect("create");
     assert_eq!(paid.trade_status, OrderStatus::Success);
 
@@ -30,7 +30,7 @@ async fn wallet_order_is_paid_queried_and_refunded(backend: DbBackend) {
             order: paygate_client::OrderRef::TradeNo(paid.trade_no.clone()),
             out_refund_no: OutRefundNo::parse("R1").unwrap(),
             refund_amount: Money::parse("2.34", Currency::Cny).unwrap(),
-            refund_reason: Some("broken cup".into()),
+            refund_reason: "broken cup".into(),
         })
         .await
         .expect("refund");

@@ -5,7 +5,7 @@ use paygate_client::{
     ClientError, CreateOrder, OrderRef, OrderView, QueryOrder, QueryRefund, Refund, RefundView,
 };
 use paygate_domain::{
-    Currency, Money, OrderStatus, OutRefundNo, OutTradeNo, TradeNo, WalletAccountId,
+    Currency, Money, OrderStatus, OutRefundNo, OutTradeNo, PayCode, TradeNo, WalletAccountId,
 };
 use paygate_testkit::TestApp;
 use serde_json::{json, Map, Value};
@@ -36,20 +36,21 @@ pub fn unpaid_order(number: &str, amount: &str) -> CreateOrder {
     CreateOrder::new(out_trade_no(number), yuan(amount), "green tea", NOTIFY_URL)
 }
 
-/// A wallet order charged to `payer` as it is created.
-pub fn wallet_order(number: &str, amount: &str, payer: &WalletAccountId) -> CreateOrder {
+/// A wallet order charged, as it is created, to the payer who showed the pay code `code`.
+pub fn wallet_order(number: &str, amount: &str, code: &PayCode) -> CreateOrder {
     CreateOrder {
-        buyer_id: Some(payer.clone()),
+        auth_code: Some(code.clone()),
         ..unpaid_order(number, amount)
     }
 }
 
-/// Alice, holding 100.00, has paid a 10.00 order numbered `number`.
+/// Alice, holding 100.00, has paid a 10.00 order numbered `number` with a pay code.
 pub async fn alice_paid_ten_yuan(t: &TestApp, number: &str) -> (WalletAccountId, TradeNo) {
     let payer = t.fund_wallet("alice", "100.00").await;
+    let code = t.pay_code("alice").await;
     let order = t
         .client
-        .create_order(&wallet_order(number, "10.00", &payer))
+        .create_order(&wallet_order(number, "10.00", &code))
         .await
         .expect("create a paid order");
     assert_eq!(order.trade_status, OrderStatus::Success);
@@ -62,7 +63,7 @@ pub fn refund_of(trade_no: &TradeNo, number: &str, amount: &str) -> Refund {
         order: OrderRef::TradeNo(trade_no.clone()),
         out_refund_no: out_refund_no(number),
         refund_amount: yuan(amount),
-        refund_reason: Some("customer returned the goods".into()),
+        refund_reason: "customer returned the goods".into(),
     }
 }
 

@@ -14,10 +14,11 @@ const CONCURRENT_PAYMENTS: usize = 20;
 async fn paying_from_a_funded_wallet_moves_exactly_the_amount(backend: DbBackend) {
     let t = spawn_app(backend).await;
     let payer = t.fund_wallet("alice", "50.00").await;
+    let code = t.pay_code("alice").await;
 
     let paid = t
         .client
-        .create_order(&wallet_order("PAY-1", "12.34", &payer))
+        .create_order(&wallet_order("PAY-1", "12.34", &code))
         .await
         .expect("pay");
 
@@ -33,10 +34,11 @@ both_databases!(paying_from_a_funded_wallet_moves_exactly_the_amount);
 async fn paying_more_than_the_balance_is_refused_and_moves_nothing(backend: DbBackend) {
     let t = spawn_app(backend).await;
     let payer = t.fund_wallet("alice", "5.00").await;
+    let code = t.pay_code("alice").await;
 
     let refused = t
         .client
-        .create_order(&wallet_order("SHORT-1", "5.01", &payer))
+        .create_order(&wallet_order("SHORT-1", "5.01", &code))
         .await;
 
     assert_eq!(assert_api_error(refused, "1005"), 402);
@@ -50,9 +52,10 @@ both_databases!(paying_more_than_the_balance_is_refused_and_moves_nothing);
 async fn a_refund_returns_the_money_to_the_payer(backend: DbBackend) {
     let t = spawn_app(backend).await;
     let payer = t.fund_wallet("alice", "20.00").await;
+    let code = t.pay_code("alice").await;
     let paid = t
         .client
-        .create_order(&wallet_order("BACK-1", "20.00", &payer))
+        .create_order(&wallet_order("BACK-1", "20.00", &code))
         .await
         .expect("pay");
 
@@ -74,7 +77,7 @@ both_databases!(a_refund_returns_the_money_to_the_payer);
 async fn concurrent_identical_paid_creates_charge_the_payer_once(backend: DbBackend) {
     let t = spawn_app(backend).await;
     let payer = t.fund_wallet("alice", "10.00").await;
-    let request = wallet_order("ONCE-1", "10.00", &payer);
+    let request = wallet_order("ONCE-1", "10.00", &t.pay_code("alice").await);
 
     let answers = all_at_once(CONCURRENT_PAYMENTS, |_| {
         let (client, request) = (t.client.clone(), request.clone());
@@ -108,11 +111,11 @@ async fn the_wallet_books_balance_after_every_operation(backend: DbBackend) {
 
     let alices = t
         .client
-        .create_order(&wallet_order("MIX-A", "30.00", &alice))
+        .create_order(&wallet_order("MIX-A", "30.00", &t.pay_code("alice").await))
         .await
         .expect("alice pays");
     assert_wallet_books_balance(&t, "alice's payment").await;
-    let bobs_order = wallet_order("MIX-B", "25.00", &bob);
+    let bobs_order = wallet_order("MIX-B", "25.00", &t.pay_code("bob").await);
     let short = t.client.create_order(&bobs_order).await;
     assert_eq!(assert_api_error(short, "1005"), 402);
     assert_wallet_books_balance(&t, "bob's refused payment").await;
@@ -123,7 +126,7 @@ async fn the_wallet_books_balance_after_every_operation(backend: DbBackend) {
         .client
         .create_order(&bobs_order)
         .await
-        .expect("the merchant retries bob's order after his top-up");
+        .expect("the merchant retries bob's order, with the code bob showed, after his top-up");
     assert_eq!(bobs.trade_status, OrderStatus::Success);
     assert_wallet_books_balance(&t, "bob's payment").await;
 
