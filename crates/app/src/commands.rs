@@ -129,28 +129,12 @@ pub struct CreateOrder {
     pub auth_code: Option<PayCode>,
 }
 
-/// The only scene a create may name so far: micropay, which `auth_code` implies anyway.
-pub const SCENE_MICROPAY: &str = "micropay";
-
-/// `auth_code` (shape checked here, 1001) and the optional `scene`, which must be `micropay`
-/// and then requires a code.
+/// `auth_code`, the payer's pay code: its shape is checked here (1001), its validity by the
+/// wallet that issued it (1011). Its presence makes the create a micropay.
 fn pay_code(f: &Fields<'_>) -> Result<Option<PayCode>, AppError> {
-    let auth_code = f
-        .text("auth_code", 32)?
+    f.text("auth_code", 32)?
         .map(|text| PayCode::parse(text).map_err(|e| AppError::param("auth_code", e.to_string())))
-        .transpose()?;
-    match f.text("scene", 16)? {
-        None => {}
-        Some(SCENE_MICROPAY) if auth_code.is_none() => {
-            return Err(AppError::param(
-                "auth_code",
-                "is required for scene micropay",
-            ))
-        }
-        Some(SCENE_MICROPAY) => {}
-        Some(_) => return Err(AppError::param("scene", "must be micropay")),
-    }
-    Ok(auth_code)
+        .transpose()
 }
 
 impl CreateOrder {
@@ -344,20 +328,13 @@ mod tests {
             refused_field(create(json!({"auth_code": 880000000000000001_i64}))),
             "auth_code"
         );
-        assert_eq!(refused_field(create(json!({"scene": "native"}))), "scene");
-        assert_eq!(
-            refused_field(create(json!({"scene": "micropay"}))),
-            "auth_code"
-        );
     }
 
     #[test]
-    fn a_pay_code_parses_with_or_without_the_micropay_scene() {
+    fn a_pay_code_parses_and_is_optional() {
         let code = "880000000000000001";
         let plain = create(json!({"auth_code": code})).unwrap();
         assert_eq!(plain.auth_code.unwrap().as_str(), code);
-        let scened = create(json!({"auth_code": code, "scene": "micropay"})).unwrap();
-        assert_eq!(scened.auth_code.unwrap().as_str(), code);
         assert!(create(json!({})).unwrap().auth_code.is_none());
     }
 

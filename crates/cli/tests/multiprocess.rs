@@ -11,7 +11,7 @@ use paygate_client::{Client, ClientError, CreateOrder};
 use paygate_domain::schedule::NotificationStatus;
 use paygate_domain::secret::MasterKey;
 use paygate_domain::sign::{SignKey, VerifyKey};
-use paygate_domain::{Currency, MerchantId, Money, OrderStatus, OutTradeNo, WalletAccountId};
+use paygate_domain::{Currency, MerchantId, Money, OrderStatus, OutTradeNo, PayCode};
 use paygate_store::{Store, StoreOptions};
 use paygate_testkit::{pg_skipped, DbBackend, MerchantServer, TempDir, TestDb};
 use serde_json::{Map, Value};
@@ -51,6 +51,9 @@ struct Deployment {
 struct Merchant {
     id: MerchantId,
     secret: String,
+    /// The bearer token of the payer's app (`paygate wallet token`), which asks the gateway for
+    /// a one-time pay code before every payment: the payer's consent, as in production.
+    payer_token: String,
 }
 
 impl Deployment {
@@ -145,9 +148,15 @@ impl Deployment {
         let secret = json["secret"].as_str().expect("secret").to_owned();
         assert_eq!(json["sign_type"], "MD5");
         self.run(&["wallet", "topup", PAYER, PAYER_FUNDS]);
+        let printed = self.run(&["wallet", "token", PAYER, "--json"]);
+        let token: Value = serde_json::from_str(printed.trim()).expect("payer token JSON");
         Merchant {
             id: MerchantId::parse(id).expect("merchant id"),
             secret,
+            payer_token: token["payer_token"]
+                .as_str()
+                .expect("payer_token")
+                .to_owned(),
         }
     }
 }
@@ -274,21 +283,39 @@ impl Drop for Gateway {
     }
 }
 
-fn paid_order(n: u64, notify_url: &str) -> CreateOrder {
+fn paid_order(n: u64, notify_url: &str, code: PayCode) -> CreateOrder {
     let mut create = CreateOrder::new(
         OutTradeNo::parse(&format!("MP-{n}")).expect("out_trade_no"),
         Money::parse(ORDER_AMOUNT, Currency::Cny).expect("amount"),
         "multiprocess",
         notify_url,
     );
-    create.buyer_id = Some(WalletAccountId::parse(PAYER).expect("payer"));
+    create.auth_code = Some(code);
     create
+}
+
+/// A one-time pay code from the payer's app, asked of the gateway at `base_url`.
+async fn pay_code(base_url: &str, payer_token: &str) -> Result<PayCode, String> {
+    let answer = reqwest::Client::new()
+        .post(format!("{base_url}/api/wallet/paycode"))
+        .bearer_auth(payer_token)
+        .send()
+        .await
+        .map_err(|e| format!("paycode transport: {e}"))?;
+    let status = answer.status();
+    let body: Value = answer
+        .json()
+        .await
+        .map_err(|e| format!("paycode body: {e}"))?;
+    let code = body["auth_code"].as_str().unwrap_or_default();
+    PayCode::parse(code).map_err(|_| format!("paycode {status}: {body}"))
 }
 
 /// Creates and pays `count` orders, order `n` through `clients[n % len]`, with at most
 /// `in_flight` requests outstanding; every create must answer SUCCESS.
 async fn create_paid_orders(
     clients: &[Client],
+    payer_token: &str,
     notify_url: &str,
     count: u64,
     in_flight: usize,
@@ -297,6 +324,7 @@ async fn create_paid_orders(
     let mut tasks = JoinSet::new();
     for _ in 0..in_flight {
         let (clients, next, url) = (clients.to_vec(), next.clone(), notify_url.to_owned());
+        let token = payer_token.to_owned();
         tasks.spawn(async move {
             let mut made = Vec::new();
             loop {
@@ -305,8 +333,11 @@ async fn create_paid_orders(
                     return made;
                 }
                 let client = &clients[n as usize % clients.len()];
+                let code = pay_code(client.base_url(), &token)
+                    .await
+                    .unwrap_or_else(|e| panic!("pay code for {n}: {e}"));
                 let order = client
-                    .create_order(&paid_order(n, &url))
+                    .create_order(&paid_order(n, &url, code))
                     .await
                     .unwrap_or_else(|e| panic!("create {n} via {}: {e}", client.base_url()));
                 assert_eq!(order.trade_status, OrderStatus::Success);
@@ -333,7 +364,7 @@ struct Load {
 }
 
 impl Load {
-    fn start(client: Client, notify_url: &str, workers: usize) -> Load {
+    fn start(client: Client, payer_token: &str, notify_url: &str, workers: usize) -> Load {
         let mut load = Load {
             target: Arc::new(RwLock::new(client)),
             accepted: Arc::default(),
@@ -346,11 +377,24 @@ impl Load {
             let (target, accepted) = (load.target.clone(), load.accepted.clone());
             let (failures, stop) = (load.failures.clone(), load.stop.clone());
             let (next, url) = (next.clone(), notify_url.to_owned());
+            let token = payer_token.to_owned();
             load.tasks.spawn(async move {
                 while !stop.load(Ordering::Relaxed) {
                     let client = target.read().expect("target lock").clone();
+                    let code = match pay_code(client.base_url(), &token).await {
+                        Ok(code) => code,
+                        Err(_) => {
+                            *failures
+                                .lock()
+                                .expect("lock")
+                                .entry("paycode".into())
+                                .or_default() += 1;
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    };
                     let n = next.fetch_add(1, Ordering::Relaxed);
-                    match client.create_order(&paid_order(n, &url)).await {
+                    match client.create_order(&paid_order(n, &url, code)).await {
                         Ok(order) => {
                             assert_eq!(order.trade_status, OrderStatus::Success, "order {n}");
                             accepted
@@ -478,6 +522,15 @@ impl Audit {
         rows.iter().map(|row| (row.get(0), row.get(1))).collect()
     }
 
+    /// Orders the wallet charged that are not (yet) paid: a kill fell between the two.
+    async fn stranded(&self) -> HashSet<String> {
+        let sql = "SELECT w.trade_no FROM wallet_payments w
+                   JOIN orders o ON o.trade_no = w.trade_no
+                   WHERE o.status <> $1";
+        let rows = self.rows(sql, &[OrderStatus::Success.as_str()]).await;
+        rows.iter().map(|row| row.get(0)).collect()
+    }
+
     /// Orders the wallet charged, whatever the order itself says.
     async fn charged(&self) -> HashSet<String> {
         let rows = self.rows("SELECT trade_no FROM wallet_payments", &[]).await;
@@ -585,7 +638,13 @@ async fn two_processes_on_one_postgres_deliver_every_notification_once() {
 
     let created = tokio::time::timeout(
         Duration::from_secs(120),
-        create_paid_orders(&clients, &notify.url, ORDERS, ORDERS_IN_FLIGHT),
+        create_paid_orders(
+            &clients,
+            &merchant.payer_token,
+            &notify.url,
+            ORDERS,
+            ORDERS_IN_FLIGHT,
+        ),
     )
     .await
     .expect("2,000 creates within 120 s");
@@ -646,6 +705,11 @@ async fn two_processes_on_one_postgres_deliver_every_notification_once() {
     audit.assert_wallet_balances().await;
     let workers = audit.delivering_workers().await;
     let notifiers: HashSet<_> = workers.values().collect();
+    assert_eq!(
+        notifiers.len(),
+        2,
+        "both processes delivered notifications: {notifiers:?}"
+    );
     eprintln!(
         "two processes: {ORDERS} orders created in {created_in:?}, each notified once, by {} \
          notifiers; {:?} in all",
@@ -666,6 +730,8 @@ const SETTLED_AFTER_KILL_LIMIT: Duration = Duration::from_secs(90);
 /// A short lease, so the killed notifier's claims are taken over quickly.
 const NOTIFY_LEASE_MS: &str = "3000";
 const NOTIFY_TIMEOUT_MS: &str = "1000";
+/// Kills until one lands between a charge and its state change; each has a fair chance.
+const KILLS_MAX: usize = 8;
 
 async fn kill_9_under_load(deployment: Deployment) {
     let started = Instant::now();
@@ -679,30 +745,45 @@ async fn kill_9_under_load(deployment: Deployment) {
         .with_env("PAYGATE_NOTIFY_TIMEOUT_MS", NOTIFY_TIMEOUT_MS);
     let merchant = block_in_place(|| deployment.open_merchant());
     let notify = MerchantServer::start().await;
-    let first = block_in_place(|| Gateway::start(&deployment));
-    let load = Load::start(merchant.client(&first.base_url), &notify.url, LOAD_WORKERS);
+    let mut gateway = block_in_place(|| Gateway::start(&deployment));
+    let load = Load::start(
+        merchant.client(&gateway.base_url),
+        &merchant.payer_token,
+        &notify.url,
+        LOAD_WORKERS,
+    );
     load.wait_for_accepted(ACCEPTED_BEFORE_KILL, Duration::from_secs(60))
         .await;
-    let killed_worker = format!("notifier-{}-", first.child.id());
-    block_in_place(|| first.kill_9());
-    let killed_at = Instant::now();
-    let second = block_in_place(|| Gateway::start(&deployment));
-    load.retarget(merchant.client(&second.base_url));
-    let wanted = load.accepted_count() + ACCEPTED_AFTER_RESTART;
-    load.wait_for_accepted(wanted, Duration::from_secs(60))
-        .await;
+    let audit = Audit::open(&deployment).await;
+    // The window this test is about is the one between the wallet's charge and the order's
+    // state change: kill under load until a kill has landed in it at least once.
+    let mut killed_workers = Vec::new();
+    let mut stranded = HashSet::new();
+    let mut killed_at = Instant::now();
+    for _ in 0..KILLS_MAX {
+        killed_workers.push(format!("notifier-{}-", gateway.child.id()));
+        block_in_place(|| gateway.kill_9());
+        killed_at = Instant::now();
+        stranded.extend(audit.stranded().await);
+        gateway = block_in_place(|| Gateway::start(&deployment));
+        load.retarget(merchant.client(&gateway.base_url));
+        let wanted = load.accepted_count() + ACCEPTED_AFTER_RESTART;
+        load.wait_for_accepted(wanted, Duration::from_secs(60))
+            .await;
+        if !stranded.is_empty() {
+            break;
+        }
+    }
+    let kills = killed_workers.len();
+    assert!(
+        !stranded.is_empty(),
+        "none of {kills} kills fell between a wallet charge and its state change"
+    );
     let (accepted, failures) = load.finish().await;
 
-    let audit = Audit::open(&deployment).await;
-    let before = audit.order_statuses().await;
-    let charged = audit.charged().await;
-    // Charged by the wallet but not settled: the kill fell between the two transactions.
-    let stranded = (charged.iter())
-        .filter(|t| before[*t] != OrderStatus::Success.as_str())
-        .count();
     let limit = SETTLED_AFTER_KILL_LIMIT.saturating_sub(killed_at.elapsed());
     let statuses = wait_until_settled(&notify, &audit, limit).await;
-    let status = block_in_place(|| second.terminate());
+    let status = block_in_place(|| gateway.terminate());
     assert!(
         status.success(),
         "SIGTERM ends serve cleanly, got {status:?}"
@@ -716,6 +797,7 @@ async fn kill_9_under_load(deployment: Deployment) {
             "{trade_no} was accepted"
         );
     }
+    let charged = audit.charged().await;
     let paid: HashSet<String> = (statuses.iter())
         .filter(|(_, status)| *status == OrderStatus::Success.as_str())
         .map(|(trade_no, _)| trade_no.clone())
@@ -724,7 +806,14 @@ async fn kill_9_under_load(deployment: Deployment) {
         paid, charged,
         "an order is SUCCESS exactly when the wallet charged it"
     );
-    let duplicates = assert_duplicates_only_from(&audit, &notify, &merchant, &killed_worker).await;
+    for trade_no in &stranded {
+        assert_eq!(
+            statuses[trade_no],
+            OrderStatus::Success.as_str(),
+            "{trade_no} was charged when the gateway died; the restarted one must settle it paid"
+        );
+    }
+    let duplicates = assert_duplicates_only_from(&audit, &notify, &merchant, &killed_workers).await;
     for ((trade_no, kind), _) in tally(&notify.received(), &merchant.verify_key()) {
         assert_eq!(
             notice_for(&statuses[&trade_no]),
@@ -735,9 +824,11 @@ async fn kill_9_under_load(deployment: Deployment) {
     assert_eq!(audit.repeated_transitions().await, vec![]);
     audit.assert_wallet_balances().await;
     eprintln!(
-        "kill -9 on {backend}: {} creates answered SUCCESS, {} orders paid, {} closed by expiry, {stranded} \
-         charged but left WAIT_PAY by the kill (settled by expiry), {duplicates} notifications \
-         delivered twice, failed creates {failures:?}, {:?} in all",
+        "kill -9 on {backend}: {kills} kills, {} orders charged but left unpaid by a kill (each \
+         settled paid after restart), {} creates answered SUCCESS, {} orders paid, {} closed by \
+         expiry, {duplicates} notifications delivered twice, failed creates {failures:?}, {:?} \
+         in all",
+        stranded.len(),
         accepted.len(),
         paid.len(),
         statuses.len() - paid.len(),
@@ -752,7 +843,7 @@ async fn assert_duplicates_only_from(
     audit: &Audit,
     notify: &MerchantServer,
     merchant: &Merchant,
-    killed_worker: &str,
+    killed_workers: &[String],
 ) -> usize {
     let workers = audit.delivering_workers().await;
     let counts = tally(&notify.received(), &merchant.verify_key());
@@ -761,7 +852,9 @@ async fn assert_duplicates_only_from(
         duplicates += 1;
         let worker = &workers[trade_no];
         assert!(
-            !worker.starts_with(killed_worker),
+            !killed_workers
+                .iter()
+                .any(|killed| worker.starts_with(killed)),
             "{trade_no} delivered {n} times though {worker} recorded its delivery"
         );
     }

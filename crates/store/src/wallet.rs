@@ -200,7 +200,7 @@ impl Store {
         };
         // A retry of this trade after its charge committed: report the first outcome. Read on
         // the transaction's connection, which on PostgreSQL waited for that commit on the code.
-        if let Some(done) = payment_of(&mut *tx, charge.trade_no).await? {
+        if let Some(done) = payment_of(&mut tx, charge.trade_no).await? {
             tx.commit().await.ctx("commit wallet pay retry")?;
             return Ok(WalletPayOutcome::Paid(done));
         }
@@ -234,7 +234,7 @@ impl Store {
 
     pub async fn wallet_payment(&self, trade_no: &TradeNo) -> StoreResult<Option<WalletPayment>> {
         let mut conn = self.pool.acquire().await.ctx("acquire")?;
-        payment_of(&mut *conn, trade_no).await
+        payment_of(&mut conn, trade_no).await
     }
 
     /// Returns `amount` of a wallet payment to its payer, once per refund number.

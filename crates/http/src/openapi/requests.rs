@@ -231,15 +231,6 @@ fn create_fields() -> Schema {
                 )
                 .into(),
             ),
-            (
-                "scene",
-                one_of_values(
-                    &["micropay"],
-                    "Optional; only `micropay` (implied by auth_code), which then requires \
-                     auth_code.",
-                )
-                .into(),
-            ),
         ],
         &[
             "out_trade_no",
