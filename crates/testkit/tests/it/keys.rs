@@ -230,14 +230,14 @@ async fn a_notification_that_cannot_be_signed_is_a_failed_attempt_not_an_unsigne
 ) {
     let t = spawn_app(backend).await;
     let merchant = MerchantServer::start().await;
-    let payer = t.fund_wallet("alice", "50.00").await;
+    t.fund_wallet("alice", "50.00").await;
     let mut create = CreateOrder::new(
         OutTradeNo::parse("UNSIGNABLE-1").unwrap(),
         yuan("5.00"),
         "tea",
         merchant.url.as_str(),
     );
-    create.buyer_id = Some(payer);
+    create.auth_code = Some(t.pay_code("alice").await);
     let order = t.client.create_order(&create).await.expect("paid order");
     let notification = t
         .store()

@@ -7,12 +7,11 @@
 use crate::support::{assert_param_error, count_rows, create_fields};
 use paygate_app::notify::{Notifier, NotifierSettings};
 use paygate_app::{AppSettings, Clock, ManualClock};
-use paygate_channels::TradeState;
 use paygate_client::{paths, Client};
 use paygate_domain::address::PrivateTargets;
 use paygate_domain::schedule::NotificationStatus;
 use paygate_domain::sign::SignType;
-use paygate_domain::{MerchantId, OrderStatus};
+use paygate_domain::MerchantId;
 use paygate_store::{AttemptRecord, NotificationRecord};
 use paygate_testkit::{
     both_databases, client_for, create_merchant_with, spawn_app_with, DbBackend, MerchantServer,
@@ -81,25 +80,11 @@ async fn paid_notification(
         "pay_type": "wallet", "notify_url": notify_url,
     });
     let order = s.t.create_order_for(merchant, fields).await.unwrap();
-    let paid = TradeState::Paid {
-        channel_trade_no: format!("CH-{number}"),
-        paid_at_ms: s.clock.now_ms(),
-    };
-    let order = s.t.app.settle(order, paid).await.unwrap();
-    assert_eq!(order.status, OrderStatus::Success);
-    let mut all =
-        s.t.store()
-            .notifications_for_trade(&order.trade_no)
-            .await
-            .unwrap();
-    assert_eq!(all.len(), 1);
-    all.remove(0)
+    crate::support::pay_and_take_notification(&s.t, order).await
 }
 
 async fn reload(s: &Scene, id: i64) -> (NotificationRecord, Vec<AttemptRecord>) {
-    let store = s.t.store();
-    let notification = store.get_notification(id).await.unwrap().unwrap();
-    (notification, store.notification_attempts(id).await.unwrap())
+    crate::support::notification_with_attempts(&s.t, id).await
 }
 
 /// The merchant server's URL by host name: `localhost` resolves to loopback.

@@ -3,10 +3,8 @@
 //! failed attempt retried at the schedule's next offset, and seed 003's offsets hold exactly.
 
 use paygate_app::notify::{Notifier, NotifierSettings};
-use paygate_app::{Clock, ManualClock};
-use paygate_channels::TradeState;
+use paygate_app::ManualClock;
 use paygate_domain::schedule::NotificationStatus;
-use paygate_domain::OrderStatus;
 use paygate_store::{AttemptRecord, NotificationRecord};
 use paygate_testkit::{
     both_databases, spawn_app_with, Answer, DbBackend, MerchantServer, TestApp, TestOptions,
@@ -46,25 +44,11 @@ async fn paid_notification(s: &Scene, number: &str, notify_url: &str) -> Notific
             "pay_type": "wallet", "notify_url": notify_url,
         }))
         .await;
-    let paid = TradeState::Paid {
-        channel_trade_no: format!("CH-{number}"),
-        paid_at_ms: s.clock.now_ms(),
-    };
-    let order = s.t.app.settle(order, paid).await.unwrap();
-    assert_eq!(order.status, OrderStatus::Success);
-    let mut all =
-        s.t.store()
-            .notifications_for_trade(&order.trade_no)
-            .await
-            .unwrap();
-    assert_eq!(all.len(), 1);
-    all.remove(0)
+    crate::support::pay_and_take_notification(&s.t, order).await
 }
 
 async fn reload(s: &Scene, id: i64) -> (NotificationRecord, Vec<AttemptRecord>) {
-    let store = s.t.store();
-    let notification = store.get_notification(id).await.unwrap().unwrap();
-    (notification, store.notification_attempts(id).await.unwrap())
+    crate::support::notification_with_attempts(&s.t, id).await
 }
 
 fn reply(status: u16, body: impl Into<String>) -> Answer {

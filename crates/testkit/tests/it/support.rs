@@ -205,3 +205,36 @@ pub async fn assert_wallet_books_balance(t: &TestApp, after: &str) {
         "wallet books out of balance after {after}: {totals:?}"
     );
 }
+
+/// Settles `order` as paid by its channel now and returns the one notification that wrote.
+pub async fn pay_and_take_notification(
+    t: &TestApp,
+    order: paygate_store::OrderRecord,
+) -> paygate_store::NotificationRecord {
+    let paid = paygate_channels::TradeState::Paid {
+        channel_trade_no: format!("CH-{}", order.out_trade_no),
+        paid_at_ms: t.app.clock().now_ms(),
+    };
+    let order = t.app.settle(order, paid).await.expect("settle paid");
+    assert_eq!(order.status, OrderStatus::Success);
+    let mut all =
+        (t.store().notifications_for_trade(&order.trade_no).await).expect("read notifications");
+    assert_eq!(all.len(), 1, "one notification per paid order");
+    all.remove(0)
+}
+
+/// A notification as stored now, with every attempt recorded for it.
+pub async fn notification_with_attempts(
+    t: &TestApp,
+    id: i64,
+) -> (
+    paygate_store::NotificationRecord,
+    Vec<paygate_store::AttemptRecord>,
+) {
+    let store = t.store();
+    let notification = (store.get_notification(id).await)
+        .expect("read notification")
+        .expect("notification exists");
+    let attempts = (store.notification_attempts(id).await).expect("read attempts");
+    (notification, attempts)
+}
