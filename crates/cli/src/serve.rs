@@ -79,7 +79,7 @@ fn anyhow_of(error: paygate_app::AppError) -> anyhow::Error {
 pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
     // Refuse unsafe settings before taking the address, so nothing listens half-configured.
     settings.validate()?;
-    let listener = tokio::net::TcpListener::bind(&settings.listen)
+    let listener = bind(&settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let addr = listener.local_addr().context("local address")?;
@@ -132,6 +132,17 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
     app.store().close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The first address `listen` resolves to, bound with the HTTP server's listen backlog.
+async fn bind(listen: &str) -> std::io::Result<tokio::net::TcpListener> {
+    let addr = tokio::net::lookup_host(listen)
+        .await?
+        .next()
+        .ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address to listen on")
+        })?;
+    paygate_http::listen(addr)
 }
 
 async fn shutdown_signal() {

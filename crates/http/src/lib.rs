@@ -17,7 +17,7 @@ mod signed;
 
 pub use error::ApiError;
 pub use ops::metrics_handle;
-pub use server::ConnectionLimits;
+pub use server::{listen, ConnectionLimits};
 
 use axum::routing::{get, post};
 use axum::Router;

@@ -36,6 +36,23 @@ pub struct ConnectionLimits {
     pub connections_max: usize,
 }
 
+/// Connections the kernel completes and queues while the accept loop is busy. tokio's `bind`
+/// asks for 1024; a burst of connects (a reconnect storm, or many slow clients at once) beyond
+/// what the queue takes is reset by the kernel before we ever see it, so ask for more (the kernel
+/// caps it at `net.core.somaxconn`).
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds `addr` for `serve`, with a listen backlog of `LISTEN_BACKLOG`.
+pub fn listen(addr: std::net::SocketAddr) -> io::Result<TcpListener> {
+    let socket = match addr {
+        std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        std::net::SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 impl Default for ConnectionLimits {
     fn default() -> Self {
         ConnectionLimits {

@@ -185,8 +185,7 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> TestApp {
         .expect("connect test database");
     store.migrate().await.expect("migrate test database");
     let master_key = MasterKey::from_hex(&MasterKey::generate_hex()).expect("fresh master key");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
+    let listener = paygate_http::listen("127.0.0.1:0".parse().expect("an address"))
         .expect("bind a loopback port");
     let addr = listener.local_addr().expect("local addr");
     let base_url = format!("http://{addr}");
