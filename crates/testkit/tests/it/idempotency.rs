@@ -188,13 +188,7 @@ async fn a_reused_order_number_names_the_first_field_that_differs(backend: DbBac
             Some(value) => retry.insert(field.into(), value),
             None => retry.remove(field),
         };
-        let answer = t
-            .client
-            .call_raw(paths::CREATE, retry)
-            .await
-            .expect("an answer");
-        assert_eq!(assert_raw_error(&answer, "1004"), 409, "{field}");
-        assert_eq!(answer.1["error_field"], field, "{:?}", answer.1);
+        assert_key_reused_with(&t, paths::CREATE, retry, field).await;
     }
 
     let same = t
@@ -278,13 +272,7 @@ async fn a_reused_refund_number_names_the_field_that_differs(backend: DbBackend)
             "out_trade_no",
         ),
     ] {
-        let answer = t
-            .client
-            .call_raw(paths::REFUND, fields)
-            .await
-            .expect("an answer");
-        assert_eq!(assert_raw_error(&answer, "1004"), 409, "{field}");
-        assert_eq!(answer.1["error_field"], field, "{:?}", answer.1);
+        assert_key_reused_with(&t, paths::REFUND, fields, field).await;
     }
 
     let same = t
@@ -298,3 +286,15 @@ async fn a_reused_refund_number_names_the_field_that_differs(backend: DbBackend)
     t.stop().await;
 }
 both_databases!(a_reused_refund_number_names_the_field_that_differs);
+
+/// A reused idempotency key with `field` changed: 409, error 1004, naming that field.
+async fn assert_key_reused_with(
+    t: &paygate_testkit::TestApp,
+    path: &str,
+    fields: serde_json::Map<String, serde_json::Value>,
+    field: &str,
+) {
+    let answer = t.client.call_raw(path, fields).await.expect("an answer");
+    assert_eq!(assert_raw_error(&answer, "1004"), 409, "{field}");
+    assert_eq!(answer.1["error_field"], field, "{:?}", answer.1);
+}
