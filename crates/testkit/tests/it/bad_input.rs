@@ -3,7 +3,8 @@
 //! paid and partly refunded order), so "nothing written" is checked against non-empty tables.
 
 use crate::support::{
-    assert_param_error, assert_raw_error, create_fields, refund_of, wallet_order, write_counts,
+    assert_param_error, assert_raw_error, create_fields, create_raw, refund_of, wallet_order,
+    write_counts,
 };
 use paygate_client::paths;
 use paygate_domain::sign::VerifyKey;
@@ -51,13 +52,6 @@ async fn post_raw_body(t: &TestApp, body: impl Into<String>) -> (u16, Map<String
     (status, body)
 }
 
-async fn create_with(t: &TestApp, fields: Map<String, Value>) -> (u16, Map<String, Value>) {
-    t.client
-        .call_raw(paths::CREATE, fields)
-        .await
-        .expect("an answer")
-}
-
 async fn a_body_that_is_not_a_json_object_is_refused(backend: DbBackend) {
     let t = app_with_history(backend).await;
     let before = write_counts(&t).await;
@@ -80,7 +74,7 @@ async fn each_missing_required_field_is_named(backend: DbBackend) {
         let mut fields = create_fields("MISSING-1", "10.00");
         fields.remove(field);
 
-        let answer = create_with(&t, fields).await;
+        let answer = create_raw(&t, fields).await;
 
         assert_eq!(assert_param_error(&answer), field);
     }
@@ -97,7 +91,7 @@ async fn a_field_of_the_wrong_type_is_named(backend: DbBackend) {
         let mut fields = create_fields("TYPED-1", "10.00");
         fields.insert(field.into(), value);
 
-        let answer = create_with(&t, fields).await;
+        let answer = create_raw(&t, fields).await;
 
         assert_eq!(assert_param_error(&answer), field);
     }
@@ -111,7 +105,7 @@ async fn an_amount_that_is_not_a_plain_positive_decimal_is_refused(backend: DbBa
     let before = write_counts(&t).await;
 
     for amount in MALFORMED_AMOUNTS {
-        let answer = create_with(&t, create_fields("AMOUNT-1", amount)).await;
+        let answer = create_raw(&t, create_fields("AMOUNT-1", amount)).await;
 
         assert_eq!(
             assert_param_error(&answer),
@@ -131,7 +125,7 @@ async fn an_unknown_merchant_is_refused_unsigned(backend: DbBackend) {
     let mut fields = create_fields("STRANGER-1", "10.00");
     fields.insert("merchant_id".into(), "M000000000000".into());
 
-    let answer = create_with(&t, fields).await;
+    let answer = create_raw(&t, fields).await;
 
     assert_eq!(assert_param_error(&answer), "merchant_id");
     assert!(!answer.1.contains_key("sign"), "{:?}", answer.1);
@@ -150,8 +144,8 @@ async fn an_over_long_subject_or_order_number_is_refused(backend: DbBackend) {
     long_subject.insert("subject".into(), "茶".repeat(129).into());
     let long_number = create_fields(&"N".repeat(65), "10.00");
 
-    let subject_answer = create_with(&t, long_subject).await;
-    let number_answer = create_with(&t, long_number).await;
+    let subject_answer = create_raw(&t, long_subject).await;
+    let number_answer = create_raw(&t, long_number).await;
 
     assert_eq!(assert_param_error(&subject_answer), "subject");
     assert_eq!(assert_param_error(&number_answer), "out_trade_no");
@@ -165,7 +159,7 @@ async fn the_longest_allowed_subject_and_order_number_are_accepted(backend: DbBa
     let mut fields = create_fields(&"N".repeat(64), "10.00");
     fields.insert("subject".into(), "茶".repeat(128).into());
 
-    let answer = create_with(&t, fields).await;
+    let answer = create_raw(&t, fields).await;
 
     assert_eq!(answer.1["code"], "SUCCESS", "{:?}", answer.1);
     t.stop().await;

@@ -5,7 +5,7 @@
 
 use crate::support::{
     all_at_once, assert_param_error, assert_raw_error, balance_fen, count_rows, create_fields,
-    write_counts,
+    create_raw, write_counts,
 };
 use paygate_client::paths;
 use paygate_domain::sign::SignType;
@@ -31,13 +31,6 @@ fn comparable(mut answer: Map<String, Value>) -> Map<String, Value> {
         answer.remove(volatile);
     }
     answer
-}
-
-async fn create_raw(t: &TestApp, fields: Map<String, Value>) -> (u16, Map<String, Value>) {
-    t.client
-        .call_raw(paths::CREATE, fields)
-        .await
-        .expect("an answer")
 }
 
 async fn creates_without_a_pay_code_never_charge_and_reveal_no_account(backend: DbBackend) {

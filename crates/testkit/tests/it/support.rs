@@ -238,3 +238,11 @@ pub async fn notification_with_attempts(
     let attempts = (store.notification_attempts(id).await).expect("read attempts");
     (notification, attempts)
 }
+
+/// A signed create of exactly these fields; the HTTP status and the JSON answer.
+pub async fn create_raw(t: &TestApp, fields: Map<String, Value>) -> (u16, Map<String, Value>) {
+    t.client
+        .call_raw(paygate_client::paths::CREATE, fields)
+        .await
+        .expect("an answer")
+}
