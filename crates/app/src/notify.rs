@@ -1,24 +1,35 @@
 //! Delivering the outbox to merchants (DESIGN §7). A notification is POSTed as a signed flat
 //! JSON object to the order's `notify_url` and counts as delivered only on HTTP 200 with the body
 //! `success` (or `SUCCESS`). Failures are retried on the merchant's schedule (seed 003's by
-//! default); every attempt is recorded. Deliveries to one merchant host are bounded, so a slow or
-//! dead merchant holds only its own slots and never starves the others.
+//! default); every attempt is recorded, exactly once.
+//!
+//! The pipeline: the dispatcher claims due notifications for the hosts that have room (`hosts`:
+//! each host's slots adapt to how fast it answers, between one and the configured bound, so a
+//! slow or dead merchant holds only its own few slots and never starves the others), delivers
+//! them over kept-alive connections (`delivery`), and hands each outcome to the `recorder`,
+//! which writes many to a commit.
 //!
 //! A notification goes only to a public internet address unless the operator or the merchant's
 //! record allows private ones (`target`), and a merchant's answer is read up to
 //! `response_bytes_max`, never to its end.
 
+mod delivery;
+mod hosts;
+mod recorder;
 pub(crate) mod target;
 
 use crate::maintenance::Outcome;
 use crate::{App, AppError};
-use paygate_domain::address::{ForbiddenAddress, PrivateTargets};
+use delivery::{Delivery, Sender};
+use hosts::HostTable;
+use paygate_domain::concurrency::{Answer, LimitPolicy};
 use paygate_domain::schedule::{NextAttempt, RetrySchedule};
-use paygate_store::{AttemptRecord, AttemptVerdict, NotificationRecord};
+use paygate_store::{AttemptOutcome, AttemptRecord, AttemptVerdict, NotificationRecord};
+use recorder::{Pending, Recorder};
 use serde_json::{Map, Value};
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -26,15 +37,24 @@ use tokio_util::sync::CancellationToken;
 pub struct NotifierSettings {
     /// Names this process in leases and attempt records.
     pub worker_id: String,
+    /// The most rows one claim takes.
     pub claim_batch_max: i64,
-    /// Longer than the HTTP timeout, so a healthy worker never loses a lease mid-delivery.
+    /// Longer than twice the HTTP timeout (a claimed notification may wait one delivery for its
+    /// slot, then take one), so a healthy worker never loses a lease mid-delivery.
     pub lease_ms: i64,
     pub http_timeout_ms: u64,
+    /// A host starts with this many slots and earns more while it answers fast.
+    pub per_host_in_flight_initial: usize,
+    /// The most deliveries in flight to one host from this process.
     pub per_host_in_flight_max: usize,
+    /// The most deliveries in flight from this process, all hosts together.
     pub in_flight_max: usize,
-    /// How long a notification waits when its host is at its in-flight bound.
-    pub host_busy_defer_ms: i64,
+    /// The most outcomes written in one commit.
+    pub record_batch_max: usize,
+    /// How long the dispatcher sleeps when nothing is due (a freed slot wakes it sooner).
     pub idle_pause_ms: u64,
+    /// The pause between claims while there is work, so one claim serves several freed slots.
+    pub busy_pause_ms: u64,
     pub response_excerpt_chars_max: usize,
     /// The most of a merchant's answer we read; a longer one is a failed attempt (`success` is
     /// seven bytes, and a merchant must not make us buffer a megabyte per delivery).
@@ -49,234 +69,220 @@ impl Default for NotifierSettings {
                 std::process::id(),
                 rand::random::<u32>() & 0xff_ffff
             ),
-            claim_batch_max: 100,
+            claim_batch_max: 256,
             lease_ms: 60_000,
             http_timeout_ms: 10_000,
-            per_host_in_flight_max: 4,
-            in_flight_max: 64,
-            host_busy_defer_ms: 1_000,
-            idle_pause_ms: 500,
+            per_host_in_flight_initial: 4,
+            per_host_in_flight_max: 32,
+            in_flight_max: 256,
+            record_batch_max: 256,
+            idle_pause_ms: 250,
+            busy_pause_ms: 5,
             response_excerpt_chars_max: 256,
             response_bytes_max: 4 * 1024,
         }
     }
 }
 
+impl NotifierSettings {
+    fn limit_policy(&self) -> LimitPolicy {
+        let clamp = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        LimitPolicy::new(
+            clamp(self.per_host_in_flight_initial),
+            clamp(self.per_host_in_flight_max),
+        )
+    }
+}
+
 #[derive(Clone)]
 pub struct Notifier {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     app: App,
-    /// For merchants whose URLs must stay on the public internet: every host name is resolved
-    /// by `target::PublicOnlyResolver`, and no proxy is used, since a proxy would connect to an
-    /// address we never checked.
-    guarded: reqwest::Client,
-    /// For merchants allowed private addresses (or every merchant, by the operator's switch).
-    open: reqwest::Client,
-    settings: Arc<NotifierSettings>,
-    in_flight: Arc<Mutex<HashMap<String, usize>>>,
-}
-
-/// What one HTTP attempt came to.
-struct Delivery {
-    http_status: Option<i64>,
-    excerpt: Option<String>,
-    /// `None` when delivered, else why not.
-    failure: Option<String>,
-}
-
-impl Delivery {
-    fn refused(refusal: ForbiddenAddress) -> Delivery {
-        Delivery {
-            http_status: None,
-            excerpt: None,
-            failure: Some(format!("forbidden address: {refusal}")),
-        }
-    }
-
-    /// A request that got no answer: refused by the resolver, timed out, or never connected.
-    fn unsent(error: &reqwest::Error) -> Delivery {
-        if let Some(refusal) = target::refusal_in(error) {
-            return Delivery::refused(refusal);
-        }
-        let failure = if error.is_timeout() {
-            "timeout".to_owned()
-        } else if error.is_connect() {
-            "connection failed".to_owned()
-        } else {
-            format!("transport error: {error}")
-        };
-        Delivery {
-            http_status: None,
-            excerpt: None,
-            failure: Some(failure),
-        }
-    }
-}
-
-/// How much of a merchant's answer was read.
-enum BodyRead {
-    Complete,
-    /// Longer than the bound; the rest was never read.
-    TooLarge,
-    Broken(String),
-}
-
-/// Reads a merchant's answer chunk by chunk, stopping once it passes `bytes_max`.
-async fn read_capped(mut response: reqwest::Response, bytes_max: usize) -> (Vec<u8>, BodyRead) {
-    let mut bytes = Vec::new();
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) if bytes.len() + chunk.len() > bytes_max => {
-                let room = bytes_max - bytes.len();
-                bytes.extend_from_slice(&chunk[..room]);
-                return (bytes, BodyRead::TooLarge);
-            }
-            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
-            Ok(None) => return (bytes, BodyRead::Complete),
-            Err(error) => return (bytes, BodyRead::Broken(error.to_string())),
-        }
-    }
+    sender: Sender,
+    settings: NotifierSettings,
+    hosts: Mutex<HostTable>,
+    recorder: Recorder,
+    /// Rung when a delivery ends, so the dispatcher fills the freed slot at once.
+    slot_freed: Notify,
+    /// The monotonic origin of the hosts' clocks.
+    started: Instant,
 }
 
 impl Notifier {
     pub fn new(app: App, settings: NotifierSettings) -> Result<Notifier, AppError> {
-        // A redirect is a failed attempt, never followed: it could lead anywhere.
-        let builder = || {
-            reqwest::Client::builder()
-                .timeout(Duration::from_millis(settings.http_timeout_ms))
-                .redirect(reqwest::redirect::Policy::none())
-        };
-        let guarded = builder()
-            .no_proxy()
-            .dns_resolver(Arc::new(target::PublicOnlyResolver))
-            .build()
-            .map_err(|e| AppError::Internal(e.into()))?;
-        let open = builder()
-            .build()
-            .map_err(|e| AppError::Internal(e.into()))?;
+        let hosts = HostTable::new(settings.limit_policy(), settings.in_flight_max);
         Ok(Notifier {
-            app,
-            guarded,
-            open,
-            settings: Arc::new(settings),
-            in_flight: Arc::default(),
+            inner: Arc::new(Inner {
+                app,
+                sender: Sender::new(&settings)?,
+                recorder: Recorder::new(settings.record_batch_max),
+                hosts: Mutex::new(hosts),
+                settings,
+                slot_freed: Notify::new(),
+                started: Instant::now(),
+            }),
         })
     }
 
-    /// Deliveries in flight in this process. The notifier keeps no other state between steps,
-    /// so its memory is bounded by this (at most `in_flight_max`) however large the backlog.
+    /// Notifications this process holds (in flight, queued for a slot, or delivered and waiting
+    /// to be recorded). Nothing else is kept between steps, so memory is bounded by this (at
+    /// most twice `in_flight_max` plus a batch) however large the backlog.
     pub fn in_flight(&self) -> usize {
-        self.in_flight_total()
+        self.hosts().held() + self.inner.recorder.waiting()
     }
 
-    fn in_flight_total(&self) -> usize {
-        self.in_flight
-            .lock()
-            .expect("in-flight lock")
-            .values()
-            .sum()
+    /// The slots `host` (as `host:port`) has now, once it has been seen.
+    pub fn host_limit(&self, host: &str) -> Option<usize> {
+        self.hosts().limit_of(host)
     }
 
-    /// Claims what there is room for and starts each delivery on `tasks`.
+    fn hosts(&self) -> std::sync::MutexGuard<'_, HostTable> {
+        self.inner.hosts.lock().expect("hosts lock")
+    }
+
+    fn now_mono_ms(&self) -> u64 {
+        self.inner.started.elapsed().as_millis() as u64
+    }
+
+    /// Claims what the hosts with room can take, and starts on `tasks` every delivery that has
+    /// a slot (claimed now or queued before).
     pub async fn dispatch(&self, tasks: &mut JoinSet<()>) -> Result<Outcome, AppError> {
-        let room = self
-            .settings
-            .in_flight_max
-            .saturating_sub(self.in_flight_total());
-        let batch = (room as i64).min(self.settings.claim_batch_max);
-        if batch == 0 {
-            return Ok(Outcome::Idle);
-        }
-        let now = self.app.clock().now_ms();
-        let worker = &self.settings.worker_id;
-        let claimed = self
-            .app
-            .store()
-            .claim_due_notifications(worker, now, self.settings.lease_ms, batch)
-            .await?;
-        let count = claimed.len() as u64;
-        for notification in claimed {
-            let admitted = {
-                let mut hosts = self.in_flight.lock().expect("in-flight lock");
-                let slot = hosts.entry(notification.notify_host.clone()).or_default();
-                if *slot < self.settings.per_host_in_flight_max {
-                    *slot += 1;
-                    true
-                } else {
-                    false
-                }
-            };
-            if !admitted {
-                let due = now + self.settings.host_busy_defer_ms;
-                self.app
-                    .store()
-                    .defer_notification(notification.id, worker, due)
-                    .await?;
-                continue;
+        let mut started = self.start_queued(tasks);
+        self.release_surplus().await?;
+        let (room, busy) = {
+            let mut hosts = self.hosts();
+            hosts.forget_idle(self.now_mono_ms());
+            (hosts.room(), hosts.busy_hosts())
+        };
+        let limit = (room as i64).min(self.inner.settings.claim_batch_max);
+        let mut claimed_count = 0;
+        if limit > 0 {
+            let settings = &self.inner.settings;
+            let claimed = self
+                .inner
+                .app
+                .store()
+                .claim_due_notifications(
+                    &settings.worker_id,
+                    self.inner.app.clock().now_ms(),
+                    settings.lease_ms,
+                    limit,
+                    &busy,
+                )
+                .await?;
+            claimed_count = claimed.len();
+            let now = self.now_mono_ms();
+            let start = self.hosts().admit(claimed, now);
+            started += start.len();
+            for notification in start {
+                self.spawn(tasks, notification);
             }
-            let this = self.clone();
-            tasks.spawn(async move {
-                let host = notification.notify_host.clone();
-                if let Err(error) = this.deliver(notification).await {
-                    tracing::warn!(%error, "recording a notification attempt failed");
-                }
-                if let Some(slot) = this
-                    .in_flight
-                    .lock()
-                    .expect("in-flight lock")
-                    .get_mut(&host)
-                {
-                    *slot = slot.saturating_sub(1);
-                }
-            });
+            self.release_surplus().await?;
         }
-        Ok(if count == 0 {
+        Ok(if claimed_count + started == 0 {
             Outcome::Idle
         } else {
-            Outcome::DidWork(count)
+            Outcome::DidWork((claimed_count + started) as u64)
         })
     }
 
-    /// One step for tests: claim what is due and finish every delivery before returning.
+    fn start_queued(&self, tasks: &mut JoinSet<()>) -> usize {
+        let now = self.now_mono_ms();
+        let start = self.hosts().startable(now);
+        let n = start.len();
+        for notification in start {
+            self.spawn(tasks, notification);
+        }
+        n
+    }
+
+    /// Gives back, in one statement, what this process claimed but will not deliver.
+    async fn release_surplus(&self) -> Result<(), AppError> {
+        let ids = self.hosts().take_releases();
+        if !ids.is_empty() {
+            self.inner
+                .app
+                .store()
+                .release_notifications(&self.inner.settings.worker_id, &ids)
+                .await?;
+        }
+        Ok(())
+    }
+
+    fn spawn(&self, tasks: &mut JoinSet<()>, notification: NotificationRecord) {
+        let this = self.clone();
+        tasks.spawn(async move {
+            let host = notification.notify_host.clone();
+            let answer = match this.deliver(notification).await {
+                Ok(answer) => answer,
+                Err(error) => {
+                    tracing::warn!(%error, "a notification could not be attempted");
+                    None
+                }
+            };
+            let now = this.now_mono_ms();
+            this.hosts().finish(&host, answer, now);
+            this.inner.slot_freed.notify_one();
+        });
+    }
+
+    /// One step for tests: claim what is due once, deliver all of it (queued ones as slots
+    /// free) and record every outcome before returning.
     pub async fn try_step(&self) -> Result<Outcome, AppError> {
         let mut tasks = JoinSet::new();
         let outcome = self.dispatch(&mut tasks).await?;
-        while tasks.join_next().await.is_some() {}
+        loop {
+            while tasks.join_next().await.is_some() {}
+            if self.start_queued(&mut tasks) == 0 {
+                break;
+            }
+        }
+        self.hosts().drain_queues();
+        self.release_surplus().await?;
+        let settings = &self.inner.settings;
+        self.inner
+            .recorder
+            .flush_all(&self.inner.app, &settings.worker_id)
+            .await;
         Ok(outcome)
     }
 
-    async fn deliver(&self, notification: NotificationRecord) -> Result<(), AppError> {
+    /// Attempts one delivery and queues its outcome for recording. Returns what the attempt
+    /// says about the host (`None` when no request reached it for reasons of ours).
+    async fn deliver(&self, notification: NotificationRecord) -> Result<Option<Answer>, AppError> {
+        let app = &self.inner.app;
         let attempt_no = notification.attempts + 1;
-        let merchant = self.app.merchant_keys(&notification.merchant_id).await?;
+        let merchant = app.merchant_keys(&notification.merchant_id).await?;
         let started = Instant::now();
-        let at = self.app.clock().now_ms();
-        let delivery = match &merchant {
+        let at = app.clock().now_ms();
+        let (delivery, reached_host) = match &merchant {
             Some(keys) => {
                 let mut body: Map<String, Value> = serde_json::from_str(&notification.payload)
                     .map_err(|e| AppError::Internal(e.into()))?;
                 body.insert("notify_id".into(), Value::from(notification.id.to_string()));
                 body.insert("timestamp".into(), Value::from(at / 1000));
-                match self.app.sign_for(keys, &mut body) {
+                match app.sign_for(keys, &mut body) {
                     Ok(()) => {
-                        let targets = self.app.private_targets(&keys.record);
-                        self.post(&notification.notify_url, &body, targets).await
+                        let targets = app.private_targets(&keys.record);
+                        let sent = self
+                            .inner
+                            .sender
+                            .post(&notification.notify_url, &body, targets)
+                            .await;
+                        (sent, true)
                     }
                     Err(error) => {
                         tracing::error!(%error, id = notification.id, "notification not sent");
-                        Delivery {
-                            http_status: None,
-                            excerpt: None,
-                            failure: Some("signing failed".into()),
-                        }
+                        (Delivery::failed("signing failed"), false)
                     }
                 }
             }
-            None => Delivery {
-                http_status: None,
-                excerpt: None,
-                failure: Some("merchant no longer exists".into()),
-            },
+            None => (Delivery::failed("merchant no longer exists"), false),
         };
-        let latency_ms = started.elapsed().as_millis() as i64;
+        let latency = started.elapsed();
         let verdict = match &delivery.failure {
             None => AttemptVerdict::Delivered,
             Some(_) => {
@@ -284,7 +290,7 @@ impl Notifier {
                     Some(keys) => keys.notify_schedule.clone(),
                     None => RetrySchedule::notification(),
                 };
-                let failed_at = self.app.clock().now_ms();
+                let failed_at = app.clock().now_ms();
                 match schedule.after_failure(attempt_no as u32, notification.created_at, failed_at)
                 {
                     NextAttempt::At(at) => AttemptVerdict::RetryAt(at),
@@ -292,113 +298,74 @@ impl Notifier {
                 }
             }
         };
+        let answer = reached_host.then(|| delivery.answer(latency.as_millis() as u64));
         let attempt = AttemptRecord {
             attempt_no,
             at,
             http_status: delivery.http_status,
-            latency_ms,
-            outcome: delivery
-                .failure
-                .clone()
-                .unwrap_or_else(|| "delivered".into()),
+            latency_ms: latency.as_millis() as i64,
+            outcome: delivery.failure.unwrap_or_else(|| "delivered".into()),
             response_excerpt: delivery.excerpt,
-            worker: self.settings.worker_id.clone(),
+            worker: self.inner.settings.worker_id.clone(),
         };
-        let recorded = self
-            .app
-            .store()
-            .record_notification_attempt(&notification, &self.settings.worker_id, &attempt, verdict)
-            .await?;
-        let label = match verdict {
-            AttemptVerdict::Delivered => "delivered",
-            AttemptVerdict::RetryAt(_) => "retry",
-            AttemptVerdict::GaveUp => "gave_up",
-        };
-        metrics::counter!("paygate_notify_attempts_total", "result" => label).increment(1);
-        if !recorded {
-            tracing::warn!(
-                id = notification.id,
-                "lease lost before the attempt was recorded"
-            );
-        } else if verdict == AttemptVerdict::GaveUp {
-            tracing::warn!(id = notification.id, trade_no = %notification.trade_no,
-                reason = ?delivery.failure, "gave up notifying the merchant");
-        }
-        Ok(())
+        self.inner.recorder.push(Pending {
+            outcome: AttemptOutcome {
+                notification_id: notification.id,
+                attempt,
+                verdict,
+            },
+            trade_no: notification.trade_no,
+        });
+        Ok(answer)
     }
 
-    async fn post(
-        &self,
-        url: &str,
-        body: &Map<String, Value>,
-        targets: PrivateTargets,
-    ) -> Delivery {
-        let client = match targets {
-            PrivateTargets::Allowed => &self.open,
-            PrivateTargets::Refused => {
-                // A literal address never reaches the resolver, so it is checked here.
-                let literal = target::literal_ip(url).map(|ip| targets.check(ip));
-                if let Some(Err(refusal)) = literal {
-                    return Delivery::refused(refusal);
-                }
-                &self.guarded
-            }
-        };
-        let response = match client.post(url).json(body).send().await {
-            Ok(response) => response,
-            Err(error) => return Delivery::unsent(&error),
-        };
-        let status = response.status();
-        let (bytes, read) = read_capped(response, self.settings.response_bytes_max).await;
-        let text = String::from_utf8_lossy(&bytes);
-        let excerpt: String = text
-            .chars()
-            .take(self.settings.response_excerpt_chars_max)
-            .collect();
-        let answer = text.trim();
-        let failure = if status.is_redirection() {
-            Some(format!("redirect {}", status.as_u16()))
-        } else if status != reqwest::StatusCode::OK {
-            Some(format!("http {}", status.as_u16()))
-        } else if let BodyRead::TooLarge = read {
-            Some(format!(
-                "body longer than {} bytes",
-                self.settings.response_bytes_max
-            ))
-        } else if let BodyRead::Broken(why) = read {
-            Some(format!("unreadable body: {why}"))
-        } else if answer == "success" || answer == "SUCCESS" {
-            None
-        } else {
-            Some("body was not success".to_owned())
-        };
-        Delivery {
-            http_status: Some(status.as_u16() as i64),
-            excerpt: Some(excerpt),
-            failure,
-        }
-    }
-
-    /// Dispatches until shutdown; then stops claiming and lets in-flight deliveries finish
-    /// (a delivery cut off here is retried by whoever claims it after the lease).
+    /// Dispatches until shutdown; then stops claiming, lets in-flight deliveries finish, gives
+    /// back what was queued and records every outcome (a delivery cut off here is retried by
+    /// whoever claims it after the lease).
     pub async fn run(self, shutdown: CancellationToken) {
+        let settings = self.inner.settings.clone();
+        let recorder = {
+            let this = self.clone();
+            // Its own token: it must outlive the deliveries still in flight at shutdown.
+            let stop = CancellationToken::new();
+            let shutdown = stop.clone();
+            let handle = tokio::spawn(async move {
+                let inner = &this.inner;
+                inner
+                    .recorder
+                    .run(&inner.app, &inner.settings.worker_id, shutdown)
+                    .await;
+            });
+            (handle, stop)
+        };
         let mut tasks = JoinSet::new();
-        let idle = Duration::from_millis(self.settings.idle_pause_ms);
+        let idle = Duration::from_millis(settings.idle_pause_ms);
+        let busy = Duration::from_millis(settings.busy_pause_ms);
         loop {
             while tasks.try_join_next().is_some() {}
             let outcome = self.dispatch(&mut tasks).await.unwrap_or_else(|error| {
                 tracing::warn!(%error, "claiming notifications failed");
                 Outcome::Idle
             });
-            let pause = match outcome {
-                Outcome::DidWork(_) => Duration::from_millis(10),
-                Outcome::Idle => idle,
-            };
-            tokio::select! {
-                () = shutdown.cancelled() => break,
-                () = tokio::time::sleep(pause) => {}
+            match outcome {
+                Outcome::DidWork(_) => tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    () = tokio::time::sleep(busy) => {}
+                },
+                Outcome::Idle => tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    () = self.inner.slot_freed.notified() => {}
+                    () = tokio::time::sleep(idle) => {}
+                },
             }
         }
         while tasks.join_next().await.is_some() {}
+        self.hosts().drain_queues();
+        if let Err(error) = self.release_surplus().await {
+            tracing::warn!(%error, "giving back queued notifications failed; their leases expire");
+        }
+        let (handle, stop) = recorder;
+        stop.cancel();
+        let _ = handle.await;
     }
 }

@@ -31,10 +31,15 @@ pub struct Settings {
     pub admin_token: Option<String>,
     /// Bearer token `/metrics` requires; unset or empty leaves it open.
     pub metrics_token: Option<String>,
-    /// How long a process holds a claimed notification; must exceed the HTTP timeout.
+    /// How long a process holds a claimed notification; must exceed twice the HTTP timeout (a
+    /// claimed notification may wait one delivery for its slot, then take one).
     pub notify_lease_ms: i64,
     pub notify_timeout_ms: u64,
+    /// The most deliveries in flight to one merchant host from one process; a host's slots
+    /// adapt below this to how fast it answers.
     pub notify_per_host_max: usize,
+    /// The most deliveries in flight from one process, all hosts together.
+    pub notify_in_flight_max: usize,
     /// Let notifications (and create's URL check) reach loopback and private addresses for
     /// every merchant; for development only.
     pub notify_allow_private: bool,
@@ -73,7 +78,8 @@ impl Default for Settings {
             metrics_token: None,
             notify_lease_ms: 60_000,
             notify_timeout_ms: 10_000,
-            notify_per_host_max: 4,
+            notify_per_host_max: 32,
+            notify_in_flight_max: 256,
             notify_allow_private: false,
             jobs_interval_ms: 1_000,
             http_header_read_timeout_ms: 10_000,
@@ -131,6 +137,18 @@ impl Settings {
         if self.http_header_read_timeout_ms == 0 || self.http_idle_timeout_ms == 0 {
             problems.push(
                 "PAYGATE_HTTP_HEADER_READ_TIMEOUT_MS and PAYGATE_HTTP_IDLE_TIMEOUT_MS must be positive"
+                    .to_owned(),
+            );
+        }
+        if self.notify_lease_ms <= 2 * self.notify_timeout_ms as i64 {
+            problems.push(format!(
+                "PAYGATE_NOTIFY_LEASE_MS ({}) must exceed twice PAYGATE_NOTIFY_TIMEOUT_MS ({})",
+                self.notify_lease_ms, self.notify_timeout_ms
+            ));
+        }
+        if self.notify_per_host_max == 0 || self.notify_in_flight_max == 0 {
+            problems.push(
+                "PAYGATE_NOTIFY_PER_HOST_MAX and PAYGATE_NOTIFY_IN_FLIGHT_MAX must be positive"
                     .to_owned(),
             );
         }
@@ -266,6 +284,25 @@ mod tests {
         assert!(problems[2].contains("(it has 31)"), "{problems:?}");
         let message = settings.validate().unwrap_err().to_string();
         assert_eq!(message.lines().count(), 3);
+    }
+
+    #[test]
+    fn a_notification_lease_must_outlast_a_wait_for_a_slot_and_a_delivery() {
+        let lease = |lease_ms: i64| Settings {
+            notify_lease_ms: lease_ms,
+            notify_timeout_ms: 10_000,
+            ..Settings::default()
+        };
+        assert_eq!(lease(20_001).problems(), Vec::<String>::new());
+        assert_eq!(
+            lease(20_000).problems(),
+            ["PAYGATE_NOTIFY_LEASE_MS (20000) must exceed twice PAYGATE_NOTIFY_TIMEOUT_MS (10000)"]
+        );
+        let no_slots = Settings {
+            notify_in_flight_max: 0,
+            ..Settings::default()
+        };
+        assert_eq!(no_slots.problems().len(), 1);
     }
 
     #[test]

@@ -95,6 +95,7 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
         lease_ms: settings.notify_lease_ms,
         http_timeout_ms: settings.notify_timeout_ms,
         per_host_in_flight_max: settings.notify_per_host_max,
+        in_flight_max: settings.notify_in_flight_max,
         ..NotifierSettings::default()
     };
     let job_settings = JobSettings {

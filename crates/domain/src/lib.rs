@@ -6,6 +6,7 @@
 //! functions. Nothing here does I/O or knows about async, HTTP or SQL.
 
 pub mod address;
+pub mod concurrency;
 pub mod error;
 pub mod ids;
 pub mod money;

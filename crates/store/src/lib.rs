@@ -10,6 +10,7 @@
 mod jobs;
 mod merchants;
 mod nonces;
+mod notifications;
 mod orders;
 mod paycodes;
 mod platform;
@@ -17,9 +18,10 @@ mod refunds;
 mod rows;
 mod wallet;
 
-pub use jobs::{AttemptRecord, AttemptVerdict, NotificationRecord, PollRecord};
+pub use jobs::PollRecord;
 pub use merchants::{KeysUpdate, MerchantRecord, NewMerchant};
 pub use nonces::NonceOutcome;
+pub use notifications::{AttemptOutcome, AttemptRecord, AttemptVerdict, NotificationRecord};
 pub use orders::{Inserted, NewOrder, OrderRecord, OrderRef, OrderTransition, Outbox};
 pub use paycodes::PayCodeInsert;
 pub use refunds::{NewRefund, RefundFinish, RefundRecord, RefundRef, RefundReservation};

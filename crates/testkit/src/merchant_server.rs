@@ -8,6 +8,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
+use paygate_app::Clock;
 use serde_json::{Map, Value};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -35,6 +36,8 @@ struct Inner {
     script: VecDeque<Answer>,
     default: Option<Answer>,
     received: Vec<Map<String, Value>>,
+    /// The wall clock (ms since the epoch) at each receipt, in step with `received`.
+    received_at_ms: Vec<i64>,
 }
 
 #[derive(Clone, Default)]
@@ -48,6 +51,7 @@ async fn receive(State(server): State<MerchantServer>, body: Bytes) -> Response 
         let mut inner = server.inner.lock().expect("merchant lock");
         if let Ok(Value::Object(map)) = serde_json::from_slice(&body) {
             inner.received.push(map);
+            inner.received_at_ms.push(paygate_app::SystemClock.now_ms());
         }
         inner
             .script
@@ -114,5 +118,16 @@ impl MerchantServer {
 
     pub fn received(&self) -> Vec<Map<String, Value>> {
         self.inner.lock().expect("merchant lock").received.clone()
+    }
+
+    /// Each notification received with the wall-clock time (ms) it arrived.
+    pub fn arrivals(&self) -> Vec<(Map<String, Value>, i64)> {
+        let inner = self.inner.lock().expect("merchant lock");
+        inner
+            .received
+            .iter()
+            .cloned()
+            .zip(inner.received_at_ms.iter().copied())
+            .collect()
     }
 }

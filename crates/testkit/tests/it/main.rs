@@ -19,6 +19,7 @@ mod keys;
 mod maintenance;
 mod metrics;
 mod notify;
+mod notify_pipeline;
 mod notify_targets;
 mod notify_verdicts;
 mod openapi_requests;
