@@ -25,7 +25,9 @@ pub struct Launch<'a> {
 /// elsewhere) stops them too.
 pub struct Gateways {
     children: Vec<Child>,
-    /// When the last of them printed its listening line.
+    /// When the first of them printed its listening line.
+    pub first_ready_at: Instant,
+    /// When the last of them did.
     pub ready_at: Instant,
 }
 
@@ -50,9 +52,10 @@ impl Gateways {
             ready.push(watch_stdout(stdout));
             children.push(child);
         }
+        let mut ready_times = Vec::with_capacity(count);
         for signal in ready {
             let waited = match tokio::time::timeout(READY_TIMEOUT, signal).await {
-                Ok(Ok(())) => Ok(()),
+                Ok(Ok(at)) => Ok(at),
                 Ok(Err(_)) => Err(anyhow::anyhow!(
                     "a gateway process exited before listening (its errors are above)"
                 )),
@@ -61,14 +64,19 @@ impl Gateways {
                     READY_TIMEOUT.as_secs()
                 )),
             };
-            if let Err(error) = waited {
-                let _ = stop_all(children).await;
-                return Err(error);
+            match waited {
+                Ok(at) => ready_times.push(at),
+                Err(error) => {
+                    let _ = stop_all(children).await;
+                    return Err(error);
+                }
             }
         }
+        let now = Instant::now();
         Ok(Gateways {
             children,
-            ready_at: Instant::now(),
+            first_ready_at: ready_times.iter().copied().min().unwrap_or(now),
+            ready_at: ready_times.iter().copied().max().unwrap_or(now),
         })
     }
 
@@ -106,10 +114,10 @@ fn command(exe: &std::path::Path, launch: &Launch<'_>) -> Command {
     command
 }
 
-/// Reads a child's stdout on its own thread: the receiver resolves once the listening line has
-/// been printed (or fails if the child closes stdout first). The rest is read and dropped, so
+/// Reads a child's stdout on its own thread: the receiver resolves to when the listening line
+/// was read (or fails if the child closes stdout first). The rest is read and dropped, so
 /// the child never blocks on a full pipe.
-fn watch_stdout(stdout: ChildStdout) -> oneshot::Receiver<()> {
+fn watch_stdout(stdout: ChildStdout) -> oneshot::Receiver<Instant> {
     let (listening, signal) = oneshot::channel();
     std::thread::spawn(move || {
         let mut listening = Some(listening);
@@ -117,7 +125,7 @@ fn watch_stdout(stdout: ChildStdout) -> oneshot::Receiver<()> {
             let Ok(line) = line else { break };
             if line.starts_with("listening on") {
                 if let Some(listening) = listening.take() {
-                    let _ = listening.send(());
+                    let _ = listening.send(Instant::now());
                 }
             }
         }

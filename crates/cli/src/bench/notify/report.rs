@@ -51,6 +51,7 @@ pub struct DrainRow {
     pub processes: usize,
     pub runs: usize,
     pub deliveries_per_sec: Spread,
+    pub deliveries_per_sec_from_first_ready: Spread,
     pub drain_secs: Spread,
     pub delivered: Spread,
     pub received: Spread,
@@ -68,6 +69,7 @@ impl DrainRow {
             processes,
             runs: runs.len(),
             deliveries_per_sec: spread(|r| r.per_sec),
+            deliveries_per_sec_from_first_ready: spread(|r| r.per_sec_from_first),
             drain_secs: spread(|r| r.drain_secs),
             delivered: spread(|r| r.delivered as f64),
             received: spread(|r| r.received as f64),
@@ -123,11 +125,12 @@ pub fn print_drain(rows: &[DrainRow], backlog: usize) {
     }
     println!("\nDrain: a backlog of {backlog} due notifications (median (min–max) over runs)");
     println!(
-        "{:>5} {:>5} {:>4}  {:>24} {:>20} {:>12} {:>10} {:>6} {:>7} {:>7}",
+        "{:>5} {:>5} {:>4}  {:>20} {:>20} {:>18} {:>12} {:>10} {:>6} {:>7} {:>7}",
         "hosts",
         "procs",
         "runs",
         "deliveries/s",
+        "from first ready/s",
         "drain s",
         "received",
         "dupl.",
@@ -137,11 +140,12 @@ pub fn print_drain(rows: &[DrainRow], backlog: usize) {
     );
     for r in rows {
         println!(
-            "{:>5} {:>5} {:>4}  {:>24} {:>20} {:>12} {:>10} {:>6} {:>7} {:>7}",
+            "{:>5} {:>5} {:>4}  {:>20} {:>20} {:>18} {:>12} {:>10} {:>6} {:>7} {:>7}",
             r.hosts,
             r.processes,
             r.runs,
             r.deliveries_per_sec.show(0),
+            r.deliveries_per_sec_from_first_ready.show(0),
             r.drain_secs.show(2),
             r.received.show(0),
             r.duplicates.show(0),
