@@ -22,7 +22,7 @@ pub struct Launch<'a> {
 }
 
 /// Running gateway processes. `stop` ends them; dropping them without it (an error or Ctrl-C
-/// elsewhere) stops them too.
+/// elsewhere) stops them too, blocking the thread for as long as that takes.
 pub struct Gateways {
     children: Vec<Child>,
     /// When the first of them printed its listening line.
@@ -32,55 +32,46 @@ pub struct Gateways {
 }
 
 impl Gateways {
-    /// Spawns `count` processes at once and waits until each is listening. On failure, the
-    /// ones already spawned are stopped.
+    /// Spawns `count` processes at once and waits until each is listening. On failure (or if
+    /// this is cancelled), the ones already spawned are stopped.
     pub async fn start(count: usize, launch: &Launch<'_>) -> anyhow::Result<Gateways> {
         let exe = std::env::current_exe().context("find this executable")?;
-        let mut children = Vec::with_capacity(count);
+        let now = Instant::now();
+        // Built first, so its `Drop` stops whatever was spawned on every way out.
+        let mut gateways = Gateways {
+            children: Vec::with_capacity(count),
+            first_ready_at: now,
+            ready_at: now,
+        };
         let mut ready = Vec::with_capacity(count);
         for _ in 0..count {
-            let spawned = command(&exe, launch).spawn();
-            let mut child = match spawned {
-                Ok(child) => child,
-                Err(error) => {
-                    // The failure to start is the error worth reporting, not how the rest stopped.
-                    let _ = stop_all(children).await;
-                    return Err(error).with_context(|| format!("spawn {} serve", exe.display()));
-                }
-            };
+            let mut child = command(&exe, launch)
+                .spawn()
+                .with_context(|| format!("spawn {} serve", exe.display()))?;
             let stdout = child.stdout.take().expect("stdout is piped");
             ready.push(watch_stdout(stdout));
-            children.push(child);
+            gateways.children.push(child);
         }
         let mut ready_times = Vec::with_capacity(count);
         for signal in ready {
-            let waited = match tokio::time::timeout(READY_TIMEOUT, signal).await {
-                Ok(Ok(at)) => Ok(at),
-                Ok(Err(_)) => Err(anyhow::anyhow!(
+            match tokio::time::timeout(READY_TIMEOUT, signal).await {
+                Ok(Ok(at)) => ready_times.push(at),
+                Ok(Err(_)) => anyhow::bail!(
                     "a gateway process exited before listening (its errors are above)"
-                )),
-                Err(_) => Err(anyhow::anyhow!(
+                ),
+                Err(_) => anyhow::bail!(
                     "a gateway process did not listen within {} s",
                     READY_TIMEOUT.as_secs()
-                )),
-            };
-            match waited {
-                Ok(at) => ready_times.push(at),
-                Err(error) => {
-                    let _ = stop_all(children).await;
-                    return Err(error);
-                }
+                ),
             }
         }
-        let now = Instant::now();
-        Ok(Gateways {
-            children,
-            first_ready_at: ready_times.iter().copied().min().unwrap_or(now),
-            ready_at: ready_times.iter().copied().max().unwrap_or(now),
-        })
+        gateways.first_ready_at = ready_times.iter().copied().min().unwrap_or(now);
+        gateways.ready_at = ready_times.iter().copied().max().unwrap_or(now);
+        Ok(gateways)
     }
 
-    /// SIGTERM to each, then waits for them; an error if one had exited on its own or failed.
+    /// SIGTERM to each, then waits for them; an error if one had exited on its own or had to be
+    /// killed.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         stop_all(std::mem::take(&mut self.children)).await
     }
