@@ -11,6 +11,7 @@
 mod breakdown;
 mod cpu;
 mod load;
+mod notify;
 mod report;
 mod stats;
 mod target;
@@ -29,7 +30,11 @@ use std::time::Duration;
 pub const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 #[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BenchArgs {
+    /// Other measurements; without one, the create throughput benchmark runs.
+    #[command(subcommand)]
+    command: Option<BenchCommand>,
     /// Seconds measured per run, after the warm-up.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     duration_secs: u64,
@@ -57,6 +62,13 @@ pub struct BenchArgs {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Measure notification delivery by `paygate serve` processes: draining a backlog, and the
+    /// lag from an order being paid to its merchant hearing of it (PostgreSQL).
+    Notify(notify::NotifyArgs),
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,6 +141,9 @@ impl Machine {
 }
 
 pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
+    if let Some(BenchCommand::Notify(notify_args)) = args.command {
+        return notify::run(settings, notify_args).await;
+    }
     let store_options = StoreOptions {
         pg_connections_max: settings.pg_connections_max,
         ..StoreOptions::default()
@@ -292,6 +307,18 @@ mod tests {
         assert!(parse(&["--duration-secs", "0"]).is_err());
         assert!(parse(&["--backends", "mysql"]).is_err());
         assert!(parse(&["--sign-type", "md5"]).is_err());
+    }
+
+    #[test]
+    fn notify_is_a_subcommand_and_plain_bench_is_unchanged() {
+        let args = parse(&["--concurrency", "4"]).unwrap();
+        assert!(args.command.is_none());
+        assert_eq!(args.concurrency, vec![4]);
+        let args = parse(&["notify", "--hosts", "1,100", "--runs", "5"]).unwrap();
+        assert!(matches!(args.command, Some(BenchCommand::Notify(_))));
+        assert!(parse(&["--concurrency", "4", "notify"]).is_err());
+        assert!(parse(&["notify", "--concurrency", "4"]).is_err());
+        assert!(parse(&["notify", "--processes", "0"]).is_err());
     }
 
     #[test]

@@ -48,7 +48,8 @@ enum Command {
     },
     /// Print the OpenAPI 3.1 document.
     Openapi,
-    /// Measure signed create-order throughput against the raw database insert ceiling.
+    /// Measure signed create-order throughput against the raw database insert ceiling
+    /// (`bench notify`: notification delivery).
     Bench(bench::BenchArgs),
 }
 
