@@ -14,18 +14,14 @@ use serde_json::Value;
 /// At least `ADMIN_TOKEN_CHARS_MIN` characters, as `serve` requires.
 const TOKEN: &str = "operator-token-0123456789-abcdefghij";
 
+/// The operator's request, with the token, answered in JSON.
+async fn admin_json(request: reqwest::RequestBuilder) -> Value {
+    let answer = request.bearer_auth(TOKEN).send().await.unwrap();
+    answer.json().await.unwrap()
+}
+
 async fn operators_see_every_attempt_and_can_resend(backend: DbBackend) {
-    let t = spawn_app_with(
-        backend,
-        TestOptions {
-            settings: AppSettings {
-                admin_token: Some(TOKEN.into()),
-                ..AppSettings::default()
-            },
-            ..TestOptions::default()
-        },
-    )
-    .await;
+    let t = spawn_app_with(backend, with_admin_token(TOKEN)).await;
     let merchant = MerchantServer::start().await;
     merchant.script([Answer::Status(500)]);
     t.fund_wallet("alice", "50.00").await;
@@ -48,15 +44,7 @@ async fn operators_see_every_attempt_and_can_resend(backend: DbBackend) {
     let anonymous = http.get(&list_url).send().await.unwrap();
     assert_eq!(anonymous.status(), 401, "no token, no admin API");
 
-    let listed: Value = http
-        .get(&list_url)
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = admin_json(http.get(&list_url)).await;
     let n = &listed["notifications"][0];
     assert_eq!(n["status"], "PENDING");
     assert_eq!(n["attempt_log"][0]["outcome"], "http 500");
@@ -73,15 +61,7 @@ async fn operators_see_every_attempt_and_can_resend(backend: DbBackend) {
         .unwrap();
     assert_eq!(queued.status(), 200);
     notifier.try_step().await.unwrap();
-    let listed: Value = http
-        .get(&list_url)
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = admin_json(http.get(&list_url)).await;
     assert_eq!(listed["notifications"][0]["status"], "DELIVERED");
     assert_eq!(merchant.received().len(), 2);
 
@@ -92,28 +72,13 @@ async fn operators_see_every_attempt_and_can_resend(backend: DbBackend) {
         .await
         .unwrap();
     assert_eq!(missing.status(), 400);
-    let malformed: Value = http
-        .post(format!("{}/admin/notifications/abc/resend", t.base_url))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let malformed =
+        admin_json(http.post(format!("{}/admin/notifications/abc/resend", t.base_url))).await;
     assert_eq!(
         malformed["error_code"], "1001",
         "a malformed id gets the stable code"
     );
-    let anomalies: Value = http
-        .get(format!("{}/admin/anomalies", t.base_url))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let anomalies = admin_json(http.get(format!("{}/admin/anomalies", t.base_url))).await;
     assert_eq!(anomalies["anomalies"].as_array().unwrap().len(), 0);
     t.stop().await;
 }

@@ -8,7 +8,7 @@ use paygate_client::CreateOrder;
 use paygate_domain::schedule::NotificationStatus;
 use paygate_domain::sign::VerifyKey;
 use paygate_domain::{OrderStatus, OutTradeNo, TradeNo};
-use paygate_store::NotificationRecord;
+use paygate_store::{AttemptRecord, NotificationRecord};
 use paygate_testkit::{
     both_databases, spawn_app_with, Answer, DbBackend, MerchantServer, TestApp, TestOptions,
 };
@@ -69,6 +69,16 @@ async fn only_notification(s: &Scene, trade_no: &TradeNo) -> NotificationRecord 
     all.remove(0)
 }
 
+/// The attempts of the trade's one notification, which must have been delivered in the end.
+async fn delivered_attempts(s: &Scene, trade_no: &TradeNo) -> Vec<AttemptRecord> {
+    let notification = only_notification(s, trade_no).await;
+    assert_eq!(notification.status, NotificationStatus::Delivered);
+    s.t.store()
+        .notification_attempts(notification.id)
+        .await
+        .unwrap()
+}
+
 async fn a_merchant_failing_three_times_gets_exactly_four_signed_attempts(backend: DbBackend) {
     let s = scene(backend, 2_000).await;
     let merchant = MerchantServer::start().await;
@@ -97,13 +107,7 @@ async fn a_merchant_failing_three_times_gets_exactly_four_signed_attempts(backen
         assert_eq!(body["trade_status"], "SUCCESS");
         assert_eq!(body["notify_type"], "TRADE_SUCCESS");
     }
-    let notification = only_notification(&s, &trade_no).await;
-    assert_eq!(notification.status, NotificationStatus::Delivered);
-    let attempts =
-        s.t.store()
-            .notification_attempts(notification.id)
-            .await
-            .unwrap();
+    let attempts = delivered_attempts(&s, &trade_no).await;
     let outcomes: Vec<_> = attempts.iter().map(|a| a.outcome.as_str()).collect();
     assert_eq!(outcomes, ["http 500", "http 500", "http 500", "delivered"]);
     assert_eq!(
@@ -136,13 +140,7 @@ async fn answers_other_than_success_are_retried(backend: DbBackend) {
         s.clock.advance_ms(wait_min * MINUTE_MS);
         s.notifier.try_step().await.unwrap();
     }
-    let notification = only_notification(&s, &trade_no).await;
-    assert_eq!(notification.status, NotificationStatus::Delivered);
-    let attempts =
-        s.t.store()
-            .notification_attempts(notification.id)
-            .await
-            .unwrap();
+    let attempts = delivered_attempts(&s, &trade_no).await;
     let outcomes: Vec<_> = attempts.iter().map(|a| a.outcome.as_str()).collect();
     assert_eq!(
         outcomes,
