@@ -6,6 +6,8 @@
 //! trade layer may change an order's state; an unknown outcome leaves the order waiting and is
 //! settled later by a status query.
 
+pub mod wechat;
+
 use async_trait::async_trait;
 use paygate_domain::{Currency, MerchantId, Money, PayCode, PayType, RefundNo, TradeNo};
 
