@@ -1,0 +1,228 @@
+//! A channel's rules as data (DESIGN §5), consulted by the core **before** it calls the channel,
+//! so a merchant hears a clear error ("refund window closed", "51st refund", "order number the
+//! channel would reject") instead of a channel error. Adding a channel is a row of data plus its
+//! protocol module; nothing here does I/O.
+
+/// The unit a channel's wire carries amounts in. Conversion happens only inside the channel's
+/// module; this says which one it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AmountUnit {
+    /// Integer minor units (WeChat Pay, UnionPay).
+    Fen,
+    /// Decimal major units with exactly two decimals (Alipay).
+    YuanTwoDecimals,
+}
+
+/// What part of its fee a channel gives back when a payment is refunded (seed 002 §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeeRefund {
+    /// The fee is kept whatever is refunded.
+    None,
+    /// `refund × rate`, rounded half-up to the fen.
+    Proportional,
+    /// As `Proportional`, but nothing is returned below this many fen.
+    ProportionalAboveMinimum { minimum_fen: i64 },
+    /// The whole fee, once the order is fully refunded.
+    WholeOnFullRefund,
+    /// The percentage part only, never the fixed part.
+    PercentageOnly,
+}
+
+/// How a channel takes an order's expiry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpiryMode {
+    /// An absolute time (WeChat `time_expire`, RFC 3339).
+    Absolute,
+    /// Minutes from creation (Alipay `timeout_express`).
+    RelativeMinutes,
+}
+
+/// Which characters an identifier may use beyond ASCII letters and digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdRule {
+    pub field: &'static str,
+    pub len_min: usize,
+    pub len_max: usize,
+    pub extra: &'static str,
+}
+
+impl IdRule {
+    pub fn check(&self, value: &str) -> Result<(), RuleViolation> {
+        let allowed = |c: char| c.is_ascii_alphanumeric() || self.extra.contains(c);
+        if !(self.len_min..=self.len_max).contains(&value.len()) || !value.chars().all(allowed) {
+            return Err(RuleViolation::Field {
+                field: self.field,
+                why: format!(
+                    "must be {}-{} characters of letters, digits{}",
+                    self.len_min,
+                    self.len_max,
+                    if self.extra.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" and {}", self.extra)
+                    }
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelRules {
+    pub channel: &'static str,
+    pub amount_unit: AmountUnit,
+    /// The merchant's order number as the channel takes it (ours is passed through).
+    pub out_trade_no: IdRule,
+    pub out_refund_no: IdRule,
+    /// The most characters a description (subject) may have.
+    pub description_chars_max: usize,
+    /// Characters outside the Basic Multilingual Plane (emoji and the like) are refused.
+    pub description_bmp_only: bool,
+    /// Days after payment within which a refund is accepted.
+    pub refund_window_days: i64,
+    pub refunds_per_order_max: Option<u32>,
+    /// Whether a payment, a micropay payment and a refund are announced by callback (if not,
+    /// only polling learns the outcome).
+    pub pay_notify: bool,
+    pub micropay_notify: bool,
+    pub refund_notify: bool,
+    pub expiry: ExpiryMode,
+    pub fee_refund: FeeRefund,
+    /// When the clearing day ends, in minutes from local midnight (−60: 23:00 the day before).
+    pub clearing_day_end_minutes: i32,
+    /// When the day's bill can be downloaded, in minutes after the next local midnight.
+    pub bill_ready_minutes: i32,
+    pub profit_share_receivers_max: Option<u32>,
+}
+
+/// A request the channel would refuse, told before calling it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleViolation {
+    #[error("{field} {why}")]
+    Field { field: &'static str, why: String },
+    #[error("the refund window of {days} days after payment has closed")]
+    RefundWindowClosed { days: i64 },
+    #[error("an order may be refunded at most {max} times")]
+    TooManyRefunds { max: u32 },
+}
+
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+impl ChannelRules {
+    pub fn check_description(&self, text: &str) -> Result<(), RuleViolation> {
+        let chars = text.chars().count();
+        let why = if chars == 0 || chars > self.description_chars_max {
+            Some(format!(
+                "must be 1-{} characters",
+                self.description_chars_max
+            ))
+        } else if text.chars().any(char::is_control) {
+            Some("must not contain control characters".to_owned())
+        } else if self.description_bmp_only && text.chars().any(|c| u32::from(c) > 0xFFFF) {
+            Some(format!(
+                "must not contain emoji or other characters {} rejects",
+                self.channel
+            ))
+        } else {
+            None
+        };
+        match why {
+            Some(why) => Err(RuleViolation::Field {
+                field: "subject",
+                why,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether one more refund of an order paid at `paid_at_ms` is allowed at `now_ms`, after
+    /// `refunds_made` refunds (a retried refund reuses its number and is not a new one).
+    pub fn check_refund(
+        &self,
+        paid_at_ms: i64,
+        now_ms: i64,
+        refunds_made: u32,
+    ) -> Result<(), RuleViolation> {
+        if now_ms.saturating_sub(paid_at_ms) > self.refund_window_days * DAY_MS {
+            return Err(RuleViolation::RefundWindowClosed {
+                days: self.refund_window_days,
+            });
+        }
+        match self.refunds_per_order_max {
+            Some(max) if refunds_made >= max => Err(RuleViolation::TooManyRefunds { max }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// WeChat Pay (API v3; micropay on v2), from its documentation and seed 002.
+pub const WECHAT: ChannelRules = ChannelRules {
+    channel: "WeChat Pay",
+    amount_unit: AmountUnit::Fen,
+    out_trade_no: IdRule {
+        field: "out_trade_no",
+        len_min: 6,
+        len_max: 32,
+        extra: "_-*",
+    },
+    out_refund_no: IdRule {
+        field: "out_refund_no",
+        len_min: 1,
+        len_max: 64,
+        extra: "_-|*@",
+    },
+    description_chars_max: 127,
+    description_bmp_only: true,
+    refund_window_days: 365,
+    refunds_per_order_max: Some(50),
+    pay_notify: true,
+    micropay_notify: false,
+    refund_notify: true,
+    expiry: ExpiryMode::Absolute,
+    fee_refund: FeeRefund::Proportional,
+    clearing_day_end_minutes: 24 * 60,
+    bill_ready_minutes: 10 * 60,
+    profit_share_receivers_max: Some(5),
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wechat_takes_order_numbers_of_6_to_32_letters_digits_and_underscore_dash_star() {
+        assert_eq!(WECHAT.out_trade_no.check("P2026112900000001"), Ok(()));
+        assert_eq!(WECHAT.out_trade_no.check("ab_-*9"), Ok(()));
+        for bad in ["abc12", &"a".repeat(33), "order#1", "订单123456"] {
+            let Err(RuleViolation::Field { field, .. }) = WECHAT.out_trade_no.check(bad) else {
+                panic!("{bad:?} should be refused");
+            };
+            assert_eq!(field, "out_trade_no");
+        }
+    }
+
+    #[test]
+    fn descriptions_are_1_to_127_characters_without_emoji_or_control_characters() {
+        assert_eq!(WECHAT.check_description(&"茶".repeat(127)), Ok(()));
+        assert!(WECHAT.check_description(&"茶".repeat(128)).is_err());
+        assert!(WECHAT.check_description("").is_err());
+        assert!(WECHAT.check_description("green tea 🍵").is_err());
+        assert!(WECHAT.check_description("green\u{0}tea").is_err());
+    }
+
+    #[test]
+    fn a_refund_is_refused_after_a_year_and_after_the_fiftieth() {
+        let paid = 1_700_000_000_000;
+        assert_eq!(WECHAT.check_refund(paid, paid + 365 * DAY_MS, 0), Ok(()));
+        assert_eq!(
+            WECHAT.check_refund(paid, paid + 365 * DAY_MS + 1, 0),
+            Err(RuleViolation::RefundWindowClosed { days: 365 })
+        );
+        assert_eq!(WECHAT.check_refund(paid, paid + DAY_MS, 49), Ok(()));
+        assert_eq!(
+            WECHAT.check_refund(paid, paid + DAY_MS, 50),
+            Err(RuleViolation::TooManyRefunds { max: 50 })
+        );
+    }
+}
