@@ -4,3 +4,4 @@
 
 pub mod v2_sign;
 pub mod v3_auth;
+pub mod v3_wire;

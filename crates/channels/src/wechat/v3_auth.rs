@@ -47,6 +47,17 @@ pub fn response_message(timestamp: i64, nonce: &str, body: &str) -> String {
     format!("{timestamp}\n{nonce}\n{body}\n")
 }
 
+/// What a JSAPI / mini program invocation's `paySign` covers (`signType` is `RSA`, the key the
+/// merchant's): `appId`, `timeStamp`, `nonceStr` and `package` (`prepay_id=...`), each on its line.
+pub fn jsapi_pay_message(appid: &str, timestamp: i64, nonce: &str, prepay_id: &str) -> String {
+    format!("{appid}\n{timestamp}\n{nonce}\nprepay_id={prepay_id}\n")
+}
+
+/// What an APP invocation's `sign` covers: `appid`, `timestamp`, `noncestr` and `prepayid`.
+pub fn app_pay_message(appid: &str, timestamp: i64, nonce: &str, prepay_id: &str) -> String {
+    format!("{appid}\n{timestamp}\n{nonce}\n{prepay_id}\n")
+}
+
 /// The parts of a request's `Authorization` header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Authorization {
@@ -214,6 +225,18 @@ mod tests {
         assert_eq!(
             Authorization::parse(&header.replace(AUTH_SCHEME, "WECHATPAY2-SM2-WITH-SM3")),
             None
+        );
+    }
+
+    #[test]
+    fn app_invocations_sign_appid_time_nonce_and_prepay_id() {
+        assert_eq!(
+            jsapi_pay_message("wx8888888888888888", 1414561699, "5K8264ILTKCH16CQ", "wx201410272009395522657a690389285100"),
+            "wx8888888888888888\n1414561699\n5K8264ILTKCH16CQ\nprepay_id=wx201410272009395522657a690389285100\n"
+        );
+        assert_eq!(
+            app_pay_message("wx8888888888888888", 1414561699, "5K8264ILTKCH16CQ", "wx201410272009395522657a690389285100"),
+            "wx8888888888888888\n1414561699\n5K8264ILTKCH16CQ\nwx201410272009395522657a690389285100\n"
         );
     }
 
