@@ -3,5 +3,6 @@
 //! channel adapter and the sandbox that plays WeChat Pay's server.
 
 pub mod v2_sign;
+pub mod v2_xml;
 pub mod v3_auth;
 pub mod v3_wire;
