@@ -4,9 +4,9 @@
 
 mod admin;
 mod bench;
-mod config;
-mod serve;
-mod wiring;
+
+// Imported at the root so the commands' `crate::config` and `crate::wiring` name the library's.
+use paygate::{config, serve, wiring};
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

@@ -3,13 +3,17 @@
 
 use crate::database::TestDb;
 use crate::merchants::{client_for, create_merchant};
+use paygate::config::Settings;
+use paygate::startup::{Application, Overrides};
 use paygate_app::{App, AppSettings, Clock, CreatedMerchant, SystemClock};
 use paygate_client::Client;
 use paygate_domain::secret::MasterKey;
 use paygate_domain::sign::SignType;
 use paygate_domain::{Currency, MerchantId, Money, PayCode, PayType, WalletAccountId};
-use paygate_store::{Backend, Store, StoreOptions};
+use paygate_store::{Backend, Store};
 use std::sync::Arc;
+
+pub use paygate::startup::Workers;
 
 pub struct TestOptions {
     pub clock: Arc<dyn Clock>,
@@ -18,6 +22,8 @@ pub struct TestOptions {
     /// Serves `pay_type=wallet` instead of the wallet channel (e.g. a `ScriptedChannel`).
     pub channel: Option<Arc<dyn paygate_channels::Channel>>,
     pub connection_limits: paygate_http::ConnectionLimits,
+    /// Off by default: tests step the notifier and the jobs themselves, at their own clock.
+    pub workers: Workers,
 }
 
 impl TestOptions {
@@ -40,6 +46,7 @@ impl Default for TestOptions {
             settings: AppSettings::default(),
             channel: None,
             connection_limits: paygate_http::ConnectionLimits::default(),
+            workers: Workers::Off,
         }
     }
 }
@@ -51,7 +58,7 @@ pub struct TestApp {
     pub merchant: CreatedMerchant,
     pub client: Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     pub db: TestDb,
     /// The key the app's secrets are sealed under, for tests that write or restart over the
     /// same database.
@@ -62,39 +69,41 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, TestOptions::default()).await
 }
 
+/// Starts the app through production's `Application::build_with`, on the test's database with
+/// a fresh master key, listening on a loopback port chosen by the system.
 pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> TestApp {
     let db = TestDb::create(backend).await;
-    let store = Store::connect(&db.url, &StoreOptions::default())
-        .await
-        .expect("connect test database");
-    store.migrate().await.expect("migrate test database");
-    let master_key = MasterKey::from_hex(&MasterKey::generate_hex()).expect("fresh master key");
-    let listener = paygate_http::listen("127.0.0.1:0".parse().expect("an address"))
-        .expect("bind a loopback port");
-    let addr = listener.local_addr().expect("local addr");
-    let base_url = format!("http://{addr}");
-    let mut settings = options.settings;
-    settings.public_url = base_url.clone();
-    let app = App::new(store, master_key.clone(), settings, options.clock)
+    let master_key_hex = MasterKey::generate_hex();
+    let master_key = MasterKey::from_hex(&master_key_hex).expect("fresh master key");
+    let limits = options.connection_limits;
+    let settings = Settings {
+        listen: "127.0.0.1:0".into(),
+        // Only created, never written: the master key is given and there is no demo data.
+        data_dir: std::env::temp_dir(),
+        database_url: Some(db.url.clone()),
+        master_key: Some(master_key_hex),
+        demo: Some(false),
+        http_header_read_timeout_ms: limits.header_read_timeout_ms,
+        http_idle_timeout_ms: limits.idle_timeout_ms,
+        http_connections_max: limits.connections_max,
+        ..Settings::default()
+    };
+    let overrides = Overrides {
+        clock: options.clock,
+        app_settings: Some(options.settings),
+        channels: (options.channel.into_iter())
+            .map(|channel| (PayType::Wallet, channel))
+            .collect(),
+        workers: options.workers,
+    };
+    let application = Application::build_with(settings, overrides)
         .await
         .expect("build app");
-    let app = match options.channel {
-        Some(channel) => app.with_channel(PayType::Wallet, channel),
-        None => app,
-    };
+    let (base_url, app) = (application.base_url(), application.app().clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let limits = options.connection_limits;
-    let server = tokio::spawn({
-        let app = app.clone();
-        async move {
-            let shutdown = async {
-                let _ = rx.await;
-            };
-            paygate_http::serve(listener, app, limits, shutdown)
-                .await
-                .expect("serve");
-        }
-    });
+    let server = tokio::spawn(application.run_until_stopped(async {
+        let _ = rx.await;
+    }));
     let merchant = create_merchant(&app, options.sign_type).await;
     let client = client_for(&base_url, &merchant);
     TestApp {
@@ -167,6 +176,7 @@ impl TestApp {
         self.app.create_order(&keys, cmd).await
     }
 
+    /// Stops serving and waits for in-flight requests; the application then closes the store.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -174,7 +184,6 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             let _ = server.await;
         }
-        self.app.store().close().await;
     }
 }
 

@@ -17,7 +17,7 @@ mod merchant_server;
 mod merchants;
 mod scripted;
 
-pub use app::{spawn_app, spawn_app_with, TestApp, TestOptions};
+pub use app::{spawn_app, spawn_app_with, TestApp, TestOptions, Workers};
 pub use database::{pg_admin_url, pg_skipped, TempDir, TestDb, DEFAULT_PG_URL};
 pub use merchant_server::{Answer, MerchantServer};
 pub use merchants::{client_for, create_merchant, create_merchant_with, sign_key_of};
