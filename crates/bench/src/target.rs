@@ -140,19 +140,7 @@ impl Target {
         };
         let application = Application::build_with(settings, overrides).await?;
         let (base_url, app) = (application.base_url(), application.app().clone());
-        let merchant = app
-            .create_merchant(NewMerchantInput {
-                id: None,
-                name: "Bench shop".into(),
-                sign_type,
-                rsa_public_key: None,
-                pay_types: vec![PayType::Wallet],
-                notify_delays_secs: None,
-                // The workload's notify_url is a loopback discard address.
-                private_targets: PrivateTargets::Allowed,
-            })
-            .await
-            .map_err(|e| anyhow::anyhow!("create merchant: {e}"))?;
+        let merchant = create_merchant(&app, "Bench shop".into(), sign_type).await?;
         let client = client_for(&base_url, &app, &merchant)?;
         let (shutdown, stop) = oneshot::channel::<()>();
         let server = tokio::spawn(application.run_until_stopped(async {
@@ -172,6 +160,26 @@ impl Target {
         let _ = self.shutdown.send(());
         self.server.await.context("server task")?
     }
+}
+
+/// A wallet merchant allowed loopback notify URLs: the bench's merchant endpoints (and the
+/// create workload's discard address) are all on loopback.
+pub async fn create_merchant(
+    app: &App,
+    name: String,
+    sign_type: SignType,
+) -> anyhow::Result<CreatedMerchant> {
+    app.create_merchant(NewMerchantInput {
+        id: None,
+        name,
+        sign_type,
+        rsa_public_key: None,
+        pay_types: vec![PayType::Wallet],
+        notify_delays_secs: None,
+        private_targets: PrivateTargets::Allowed,
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("create merchant: {e}"))
 }
 
 fn client_for(base_url: &str, app: &App, merchant: &CreatedMerchant) -> anyhow::Result<Client> {

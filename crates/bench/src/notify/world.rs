@@ -3,12 +3,12 @@
 //! merchant per notify host, and orders made and paid through the app's own use cases.
 
 use super::gateway::Launch;
+use crate::target::create_merchant;
 use anyhow::Context;
 use paygate::config::Settings;
 use paygate_app::commands::CreateOrder;
-use paygate_app::{App, MerchantKeys, NewMerchantInput};
+use paygate_app::{App, MerchantKeys};
 use paygate_channels::TradeState;
-use paygate_domain::address::PrivateTargets;
 use paygate_domain::secret::MasterKey;
 use paygate_domain::sign::SignType;
 use paygate_domain::{Currency, Money, OutTradeNo, PayType};
@@ -53,19 +53,8 @@ impl World {
         let app = paygate::wiring::open_app(&settings).await?;
         let mut merchants = Vec::with_capacity(notify_urls.len());
         for (host, url) in notify_urls.iter().enumerate() {
-            let created = app
-                .create_merchant(NewMerchantInput {
-                    id: None,
-                    name: format!("Bench merchant {host}"),
-                    sign_type: SignType::Md5,
-                    rsa_public_key: None,
-                    pay_types: vec![PayType::Wallet],
-                    notify_delays_secs: None,
-                    // The merchant endpoints are on loopback.
-                    private_targets: PrivateTargets::Allowed,
-                })
-                .await
-                .map_err(|e| anyhow::anyhow!("create merchant: {e}"))?;
+            let name = format!("Bench merchant {host}");
+            let created = create_merchant(&app, name, SignType::Md5).await?;
             let keys = app
                 .merchant_keys(&created.id)
                 .await
