@@ -1,12 +1,12 @@
 //! `paygate`: the gateway's one binary. `serve` runs the merchant API, cashier and operations
-//! endpoints; the other commands administer merchants and wallets, apply migrations, print the
-//! OpenAPI document and run the benchmark. Wiring and settings live here and nowhere else.
+//! endpoints; the other commands administer merchants and wallets, apply migrations and print
+//! the OpenAPI document. Wiring and settings live in this package's library (`paygate::startup`,
+//! `paygate::config`), which the tests and the benchmark (`paygate-bench`) use as well.
 
 mod admin;
-mod bench;
-mod config;
-mod serve;
-mod wiring;
+
+// Imported at the root so the commands' `crate::config` and `crate::wiring` name the library's.
+use paygate::{config, serve, wiring};
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -48,9 +48,6 @@ enum Command {
     },
     /// Print the OpenAPI 3.1 document.
     Openapi,
-    /// Measure signed create-order throughput against the raw database insert ceiling
-    /// (`bench notify`: notification delivery).
-    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -83,7 +80,6 @@ fn main() -> ExitCode {
                 println!("{}", doc.to_pretty_json().expect("OpenAPI serialises"));
                 Ok(())
             }
-            Command::Bench(args) => bench::run(settings, args).await,
         }
     });
     match result {
@@ -92,5 +88,19 @@ fn main() -> ExitCode {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::{CommandFactory, Parser};
+
+    #[test]
+    fn the_benchmark_is_not_a_command_of_the_production_binary() {
+        let help = Cli::command().render_help().to_string();
+        assert!(help.contains("serve"), "{help}");
+        assert!(!help.contains("bench"), "{help}");
+        assert!(Cli::try_parse_from(["paygate", "bench"]).is_err());
     }
 }

@@ -1,12 +1,10 @@
-//! `paygate serve`: check the settings, open the database, make sure a demo merchant exists on
-//! a fresh embedded one (or wherever `PAYGATE_DEMO=true`), bind, print where it listens, and
-//! serve until SIGTERM or Ctrl-C.
+//! `paygate serve`: build the application (`startup`: settings checked, address bound, database
+//! opened), make sure a demo merchant exists on a fresh embedded database (or wherever
+//! `PAYGATE_DEMO=true`), print where it listens, and serve until SIGTERM or Ctrl-C.
 
 use crate::config::{LogFormat, Settings};
+use crate::startup::Application;
 use crate::wiring;
-use anyhow::Context;
-use paygate_app::jobs::JobSettings;
-use paygate_app::notify::{Notifier, NotifierSettings};
 use paygate_app::{App, NewMerchantInput};
 use paygate_domain::address::PrivateTargets;
 use paygate_domain::sign::SignType;
@@ -76,74 +74,13 @@ fn anyhow_of(error: paygate_app::AppError) -> anyhow::Error {
     anyhow::anyhow!("{error}")
 }
 
-pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
-    // Refuse unsafe settings before taking the address, so nothing listens half-configured.
-    settings.validate()?;
-    let listener = bind(&settings.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", settings.listen))?;
-    let addr = listener.local_addr().context("local address")?;
-    // With port 0 the links we hand out must carry the port actually bound.
-    if settings.public_url.is_none() {
-        settings.public_url = Some(format!("http://{addr}"));
-    }
-    let app = wiring::open_app(&settings).await?;
-    ensure_demo(&app, &settings).await?;
-    println!("listening on http://{addr}");
-    let workers = tokio_util::sync::CancellationToken::new();
-    let notifier_settings = NotifierSettings {
-        lease_ms: settings.notify_lease_ms,
-        http_timeout_ms: settings.notify_timeout_ms,
-        per_host_in_flight_max: settings.notify_per_host_max,
-        in_flight_max: settings.notify_in_flight_max,
-        ..NotifierSettings::default()
-    };
-    let job_settings = JobSettings {
-        pause_ms: settings.jobs_interval_ms,
-        ..JobSettings::default()
-    };
-    let notifier = Notifier::new(app.clone(), notifier_settings)
-        .map_err(|e| anyhow::anyhow!("start notifier: {e}"))?;
-    let background = [
-        tokio::spawn(paygate_app::maintenance::run_nonce_pruner(
-            app.clone(),
-            workers.clone(),
-        )),
-        tokio::spawn(notifier.run(workers.clone())),
-        tokio::spawn(paygate_app::jobs::run_jobs(
-            app.clone(),
-            job_settings,
-            workers.clone(),
-        )),
-        tokio::spawn(paygate_app::gauges::run_gauge_refresher(
-            app.clone(),
-            paygate_app::gauges::REFRESH_INTERVAL,
-            workers.clone(),
-        )),
-    ];
-    let limits = settings.connection_limits();
-    paygate_http::serve(listener, app.clone(), limits, shutdown_signal())
-        .await
-        .context("server failed")?;
-    // Stop claiming work; in-flight deliveries finish, anything else is left to its lease.
-    workers.cancel();
-    for task in background {
-        let _ = task.await;
-    }
-    app.store().close().await;
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    let application = Application::build(settings).await?;
+    ensure_demo(application.app(), application.settings()).await?;
+    println!("listening on {}", application.base_url());
+    application.run_until_stopped(shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// The first address `listen` resolves to, bound with the HTTP server's listen backlog.
-async fn bind(listen: &str) -> std::io::Result<tokio::net::TcpListener> {
-    let addr = tokio::net::lookup_host(listen)
-        .await?
-        .next()
-        .ok_or_else(|| {
-            std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address to listen on")
-        })?;
-    paygate_http::listen(addr)
 }
 
 async fn shutdown_signal() {

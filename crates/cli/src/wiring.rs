@@ -2,7 +2,7 @@
 
 use crate::config::Settings;
 use anyhow::Context;
-use paygate_app::{App, AppSettings, SystemClock};
+use paygate_app::{App, AppSettings, Clock, SystemClock};
 use paygate_domain::secret::MasterKey;
 use paygate_store::{Store, StoreOptions};
 use std::sync::Arc;
@@ -66,20 +66,33 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-/// Checks the settings, then opens the store and the app (re-sealing old-format secrets).
-pub async fn open_app(settings: &Settings) -> anyhow::Result<App> {
-    settings.validate()?;
-    let store = open_store(settings).await?;
-    let key = master_key(settings)?;
-    let app_settings = AppSettings {
+/// The app settings `Settings` give; `public_url` as configured (or the listen address).
+pub fn app_settings(settings: &Settings) -> AppSettings {
+    AppSettings {
         public_url: settings.public_url(),
         order_ttl_secs: settings.order_ttl_secs,
         admin_token: settings.admin_token().map(str::to_owned),
         metrics_token: settings.metrics_token().map(str::to_owned),
         notify_allow_private: settings.notify_allow_private,
         ..AppSettings::default()
-    };
-    App::new(store, key, app_settings, Arc::new(SystemClock))
+    }
+}
+
+/// Checks the settings, then opens the store and the app (re-sealing old-format secrets).
+pub async fn open_app(settings: &Settings) -> anyhow::Result<App> {
+    open_app_with(settings, app_settings(settings), Arc::new(SystemClock)).await
+}
+
+/// `open_app` with the app settings and clock given (`startup` passes what tests inject).
+pub async fn open_app_with(
+    settings: &Settings,
+    app_settings: AppSettings,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<App> {
+    settings.validate()?;
+    let store = open_store(settings).await?;
+    let key = master_key(settings)?;
+    App::new(store, key, app_settings, clock)
         .await
         .map_err(|e| anyhow::anyhow!("start app: {e}"))
 }

@@ -30,9 +30,6 @@ pub struct Breakdown {
     pub store: Summary,
     /// The whole create in-process, without the HTTP transport.
     pub app: Summary,
-    /// PostgreSQL only: the raw transaction over a pool without sqlx's ping on acquire.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub raw_no_ping: Option<Summary>,
 }
 
 impl Row {
@@ -193,19 +190,18 @@ pub fn print_breakdown(rows: &[Row]) {
     }
     println!();
     println!(
-        "breakdown: raw 1 tx (raw-np: without the acquire ping) -> store calls of a create \
+        "breakdown: raw (the store's order insert) -> store calls of a create \
          -> in-process create -> HTTP"
     );
     println!("(each cell: ops/s, p50 ms, CPU ms per op as this process + PostgreSQL)");
     for (r, b) in with {
         let layers = [
-            ("raw-np", b.raw_no_ping.as_ref()),
-            ("raw", Some(&r.raw)),
-            ("store", Some(&b.store)),
-            ("app", Some(&b.app)),
-            ("http", Some(&r.http)),
+            ("raw", &r.raw),
+            ("store", &b.store),
+            ("app", &b.app),
+            ("http", &r.http),
         ];
-        for (what, s) in layers.into_iter().filter_map(|(w, s)| Some((w, s?))) {
+        for (what, s) in layers {
             println!(
                 "{:<9} {:>4} {:<6} {:>6.0}/s {:>7.2} ms  cpu {}",
                 r.backend,

@@ -19,9 +19,9 @@ mod world;
 
 use super::target::BenchDb;
 use super::{dedup, Machine, DEFAULT_PG_URL};
-use crate::config::Settings;
 use anyhow::Context;
 use merchant::Merchants;
+use paygate::config::Settings;
 use paygate_store::Backend;
 use serde::Serialize;
 use world::World;
@@ -92,6 +92,9 @@ struct JsonReport {
 }
 
 pub async fn run(settings: Settings, args: NotifyArgs) -> anyhow::Result<()> {
+    // Before any database is made: without a gateway binary there is nothing to measure.
+    let gateway = gateway::gateway_binary()?;
+    eprintln!("bench notify: gateway processes run {}", gateway.display());
     let pool = settings.pg_connections_max;
     let runs = args.runs;
     let mut drain_rows = Vec::new();

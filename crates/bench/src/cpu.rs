@@ -6,8 +6,9 @@
 //! another program takes some of the cores during a run. Read from Linux's `/proc`; elsewhere
 //! they are absent.
 
+use paygate_store::Backend;
 use serde::Serialize;
-use sqlx::AnyPool;
+use sqlx::postgres::{PgPool, PgPoolOptions};
 use std::collections::HashMap;
 
 /// `USER_HZ`, the unit of `/proc/<pid>/stat` times: 100 on every Linux architecture we run on.
@@ -28,15 +29,32 @@ pub struct Snapshot {
     pg_ticks: Option<HashMap<i32, u64>>,
 }
 
-/// Takes snapshots; holds the pool only when the store is PostgreSQL.
+/// Takes snapshots; on PostgreSQL it holds one connection of its own to the benchmark database
+/// to list that database's backends (never the store's pool, which is the store's business).
 #[derive(Clone)]
 pub struct Probe {
-    pg_pool: Option<AnyPool>,
+    pg_pool: Option<PgPool>,
 }
 
 impl Probe {
-    pub fn new(pg_pool: Option<AnyPool>) -> Probe {
+    /// Without a connection (on SQLite, or when it fails), only this process is measured.
+    pub async fn connect(backend: Backend, url: &str) -> Probe {
+        let pg_pool = match backend {
+            Backend::Postgres => PgPoolOptions::new()
+                .max_connections(1)
+                .connect(url)
+                .await
+                .inspect_err(|e| eprintln!("bench: no PostgreSQL CPU figures: {e}"))
+                .ok(),
+            Backend::Sqlite => None,
+        };
         Probe { pg_pool }
+    }
+
+    pub async fn close(&self) {
+        if let Some(pool) = &self.pg_pool {
+            pool.close().await;
+        }
     }
 
     pub async fn snapshot(&self) -> Snapshot {
@@ -56,12 +74,14 @@ impl Probe {
 
 /// The database's client backends, when they are PostgreSQL processes on this machine (none
 /// when the server is elsewhere: its process ids mean nothing here).
-async fn backend_ticks(pool: &AnyPool) -> Option<HashMap<i32, u64>> {
+async fn backend_ticks(pool: &PgPool) -> Option<HashMap<i32, u64>> {
     // Client backends only: an autovacuum worker on the database would add its whole run to
     // whichever window it falls in, which says more about timing than about the operation.
+    // The probe's own backend is left out: it is idle but for these queries.
     let pids: Vec<i32> = sqlx::query_scalar(
         "SELECT pid FROM pg_stat_activity
-         WHERE datname = current_database() AND backend_type = 'client backend'",
+         WHERE datname = current_database() AND backend_type = 'client backend'
+           AND pid <> pg_backend_pid()",
     )
     .fetch_all(pool)
     .await

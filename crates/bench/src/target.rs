@@ -1,19 +1,21 @@
 //! What a benchmark runs against: a fresh database (a SQLite file in a temporary directory, or a
-//! new PostgreSQL database dropped afterwards), the real app served in-process on a loopback
-//! port, one merchant, and a client signed as that merchant.
+//! new PostgreSQL database dropped afterwards), the real app built by the gateway's
+//! `Application::build_with` and served in-process on a loopback port, one merchant, and a
+//! client signed as that merchant.
 
 use anyhow::Context;
-use paygate_app::{App, AppSettings, CreatedMerchant, NewMerchantInput, SystemClock};
+use paygate::config::Settings;
+use paygate::startup::{Application, Overrides, Workers};
+use paygate_app::{App, CreatedMerchant, NewMerchantInput};
 use paygate_client::Client;
 use paygate_domain::address::PrivateTargets;
 use paygate_domain::secret::MasterKey;
 use paygate_domain::sign::{RsaPrivateKey, RsaPublicKey, SignKey, SignType, VerifyKey};
 use paygate_domain::{MerchantId, PayType};
-use paygate_store::{Backend, Store, StoreOptions};
+use paygate_store::Backend;
 use rand::distributions::{Alphanumeric, DistString};
 use sqlx::{Connection, Executor};
 use std::path::PathBuf;
-use std::sync::Arc;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -47,7 +49,7 @@ impl BenchDb {
             Backend::Postgres => {
                 let name = format!("paygate_bench_{suffix}");
                 let url = database_url(pg_admin_url, &name)?;
-                let redacted = crate::wiring::redact(pg_admin_url);
+                let redacted = paygate::wiring::redact(pg_admin_url);
                 let mut admin = sqlx::PgConnection::connect(pg_admin_url)
                     .await
                     .with_context(|| format!("PostgreSQL unreachable ({redacted})"))?;
@@ -110,48 +112,38 @@ pub struct Target {
     pub client: Client,
     pub merchant_id: MerchantId,
     shutdown: oneshot::Sender<()>,
-    server: JoinHandle<std::io::Result<()>>,
+    server: JoinHandle<anyhow::Result<()>>,
 }
 
 impl Target {
+    /// The gateway as `serve` builds it from `settings` (so `PAYGATE_*` settings apply), on the
+    /// database at `url` with a fresh master key, without the background workers: a create
+    /// schedules nothing for them, and the measurement is of the request path alone.
     pub async fn start(
         url: &str,
-        store_options: &StoreOptions,
+        settings: &Settings,
         sign_type: SignType,
     ) -> anyhow::Result<Target> {
-        let store = Store::connect(url, store_options)
-            .await
-            .context("connect to the benchmark database")?;
-        store.migrate().await.context("migrate")?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .context("bind a loopback port")?;
-        let base_url = format!("http://{}", listener.local_addr()?);
-        let master_key = MasterKey::from_hex(&MasterKey::generate_hex())?;
-        let settings = AppSettings {
-            public_url: base_url.clone(),
-            ..AppSettings::default()
+        let settings = Settings {
+            listen: "127.0.0.1:0".into(),
+            public_url: None,
+            database_url: Some(url.to_owned()),
+            master_key: Some(MasterKey::generate_hex()),
+            demo: Some(false),
+            // Only created, never written: the master key is given and there is no demo data.
+            data_dir: std::env::temp_dir(),
+            ..settings.clone()
         };
-        let app = App::new(store, master_key, settings, Arc::new(SystemClock))
-            .await
-            .map_err(|e| anyhow::anyhow!("start app: {e}"))?;
-        let merchant = app
-            .create_merchant(NewMerchantInput {
-                id: None,
-                name: "Bench shop".into(),
-                sign_type,
-                rsa_public_key: None,
-                pay_types: vec![PayType::Wallet],
-                notify_delays_secs: None,
-                // The workload's notify_url is a loopback discard address.
-                private_targets: PrivateTargets::Allowed,
-            })
-            .await
-            .map_err(|e| anyhow::anyhow!("create merchant: {e}"))?;
+        let overrides = Overrides {
+            workers: Workers::Off,
+            ..Overrides::default()
+        };
+        let application = Application::build_with(settings, overrides).await?;
+        let (base_url, app) = (application.base_url(), application.app().clone());
+        let merchant = create_merchant(&app, "Bench shop".into(), sign_type).await?;
         let client = client_for(&base_url, &app, &merchant)?;
         let (shutdown, stop) = oneshot::channel::<()>();
-        let limits = paygate_http::ConnectionLimits::default();
-        let server = tokio::spawn(paygate_http::serve(listener, app.clone(), limits, async {
+        let server = tokio::spawn(application.run_until_stopped(async {
             let _ = stop.await;
         }));
         Ok(Target {
@@ -163,13 +155,31 @@ impl Target {
         })
     }
 
-    /// Stops serving, waits for in-flight requests, and closes the store's connections.
+    /// Stops serving, waits for in-flight requests; the application closes the store.
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(());
-        let served = self.server.await.context("server task")?;
-        self.app.store().close().await;
-        served.context("server failed")
+        self.server.await.context("server task")?
     }
+}
+
+/// A wallet merchant allowed loopback notify URLs: the bench's merchant endpoints (and the
+/// create workload's discard address) are all on loopback.
+pub async fn create_merchant(
+    app: &App,
+    name: String,
+    sign_type: SignType,
+) -> anyhow::Result<CreatedMerchant> {
+    app.create_merchant(NewMerchantInput {
+        id: None,
+        name,
+        sign_type,
+        rsa_public_key: None,
+        pay_types: vec![PayType::Wallet],
+        notify_delays_secs: None,
+        private_targets: PrivateTargets::Allowed,
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("create merchant: {e}"))
 }
 
 fn client_for(base_url: &str, app: &App, merchant: &CreatedMerchant) -> anyhow::Result<Client> {

@@ -3,15 +3,16 @@
 //! merchant per notify host, and orders made and paid through the app's own use cases.
 
 use super::gateway::Launch;
+use crate::target::create_merchant;
 use anyhow::Context;
+use paygate::config::Settings;
 use paygate_app::commands::CreateOrder;
-use paygate_app::{App, AppSettings, MerchantKeys, NewMerchantInput, SystemClock};
+use paygate_app::{App, MerchantKeys};
 use paygate_channels::TradeState;
-use paygate_domain::address::PrivateTargets;
 use paygate_domain::secret::MasterKey;
 use paygate_domain::sign::SignType;
 use paygate_domain::{Currency, Money, OutTradeNo, PayType};
-use paygate_store::{OrderRecord, Store, StoreOptions};
+use paygate_store::OrderRecord;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::task::JoinSet;
@@ -30,45 +31,30 @@ pub struct World {
 }
 
 impl World {
-    /// Migrates the database and makes one merchant per notify URL.
+    /// Opens the database as the gateway does (migrating it) and makes one merchant per
+    /// notify URL.
     pub async fn open(
         database_url: &str,
         pg_connections_max: u32,
         notify_urls: &[String],
     ) -> anyhow::Result<World> {
-        let options = StoreOptions {
-            pg_connections_max,
-            ..StoreOptions::default()
-        };
-        let store = Store::connect(database_url, &options)
-            .await
-            .context("connect to the benchmark database")?;
-        store.migrate().await.context("migrate")?;
         let master_key_hex = MasterKey::generate_hex();
-        let master_key = MasterKey::from_hex(&master_key_hex)?;
-        let settings = AppSettings {
+        // The gateway's own opening (migrations, secrets), with the settings the processes get.
+        let settings = Settings {
+            database_url: Some(database_url.to_owned()),
+            master_key: Some(master_key_hex.clone()),
+            pg_connections_max,
             order_ttl_secs: ORDER_TTL_SECS,
             notify_allow_private: true,
-            ..AppSettings::default()
+            // Only created, never written: the master key is given.
+            data_dir: std::env::temp_dir(),
+            ..Settings::default()
         };
-        let app = App::new(store, master_key, settings, Arc::new(SystemClock))
-            .await
-            .map_err(|e| anyhow::anyhow!("start app: {e}"))?;
+        let app = paygate::wiring::open_app(&settings).await?;
         let mut merchants = Vec::with_capacity(notify_urls.len());
         for (host, url) in notify_urls.iter().enumerate() {
-            let created = app
-                .create_merchant(NewMerchantInput {
-                    id: None,
-                    name: format!("Bench merchant {host}"),
-                    sign_type: SignType::Md5,
-                    rsa_public_key: None,
-                    pay_types: vec![PayType::Wallet],
-                    notify_delays_secs: None,
-                    // The merchant endpoints are on loopback.
-                    private_targets: PrivateTargets::Allowed,
-                })
-                .await
-                .map_err(|e| anyhow::anyhow!("create merchant: {e}"))?;
+            let name = format!("Bench merchant {host}");
+            let created = create_merchant(&app, name, SignType::Md5).await?;
             let keys = app
                 .merchant_keys(&created.id)
                 .await

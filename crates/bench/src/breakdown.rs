@@ -8,40 +8,31 @@
 //!   parses the command, creates the order and signs the view, which goes through JSON text and
 //!   is verified by the client. What remains between `app` and `http` is hyper, axum, tower
 //!   layers and reqwest.
-//! - `raw_no_ping` (PostgreSQL): the raw transaction over a second pool that skips sqlx's
-//!   liveness ping on every acquire (`test_before_acquire`, on by default and in the store), to
-//!   price that round trip, which a create pays twice and a raw transaction once.
 
 use super::cpu::Probe;
 use super::load::{self, OpId, Plan};
 use super::report::Breakdown;
-use super::stats::{Summary, Tally};
 use super::workload::{
-    out_trade_no, unix_now_ms, AMOUNT, NONCE_TTL_MS, NOTIFY_URL, ORDER_TTL_MS, SUBJECT,
+    out_trade_no, raw_insert, unix_now_ms, AMOUNT, NONCE_TTL_MS, NOTIFY_URL, SUBJECT,
 };
 use anyhow::Context;
 use paygate_app::App;
 use paygate_client::{fresh_nonce, ApiRequest, Client, CreateOrder};
-use paygate_domain::{
-    Amount, Currency, MerchantId, Money, Nonce, OrderEvent, OrderStatus, PayType, TradeNo,
-};
-use paygate_store::{Inserted, NonceOutcome, OrderRecord, Store};
+use paygate_domain::{Currency, MerchantId, Money, Nonce};
+use paygate_store::{NonceOutcome, Store};
 use serde_json::{Map, Value};
-use sqlx::any::AnyPoolOptions;
 use std::sync::Arc;
 
 /// What the breakdown runs need from the target.
-pub struct On<'a> {
+pub struct On {
     pub app: App,
     pub client: Client,
     pub merchant: MerchantId,
-    pub url: &'a str,
-    pub pg_connections_max: u32,
 }
 
 /// The breakdown runs of one concurrency, one after the other. `label` names them in progress
-/// lines; run tags start with `s`, `a` and `n` (the HTTP and raw runs use `h` and `r`).
-pub async fn measure(on: &On<'_>, plan: Plan, probe: &Probe, label: &str) -> Breakdown {
+/// lines; run tags start with `s` and `a` (the HTTP and raw runs use `h` and `r`).
+pub async fn measure(on: &On, plan: Plan, probe: &Probe, label: &str) -> Breakdown {
     let tag = |what: &str| -> Arc<str> { format!("{what}{}", plan.concurrency).into() };
     eprintln!("bench: {label}: breakdown: store calls of a create");
     let (store, merchant, run) = (on.app.store().clone(), on.merchant.clone(), tag("s"));
@@ -55,43 +46,13 @@ pub async fn measure(on: &On<'_>, plan: Plan, probe: &Probe, label: &str) -> Bre
         app_create(app.clone(), client.clone(), run.clone(), id)
     })
     .await;
-    let raw_no_ping = if on.app.store().backend() == paygate_store::Backend::Postgres {
-        eprintln!("bench: {label}: breakdown: raw transactions without the acquire ping");
-        Some(raw_without_ping(on, plan, probe, tag("n")).await)
-    } else {
-        None
-    };
     Breakdown {
         store: store_only,
         app: in_process,
-        raw_no_ping,
     }
 }
 
-async fn raw_without_ping(on: &On<'_>, plan: Plan, probe: &Probe, run: Arc<str>) -> Summary {
-    let pool = AnyPoolOptions::new()
-        .max_connections(on.pg_connections_max)
-        .test_before_acquire(false)
-        .connect(on.url)
-        .await;
-    let pool = match pool {
-        Ok(pool) => pool,
-        Err(error) => {
-            let mut tally = Tally::default();
-            tally.record_error(&anyhow::Error::new(error).context("connect a second pool"));
-            return Summary::of(tally, plan.measure);
-        }
-    };
-    let (p, merchant) = (pool.clone(), on.merchant.clone());
-    let summary = load::drive(plan, probe, move |id| {
-        super::workload::raw_insert(p.clone(), merchant.clone(), run.clone(), id)
-    })
-    .await;
-    pool.close().await;
-    summary
-}
-
-/// The nonce, then the order: exactly the two store calls of a create.
+/// The nonce, then the order (the raw ceiling's call): exactly the two store calls of a create.
 pub async fn store_create(
     store: Store,
     merchant: MerchantId,
@@ -104,38 +65,7 @@ pub async fn store_create(
         .remember_nonce(&merchant, &nonce, now_ms + NONCE_TTL_MS)
         .await?;
     anyhow::ensure!(outcome == NonceOutcome::Fresh, "nonce collided");
-    let money = Money::parse(AMOUNT, Currency::Cny).expect("a valid amount");
-    let order = OrderRecord {
-        trade_no: TradeNo::mint(now_ms),
-        merchant_id: merchant,
-        out_trade_no: out_trade_no(&run, id),
-        pay_type: PayType::Wallet,
-        status: OrderStatus::Created
-            .apply(OrderEvent::Submitted)
-            .expect("a new order can always be submitted"),
-        currency: money.currency,
-        total_amount: money.amount,
-        refund_reserved: Amount::ZERO,
-        refunded_amount: Amount::ZERO,
-        subject: SUBJECT.into(),
-        body: None,
-        notify_url: NOTIFY_URL.into(),
-        return_url: None,
-        attach: None,
-        buyer_id: None,
-        auth_code_sha256: None,
-        channel_trade_no: None,
-        expire_at: now_ms + ORDER_TTL_MS,
-        requested_expire_time: None,
-        paid_at: None,
-        closed_at: None,
-        created_at: now_ms,
-        updated_at: now_ms,
-    };
-    match store.insert_order(&order).await? {
-        Inserted::New(_) => Ok(()),
-        Inserted::Existing(_) => anyhow::bail!("order key collided"),
-    }
+    raw_insert(store, merchant, run, id).await
 }
 
 /// The create as the handler runs it, with JSON text in place of the HTTP transport.

@@ -1,8 +1,10 @@
-//! `paygate bench`: signed create-order throughput and latency over HTTP, against the raw
-//! ceiling of inserting the same rows straight into the same database, in one run.
+//! `paygate-bench`: signed create-order throughput and latency over HTTP, against the raw
+//! ceiling of the store inserting the same rows into the same database, in one run
+//! (`cargo run --release -p paygate-bench`; `... -- notify` measures notification delivery).
+//! It is its own binary so the production one (`paygate`) carries no benchmark.
 //!
-//! For each backend a fresh database is made (`target`), the real app is served in-process on a
-//! loopback port, and for each concurrency the driver (`load`) runs the two operations of
+//! For each backend a fresh database is made (`target`), the real app is built by the gateway's
+//! own `Application::build_with` and served in-process on a loopback port, and for each concurrency the driver (`load`) runs the two operations of
 //! `workload` in turn: first the HTTP create, then the raw transaction (and, with `--breakdown`,
 //! the layers in between from `breakdown`). `stats` reduces what the workers saw to figures,
 //! `cpu` adds the CPU time each operation cost, and `report` prints them. Client and server
@@ -17,21 +19,34 @@ mod stats;
 mod target;
 mod workload;
 
-use crate::config::Settings;
 use anyhow::Context;
+use clap::Parser;
 use load::Plan;
+use paygate::config::Settings;
 use paygate_domain::sign::SignType;
-use paygate_store::{Backend, StoreOptions};
+use paygate_store::Backend;
 use report::Row;
 use serde::Serialize;
+use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 pub const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
-#[derive(clap::Args, Debug)]
-#[command(args_conflicts_with_subcommands = true)]
+#[derive(Parser, Debug)]
+#[command(
+    name = "paygate-bench",
+    version,
+    about = "Measure signed create-order throughput against the raw database insert ceiling \
+             (`notify`: notification delivery by `paygate serve` processes)",
+    args_conflicts_with_subcommands = true
+)]
 pub struct BenchArgs {
+    /// The gateway's TOML configuration file; PAYGATE_* environment variables override it
+    /// (e.g. PAYGATE_PG_CONNECTIONS_MAX sizes the pools).
+    #[arg(long, global = true, env = "PAYGATE_CONFIG")]
+    config: Option<PathBuf>,
     /// Other measurements; without one, the create throughput benchmark runs.
     #[command(subcommand)]
     command: Option<BenchCommand>,
@@ -140,20 +155,39 @@ impl Machine {
     }
 }
 
-pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
+fn main() -> ExitCode {
+    let args = BenchArgs::parse();
+    let settings = match Settings::load(args.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return ExitCode::from(2);
+        }
+    };
+    paygate::serve::init_tracing(&settings);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match runtime.block_on(run(settings, args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
     if let Some(BenchCommand::Notify(notify_args)) = args.command {
         return notify::run(settings, notify_args).await;
     }
-    let store_options = StoreOptions {
-        pg_connections_max: settings.pg_connections_max,
-        ..StoreOptions::default()
-    };
     let mut rows = Vec::new();
     for backend in dedup(&args.backends) {
         eprintln!("bench: {backend}: fresh database");
         let db = target::BenchDb::create(backend.store_backend(), &args.pg_url).await?;
         let measured = tokio::select! {
-            measured = bench_backend(backend, &db.url, &store_options, &args) => measured,
+            measured = bench_backend(backend, &db.url, &settings, &args) => measured,
             _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
         };
         let removed = db.remove().await;
@@ -167,7 +201,7 @@ pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
             duration_secs: args.duration_secs,
             warmup_secs: args.warmup_secs,
             sign_type: args.sign_type.as_str(),
-            pg_connections_max: store_options.pg_connections_max,
+            pg_connections_max: settings.pg_connections_max,
             results: &rows,
             targets: verdicts,
         };
@@ -185,10 +219,11 @@ pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
 async fn bench_backend(
     backend: BenchBackend,
     url: &str,
-    store_options: &StoreOptions,
+    settings: &Settings,
     args: &BenchArgs,
 ) -> anyhow::Result<Vec<Row>> {
-    let target = target::Target::start(url, store_options, args.sign_type).await?;
+    let target = target::Target::start(url, settings, args.sign_type).await?;
+    let probe = cpu::Probe::connect(backend.store_backend(), url).await;
     let mut rows = Vec::new();
     for &concurrency in &args.concurrency {
         let plan = Plan {
@@ -196,29 +231,26 @@ async fn bench_backend(
             warmup: Duration::from_secs(args.warmup_secs),
             measure: Duration::from_secs(args.duration_secs),
         };
-        let breakdown_url = args.breakdown.then_some(url);
-        rows.push(measure(&target, backend, plan, store_options, breakdown_url).await);
+        rows.push(measure(&target, backend, plan, &probe, args.breakdown).await);
     }
+    probe.close().await;
     target.stop().await?;
     Ok(rows)
 }
 
-/// One concurrency: the HTTP run, the raw run and (if asked, given the database URL) the
-/// breakdown runs, one after the other so they never compete. Each run's keys carry its own
-/// tag, so none collide.
+/// One concurrency: the HTTP run, the raw run and (if asked) the breakdown runs, one after the
+/// other so they never compete. Each run's keys carry its own tag, so none collide.
 async fn measure(
     target: &target::Target,
     backend: BenchBackend,
     plan: Plan,
-    store_options: &StoreOptions,
-    breakdown_url: Option<&str>,
+    probe: &cpu::Probe,
+    breakdown: bool,
 ) -> Row {
     let c = plan.concurrency;
     let tag = |what: &str| -> Arc<str> { format!("{what}{c}").into() };
     let (client, app) = (target.client.clone(), target.app.clone());
     let (store, merchant) = (app.store().clone(), target.merchant_id.clone());
-    let pg_pool = (store.backend() == Backend::Postgres).then(|| store.pool().clone());
-    let probe = &cpu::Probe::new(pg_pool);
     eprintln!("bench: {backend} c={c}: signed create over HTTP");
     let (cl, run) = (client.clone(), tag("h"));
     let http = load::drive(plan, probe, move |id| {
@@ -226,19 +258,17 @@ async fn measure(
     })
     .await;
     eprintln!("bench: {backend} c={c}: raw insert transactions");
-    let (pool, m, run) = (store.pool().clone(), merchant.clone(), tag("r"));
+    let (m, run) = (merchant.clone(), tag("r"));
     let raw = load::drive(plan, probe, move |id| {
-        workload::raw_insert(pool.clone(), m.clone(), run.clone(), id)
+        workload::raw_insert(store.clone(), m.clone(), run.clone(), id)
     })
     .await;
     let mut row = Row::new(backend.name(), c, http, raw);
-    if let Some(url) = breakdown_url {
+    if breakdown {
         let on = breakdown::On {
             app,
             client,
             merchant,
-            url,
-            pg_connections_max: store_options.pg_connections_max,
         };
         row.breakdown =
             Some(breakdown::measure(&on, plan, probe, &format!("{backend} c={c}")).await);
@@ -260,17 +290,10 @@ fn dedup<T: PartialEq + Copy>(values: &[T]) -> Vec<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct Wrapper {
-        #[command(flatten)]
-        args: BenchArgs,
-    }
 
     fn parse(argv: &[&str]) -> Result<BenchArgs, clap::Error> {
-        let argv = std::iter::once("bench").chain(argv.iter().copied());
-        Wrapper::try_parse_from(argv).map(|w| w.args)
+        let argv = std::iter::once("paygate-bench").chain(argv.iter().copied());
+        BenchArgs::try_parse_from(argv)
     }
 
     #[test]

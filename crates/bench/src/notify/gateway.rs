@@ -1,10 +1,12 @@
 //! The gateway under test: real `paygate serve` child processes on the benchmark database,
-//! started together and stopped with SIGTERM, as a service manager would. std's process API
+//! started together and stopped with SIGTERM, as a service manager would. The `paygate` binary
+//! is the one built next to this one (`cargo build --release -p paygate`), or `PAYGATE_BIN`. std's process API
 //! is used (with a reader thread per child) because this workspace's tokio has no `process`
 //! feature, and turning it on would rebuild most of the dependency tree.
 
 use anyhow::Context;
 use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
@@ -13,6 +15,8 @@ use tokio::sync::oneshot;
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a process may take to stop after SIGTERM before it is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+/// Names the `paygate` binary to run instead of the one next to this executable.
+const GATEWAY_BIN_ENV: &str = "PAYGATE_BIN";
 
 /// What every gateway process of a run is given.
 pub struct Launch<'a> {
@@ -35,7 +39,7 @@ impl Gateways {
     /// Spawns `count` processes at once and waits until each is listening. On failure (or if
     /// this is cancelled), the ones already spawned are stopped.
     pub async fn start(count: usize, launch: &Launch<'_>) -> anyhow::Result<Gateways> {
-        let exe = std::env::current_exe().context("find this executable")?;
+        let exe = gateway_binary()?;
         let now = Instant::now();
         // Built first, so its `Drop` stops whatever was spawned on every way out.
         let mut gateways = Gateways {
@@ -85,11 +89,35 @@ impl Drop for Gateways {
     }
 }
 
-fn command(exe: &std::path::Path, launch: &Launch<'_>) -> Command {
+/// `PAYGATE_BIN`, or `paygate` in this executable's directory: cargo puts both binaries of a
+/// profile in the same target directory.
+pub fn gateway_binary() -> anyhow::Result<PathBuf> {
+    if let Some(path) = std::env::var_os(GATEWAY_BIN_ENV) {
+        let path = PathBuf::from(path);
+        anyhow::ensure!(
+            path.is_file(),
+            "{GATEWAY_BIN_ENV}={} is not a file",
+            path.display()
+        );
+        return Ok(path);
+    }
+    let exe = std::env::current_exe().context("find this executable")?;
+    let path = exe.with_file_name(format!("paygate{}", std::env::consts::EXE_SUFFIX));
+    anyhow::ensure!(
+        path.is_file(),
+        "the gateway binary {} is missing: build it with `cargo build --release -p paygate` \
+         (or set {GATEWAY_BIN_ENV} to a paygate binary)",
+        path.display()
+    );
+    Ok(path)
+}
+
+fn command(exe: &Path, launch: &Launch<'_>) -> Command {
     let mut command = Command::new(exe);
     // The rest of the environment is inherited, so PAYGATE_NOTIFY_* and the like pass through.
     command
         .arg("serve")
+        .env_remove(GATEWAY_BIN_ENV)
         .env("PAYGATE_DATABASE_URL", launch.database_url)
         .env("PAYGATE_LISTEN", "127.0.0.1:0")
         .env("PAYGATE_MASTER_KEY", launch.master_key_hex)

@@ -1,0 +1,96 @@
+//! The two operations compared: a signed create-order over HTTP, and the raw ceiling, the
+//! store's own insert of the rows a create writes (the order and its first transition) called
+//! directly, without signing, HTTP or the app around it.
+
+use super::load::OpId;
+use paygate_client::{Client, CreateOrder};
+use paygate_domain::{
+    Amount, Currency, MerchantId, Money, OrderEvent, OrderStatus, OutTradeNo, PayType, TradeNo,
+};
+use paygate_store::{Inserted, NewOrder, Store};
+use std::sync::Arc;
+
+pub(super) const SUBJECT: &str = "bench";
+pub(super) const AMOUNT: &str = "0.01";
+/// Never called: a create only schedules notifications once the order is paid.
+pub(super) const NOTIFY_URL: &str = "http://127.0.0.1:9/bench-notify";
+/// The app's default order lifetime and request window, so raw rows look like created ones.
+pub(super) const ORDER_TTL_MS: i64 = 30 * 60 * 1000;
+pub(super) const NONCE_TTL_MS: i64 = 5 * 60 * 1000 + 1000;
+
+/// A merchant order number unique to one operation of one run (`run` names the run).
+pub fn out_trade_no(run: &str, id: OpId) -> OutTradeNo {
+    OutTradeNo::parse(&format!("{run}-{}-{}", id.worker, id.seq))
+        .expect("run tags are short and alphanumeric")
+}
+
+/// One signed create (no buyer, so nothing is charged) whose verified answer must name our order.
+pub async fn http_create(client: Client, run: Arc<str>, id: OpId) -> anyhow::Result<()> {
+    let ours = out_trade_no(&run, id);
+    let money = Money::parse(AMOUNT, Currency::Cny).expect("a valid amount");
+    let request = CreateOrder::new(ours.clone(), money, SUBJECT, NOTIFY_URL);
+    let view = client.create_order(&request).await?;
+    anyhow::ensure!(
+        view.out_trade_no == ours,
+        "answer names {} instead of {ours}",
+        view.out_trade_no
+    );
+    Ok(())
+}
+
+/// The raw ceiling: the store's own `insert_order` (the order and its first transition in one
+/// transaction, committed), with the rows a create writes and nothing else around it.
+///
+/// A create also records its request nonce; the store writes that with its own statement, so
+/// the ceiling leaves it out until the store takes the nonce into the order's transaction.
+pub async fn raw_insert(
+    store: Store,
+    merchant: MerchantId,
+    run: Arc<str>,
+    id: OpId,
+) -> anyhow::Result<()> {
+    let order = new_order(merchant, out_trade_no(&run, id), unix_now_ms());
+    match store.insert_order(&order).await? {
+        Inserted::New(_) => Ok(()),
+        Inserted::Existing(_) => anyhow::bail!("order key collided"),
+    }
+}
+
+/// The order a create of this workload writes: wallet, no buyer, submitted, unpaid.
+pub(super) fn new_order(merchant: MerchantId, out_trade_no: OutTradeNo, now_ms: i64) -> NewOrder {
+    let money = Money::parse(AMOUNT, Currency::Cny).expect("a valid amount");
+    NewOrder {
+        trade_no: TradeNo::mint(now_ms),
+        merchant_id: merchant,
+        out_trade_no,
+        pay_type: PayType::Wallet,
+        status: OrderStatus::Created
+            .apply(OrderEvent::Submitted)
+            .expect("a new order can always be submitted"),
+        currency: money.currency,
+        total_amount: money.amount,
+        refund_reserved: Amount::ZERO,
+        refunded_amount: Amount::ZERO,
+        subject: SUBJECT.into(),
+        body: None,
+        notify_url: NOTIFY_URL.into(),
+        return_url: None,
+        attach: None,
+        buyer_id: None,
+        auth_code_sha256: None,
+        channel_trade_no: None,
+        expire_at: now_ms + ORDER_TTL_MS,
+        requested_expire_time: None,
+        paid_at: None,
+        closed_at: None,
+        created_at: now_ms,
+        updated_at: now_ms,
+    }
+}
+
+pub(super) fn unix_now_ms() -> i64 {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the clock is after 1970");
+    i64::try_from(since_epoch.as_millis()).expect("milliseconds fit in i64")
+}
