@@ -34,26 +34,6 @@ pub async fn identify(
         .ok_or_else(|| AppError::param("merchant_id", "unknown merchant"))
 }
 
-/// Reads `timestamp`, Unix seconds: a JSON integer, or decimal text of ASCII digits with an
-/// optional leading `-`. The form decides 1001 (a float, a boolean, `"12a"`); the value decides
-/// 1002: any integer outside the window is stale, however large. An integer beyond i64 (a JSON
-/// number above `i64::MAX`, or digit text of any length) is `None`: certainly outside the window.
-/// A JSON number beyond u64 is read by the JSON parser as a float, and so answers 1001.
-fn timestamp_secs(fields: &Map<String, Value>) -> Result<Option<i64>, AppError> {
-    const FORM: &str = "must be Unix seconds, as an integer or a string of digits";
-    match fields.get("timestamp") {
-        None | Some(Value::Null) => Err(AppError::param("timestamp", "is required")),
-        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Ok(n.as_i64()),
-        Some(Value::String(s)) if is_integer_text(s) => Ok(s.parse().ok()),
-        Some(_) => Err(AppError::param("timestamp", FORM)),
-    }
-}
-
-fn is_integer_text(text: &str) -> bool {
-    let digits = text.strip_prefix('-').unwrap_or(text);
-    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
-}
-
 /// The `sign_type` a request claims; absent or empty means MD5, the classic API's default.
 fn claimed_sign_type(fields: &Map<String, Value>) -> Result<SignType, AppError> {
     match fields.get("sign_type") {
@@ -125,7 +105,7 @@ impl App {
     fn fresh_timestamp(&self, fields: &Map<String, Value>) -> Result<i64, AppError> {
         let window = self.settings().timestamp_window_secs;
         let now_secs = self.clock().now_ms().div_euclid(1000);
-        match timestamp_secs(fields)? {
+        match paygate_api::envelope::timestamp_secs(fields)? {
             Some(t) if paygate_domain::sign::timestamp_in_window(now_secs, t, window) => Ok(t),
             _ => Err(AppError::Sign(format!(
                 "timestamp is more than {window} seconds from the gateway's clock"
@@ -153,60 +133,6 @@ impl App {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    fn timestamp_of(value: Value) -> Result<Option<i64>, AppError> {
-        let fields = json!({ "timestamp": value });
-        timestamp_secs(fields.as_object().expect("an object"))
-    }
-
-    #[test]
-    fn the_i64_extremes_are_read_as_numbers_and_as_digit_text() {
-        for (value, expected) in [
-            (json!(i64::MAX), i64::MAX),
-            (json!(i64::MIN), i64::MIN),
-            (json!("9223372036854775807"), i64::MAX),
-            (json!("-9223372036854775808"), i64::MIN),
-            (json!("0001795000000"), 1_795_000_000),
-        ] {
-            assert_eq!(
-                timestamp_of(value.clone()).unwrap(),
-                Some(expected),
-                "{value}"
-            );
-        }
-    }
-
-    #[test]
-    fn an_integer_beyond_i64_is_a_timestamp_outside_any_window() {
-        for value in [
-            json!(u64::MAX),
-            json!("9223372036854775808"),
-            json!("-9223372036854775809"),
-            json!("99999999999999999999999999999999"),
-        ] {
-            assert_eq!(timestamp_of(value.clone()).unwrap(), None, "{value}");
-        }
-    }
-
-    #[test]
-    fn a_timestamp_that_is_not_an_integer_is_a_parameter_error() {
-        for value in [
-            json!(1.5),
-            json!(1e20),
-            json!(true),
-            json!("+1795000000"),
-            json!("1795000000.0"),
-            json!("-"),
-            json!(""),
-            json!(" 1795000000"),
-            json!([1795000000]),
-        ] {
-            match timestamp_of(value.clone()) {
-                Err(AppError::Param { field, .. }) => assert_eq!(field, "timestamp", "{value}"),
-                other => panic!("{value}: {other:?}"),
-            }
-        }
-    }
 
     #[test]
     fn a_value_of_the_wrong_type_is_named_by_its_key() {

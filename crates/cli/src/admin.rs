@@ -299,16 +299,17 @@ pub enum NotifyCommand {
     },
 }
 
-fn print_json_or_lines(
-    values: &[serde_json::Value],
+fn print_json_or_lines<T: serde::Serialize>(
+    values: &[T],
     json: bool,
     line: impl Fn(&serde_json::Value) -> String,
 ) {
     for value in values {
+        let value = serde_json::to_value(value).expect("an answer serialises");
         if json {
             println!("{value}");
         } else {
-            println!("{}", line(value));
+            println!("{}", line(&value));
         }
     }
 }

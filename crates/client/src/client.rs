@@ -1,9 +1,9 @@
 //! The HTTP side: one pooled `reqwest::Client` behind an `Arc`, so clones share connections.
 
 use crate::envelope::{classify, fresh_nonce, sign_request, verify_response};
-use crate::request::{ApiRequest, CloseOrder, CreateOrder, QueryOrder, QueryRefund, Refund};
-use crate::response::{OrderView, RefundView};
 use crate::{paths, ClientError};
+use paygate_api::RefundView;
+use paygate_api::{ApiRequest, CloseOrder, CreateOrder, Order, QueryOrder, QueryRefund, Refund};
 use paygate_domain::sign::{RsaPublicKey, SignKey, VerifyKey};
 use paygate_domain::MerchantId;
 use serde_json::{Map, Value};
@@ -125,12 +125,12 @@ impl Client {
         &self.inner.sign_key
     }
 
-    pub async fn create_order(&self, request: &CreateOrder) -> Result<OrderView, ClientError> {
-        OrderView::from_fields(self.send(request).await?)
+    pub async fn create_order(&self, request: &CreateOrder) -> Result<Order, ClientError> {
+        Ok(Order::from_fields(self.send(request).await?)?)
     }
 
-    pub async fn query_order(&self, request: &QueryOrder) -> Result<OrderView, ClientError> {
-        OrderView::from_fields(self.send(request).await?)
+    pub async fn query_order(&self, request: &QueryOrder) -> Result<Order, ClientError> {
+        Ok(Order::from_fields(self.send(request).await?)?)
     }
 
     /// Succeeds once the order is closed; query it for the resulting view.
@@ -139,11 +139,11 @@ impl Client {
     }
 
     pub async fn refund(&self, request: &Refund) -> Result<RefundView, ClientError> {
-        RefundView::from_fields(self.send(request).await?)
+        Ok(RefundView::from_fields(self.send(request).await?)?)
     }
 
     pub async fn query_refund(&self, request: &QueryRefund) -> Result<RefundView, ClientError> {
-        RefundView::from_fields(self.send(request).await?)
+        Ok(RefundView::from_fields(self.send(request).await?)?)
     }
 
     async fn send<R: ApiRequest>(&self, request: &R) -> Result<Map<String, Value>, ClientError> {

@@ -1,0 +1,168 @@
+//! What every signed request and answer carries besides its own fields (DESIGN §12): the
+//! merchant, a timestamp, a nonce, the signature; on the way back `code`, `msg` and the answer's
+//! timestamp. The string to sign itself is the domain's (`paygate_domain::sign`), since keys sign.
+
+use crate::schema::{
+    int_prop, integer_or_digits, object, one_of_values, request_schema, string, text_prop, values,
+    Property, MERCHANT_ID, NONCE,
+};
+use crate::FieldError;
+use paygate_domain::sign::SignType;
+use serde_json::{Map, Value};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+
+/// Reads `timestamp`, Unix seconds: a JSON integer, or decimal text of ASCII digits with an
+/// optional leading `-`. The form decides 1001 (a float, a boolean, `"12a"`); the value decides
+/// 1002: any integer outside the window is stale, however large. An integer beyond i64 (a JSON
+/// number above `i64::MAX`, or digit text of any length) is `None`: certainly outside the window.
+/// A JSON number beyond u64 is read by the JSON parser as a float, and so answers 1001.
+pub fn timestamp_secs(fields: &Map<String, Value>) -> Result<Option<i64>, FieldError> {
+    const FORM: &str = "must be Unix seconds, as an integer or a string of digits";
+    match fields.get("timestamp") {
+        None | Some(Value::Null) => Err(FieldError::new("timestamp", "is required")),
+        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Ok(n.as_i64()),
+        Some(Value::String(s)) if is_integer_text(s) => Ok(s.parse().ok()),
+        Some(_) => Err(FieldError::new("timestamp", FORM)),
+    }
+}
+
+fn is_integer_text(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `code=SUCCESS` around an answer's own fields, with the answer's timestamp; the signature is
+/// added last, over all of it.
+pub fn success(fields: Map<String, Value>, now_secs: i64) -> Map<String, Value> {
+    let mut out = Map::new();
+    out.insert("code".into(), Value::from("SUCCESS"));
+    out.insert("msg".into(), Value::from("OK"));
+    out.extend(fields);
+    out.insert("timestamp".into(), Value::from(now_secs));
+    out
+}
+
+/// The properties `success` and the signature add to every signed answer.
+pub(crate) fn success_properties() -> Vec<Property> {
+    vec![
+        Property {
+            name: "code",
+            schema: values(["SUCCESS"], "The request succeeded.").into(),
+            required: true,
+        },
+        text_prop("msg", None),
+        int_prop("timestamp", None),
+        text_prop("sign_type", None),
+        text_prop("sign", None),
+    ]
+}
+
+/// What every merchant request carries besides its own fields.
+pub struct SignedFields;
+
+request_schema!(
+    SignedFields,
+    "SignedFields",
+    [],
+    object(
+        vec![
+            (
+                "merchant_id",
+                string(MERCHANT_ID, (2, 32), "The merchant's id.").into()
+            ),
+            (
+                "timestamp",
+                integer_or_digits("Unix seconds; at most 300 s from the gateway's clock.").into(),
+            ),
+            (
+                "nonce",
+                string(
+                    NONCE,
+                    (8, 32),
+                    "Never reused by this merchant within the timestamp window."
+                )
+                .into(),
+            ),
+            (
+                "sign_type",
+                one_of_values(
+                    &SignType::ALL.map(SignType::as_str),
+                    "Default MD5. Must be the merchant's configured type; it is signed too.",
+                )
+                .into(),
+            ),
+            (
+                "sign",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .min_length(Some(1))
+                    .description(Some(
+                        "Signature over every other non-empty field sorted by key (DESIGN §12).",
+                    ))
+                    .into(),
+            ),
+        ],
+        &["merchant_id", "timestamp", "nonce", "sign"],
+    )
+    .into()
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn timestamp_of(value: Value) -> Result<Option<i64>, FieldError> {
+        let fields = json!({ "timestamp": value });
+        timestamp_secs(fields.as_object().expect("an object"))
+    }
+
+    #[test]
+    fn the_i64_extremes_are_read_as_numbers_and_as_digit_text() {
+        for (value, expected) in [
+            (json!(i64::MAX), i64::MAX),
+            (json!(i64::MIN), i64::MIN),
+            (json!("9223372036854775807"), i64::MAX),
+            (json!("-9223372036854775808"), i64::MIN),
+            (json!("0001795000000"), 1_795_000_000),
+        ] {
+            assert_eq!(
+                timestamp_of(value.clone()).unwrap(),
+                Some(expected),
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_integer_beyond_i64_is_a_timestamp_outside_any_window() {
+        for value in [
+            json!(u64::MAX),
+            json!("9223372036854775808"),
+            json!("-9223372036854775809"),
+            json!("99999999999999999999999999999999"),
+        ] {
+            assert_eq!(timestamp_of(value.clone()).unwrap(), None, "{value}");
+        }
+    }
+
+    #[test]
+    fn a_timestamp_that_is_not_an_integer_is_a_parameter_error() {
+        for value in [
+            json!(1.5),
+            json!(1e20),
+            json!(true),
+            json!("+1795000000"),
+            json!("1795000000.0"),
+            json!("-"),
+            json!(""),
+            json!(" 1795000000"),
+            json!([1795000000]),
+        ] {
+            match timestamp_of(value.clone()) {
+                Err(FieldError { field, .. }) => assert_eq!(field, "timestamp", "{value}"),
+                other => panic!("{value}: {other:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! A refund as the API shows it: the answer to refund and refund query, and the body of the
+//! refund notification. Written by the server with `to_fields`, read by the client with
+//! `from_fields`.
+
+use crate::envelope::success_properties;
+use crate::fields::{balance, format_time, insert_opt, Answer};
+use crate::schema::{answer, enum_prop, opt_text_prop, text_prop, values};
+use crate::DecodeError;
+use chrono::{DateTime, Utc};
+use paygate_domain::{MerchantId, Money, OutRefundNo, OutTradeNo, RefundNo, RefundStatus, TradeNo};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+use std::borrow::Cow;
+use utoipa::openapi::schema::Schema;
+use utoipa::openapi::RefOr;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundView {
+    /// Always sent; optional only so an old or partial body still reads.
+    pub merchant_id: Option<MerchantId>,
+    pub refund_no: RefundNo,
+    pub out_refund_no: OutRefundNo,
+    pub trade_no: TradeNo,
+    pub out_trade_no: OutTradeNo,
+    /// `refund_amount` in `currency` (CNY when the body names none).
+    pub refund_amount: Money,
+    pub refund_status: RefundStatus,
+    pub refund_reason: Option<String>,
+    /// When the refund reached a final state.
+    pub success_time: Option<DateTime<Utc>>,
+    /// The whole verified body as received; empty when the refund was built to be sent.
+    pub raw: Map<String, Value>,
+}
+
+impl RefundView {
+    /// The refund's own fields, without `code`, `msg`, `timestamp` or the signature.
+    pub fn to_fields(&self) -> Map<String, Value> {
+        let mut view = Map::new();
+        if let Some(id) = &self.merchant_id {
+            view.insert("merchant_id".into(), id.as_str().into());
+        }
+        view.insert("refund_no".into(), self.refund_no.as_str().into());
+        view.insert("out_refund_no".into(), self.out_refund_no.as_str().into());
+        view.insert("trade_no".into(), self.trade_no.as_str().into());
+        view.insert("out_trade_no".into(), self.out_trade_no.as_str().into());
+        let amount = self.refund_amount.to_major_string();
+        view.insert("refund_amount".into(), amount.into());
+        view.insert(
+            "currency".into(),
+            self.refund_amount.currency.as_str().into(),
+        );
+        view.insert("refund_status".into(), self.refund_status.as_str().into());
+        insert_opt(&mut view, "refund_reason", self.refund_reason.as_deref());
+        if let Some(at) = self.success_time {
+            view.insert(
+                "success_time".into(),
+                format_time(at.timestamp_millis()).into(),
+            );
+        }
+        view
+    }
+
+    /// Reads a body whose signature has already been checked.
+    pub fn from_fields(body: Map<String, Value>) -> Result<RefundView, DecodeError> {
+        let fields = Answer(&body);
+        let currency = fields.currency()?;
+        Ok(RefundView {
+            merchant_id: fields.parse_opt("merchant_id", MerchantId::parse)?,
+            refund_no: fields.parse("refund_no", RefundNo::parse)?,
+            out_refund_no: fields.parse("out_refund_no", OutRefundNo::parse)?,
+            trade_no: fields.parse("trade_no", TradeNo::parse)?,
+            out_trade_no: fields.parse("out_trade_no", OutTradeNo::parse)?,
+            refund_amount: fields.parse("refund_amount", |t| balance(t, currency))?,
+            refund_status: fields.parse("refund_status", str::parse::<RefundStatus>)?,
+            refund_reason: fields.text("refund_reason"),
+            success_time: fields.time_opt("success_time")?,
+            raw: body,
+        })
+    }
+}
+
+impl Serialize for RefundView {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_fields().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for RefundView {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<RefundView, D::Error> {
+        let body = Map::deserialize(deserializer)?;
+        RefundView::from_fields(body).map_err(serde::de::Error::custom)
+    }
+}
+
+impl utoipa::PartialSchema for RefundView {
+    fn schema() -> RefOr<Schema> {
+        let refund_status = values(
+            RefundStatus::ALL.map(RefundStatus::as_str),
+            "The refund's state.",
+        );
+        let mut properties = success_properties();
+        properties.extend([
+            text_prop("merchant_id", None),
+            text_prop("refund_no", None),
+            text_prop("out_refund_no", None),
+            text_prop("trade_no", None),
+            text_prop("out_trade_no", None),
+            text_prop("refund_amount", None),
+            text_prop("currency", None),
+            enum_prop("refund_status", refund_status),
+            text_prop("refund_reason", None),
+            opt_text_prop("success_time", None),
+        ]);
+        answer(properties, None)
+    }
+}
+
+impl utoipa::ToSchema for RefundView {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("RefundResponse")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use paygate_domain::Currency;
+    use serde_json::json;
+
+    #[test]
+    fn a_refund_parses_with_the_default_currency() {
+        let body = json!({
+            "refund_no": "R20261123123456789abcdefghij", "out_refund_no": "RF-1",
+            "trade_no": "P20261123123456789abcdefghij", "out_trade_no": "ORDER-1",
+            "refund_amount": "0.5", "refund_status": "SUCCESS", "refund_reason": "damaged",
+            "success_time": "1970-01-01T08:00:00+08:00"
+        });
+        let view = RefundView::from_fields(body.as_object().unwrap().clone()).unwrap();
+        assert_eq!(
+            view.refund_amount,
+            Money::parse("0.50", Currency::Cny).unwrap()
+        );
+        assert_eq!(view.refund_status, RefundStatus::Success);
+        assert_eq!(view.success_time, DateTime::from_timestamp(0, 0));
+        assert_eq!(view.refund_reason.as_deref(), Some("damaged"));
+        let written = view.to_fields();
+        assert_eq!(written["refund_amount"], "0.50");
+        assert_eq!(written["success_time"], "1970-01-01T08:00:00+08:00");
+    }
+}
