@@ -1,5 +1,6 @@
 //! `POST /api/payment/create`: create an order, idempotent on `out_trade_no`.
 
+use crate::field;
 use crate::fields::{insert_opt, Fields, AMOUNT_CHARS_MAX, URL_CHARS_MAX};
 use crate::schema::{
     amount, integer_or_digits, object, one_of_values, request_schema, string, text, AMOUNT_CENTS,
@@ -67,19 +68,21 @@ impl CreateOrder {
 /// `auth_code`, the payer's pay code: its shape is checked here (1001), its validity by the
 /// wallet that issued it (1011).
 fn pay_code(f: &Fields<'_>) -> Result<Option<PayCode>, FieldError> {
-    f.text("auth_code", 32)?
-        .map(|text| PayCode::parse(text).map_err(|e| FieldError::new("auth_code", e.to_string())))
+    f.text(field::AUTH_CODE, 32)?
+        .map(|text| {
+            PayCode::parse(text).map_err(|e| FieldError::new(field::AUTH_CODE, e.to_string()))
+        })
         .transpose()
 }
 
 /// `expire_time`, which must lie between one minute and seven days after `now_secs`.
 fn expire_time(f: &Fields<'_>, now_secs: i64) -> Result<Option<DateTime<Utc>>, FieldError> {
-    let Some(at) = f.integer("expire_time")? else {
+    let Some(at) = f.integer(field::EXPIRE_TIME)? else {
         return Ok(None);
     };
     let refused = || {
         FieldError::new(
-            "expire_time",
+            field::EXPIRE_TIME,
             "must be Unix seconds between 1 minute and 7 days from now",
         )
     };
@@ -97,53 +100,59 @@ impl ApiRequest for CreateOrder {
     fn parse(fields: &Map<String, Value>, now_secs: i64) -> Result<CreateOrder, FieldError> {
         let f = Fields(fields);
         let out_trade_no = f
-            .id("out_trade_no", OutTradeNo::parse)?
-            .ok_or_else(|| FieldError::new("out_trade_no", "is required"))?;
+            .id(field::OUT_TRADE_NO, OutTradeNo::parse)?
+            .ok_or_else(|| FieldError::new(field::OUT_TRADE_NO, "is required"))?;
         let currency = f.currency()?;
-        let amount = f.money("total_amount", currency)?;
-        let subject = f.required("subject", SUBJECT_CHARS_MAX)?.to_owned();
+        let amount = f.money(field::TOTAL_AMOUNT, currency)?;
+        let subject = f.required(field::SUBJECT, SUBJECT_CHARS_MAX)?.to_owned();
         let pay_type = f
-            .required("pay_type", 32)?
+            .required(field::PAY_TYPE, 32)?
             .parse::<PayType>()
-            .map_err(|e| FieldError::new("pay_type", e))?;
+            .map_err(|e| FieldError::new(field::PAY_TYPE, e))?;
         let notify_url = f
-            .url("notify_url")?
-            .ok_or_else(|| FieldError::new("notify_url", "is required"))?;
+            .url(field::NOTIFY_URL)?
+            .ok_or_else(|| FieldError::new(field::NOTIFY_URL, "is required"))?;
         let expire_time = expire_time(&f, now_secs)?;
         Ok(CreateOrder {
             out_trade_no,
             amount,
             subject,
-            body: f.text("body", BODY_CHARS_MAX)?.map(str::to_owned),
+            body: f.text(field::BODY, BODY_CHARS_MAX)?.map(str::to_owned),
             pay_type,
             notify_url,
-            return_url: f.url("return_url")?,
-            attach: f.text("attach", ATTACH_CHARS_MAX)?.map(str::to_owned),
+            return_url: f.url(field::RETURN_URL)?,
+            attach: f.text(field::ATTACH, ATTACH_CHARS_MAX)?.map(str::to_owned),
             expire_time,
-            buyer_id: f.id("buyer_id", WalletAccountId::parse)?,
+            buyer_id: f.id(field::BUYER_ID, WalletAccountId::parse)?,
             auth_code: pay_code(&f)?,
         })
     }
 
     fn to_fields(&self) -> Map<String, Value> {
         let mut fields = Map::new();
-        fields.insert("out_trade_no".into(), self.out_trade_no.as_str().into());
-        fields.insert("total_amount".into(), self.amount.to_major_string().into());
-        fields.insert("currency".into(), self.amount.currency.as_str().into());
-        fields.insert("subject".into(), self.subject.as_str().into());
-        insert_opt(&mut fields, "body", self.body.as_deref());
-        fields.insert("pay_type".into(), self.pay_type.as_str().into());
-        fields.insert("notify_url".into(), self.notify_url.as_str().into());
-        insert_opt(&mut fields, "return_url", self.return_url.as_deref());
-        insert_opt(&mut fields, "attach", self.attach.as_deref());
+        fields.insert(
+            field::OUT_TRADE_NO.into(),
+            self.out_trade_no.as_str().into(),
+        );
+        fields.insert(
+            field::TOTAL_AMOUNT.into(),
+            self.amount.to_major_string().into(),
+        );
+        fields.insert(field::CURRENCY.into(), self.amount.currency.as_str().into());
+        fields.insert(field::SUBJECT.into(), self.subject.as_str().into());
+        insert_opt(&mut fields, field::BODY, self.body.as_deref());
+        fields.insert(field::PAY_TYPE.into(), self.pay_type.as_str().into());
+        fields.insert(field::NOTIFY_URL.into(), self.notify_url.as_str().into());
+        insert_opt(&mut fields, field::RETURN_URL, self.return_url.as_deref());
+        insert_opt(&mut fields, field::ATTACH, self.attach.as_deref());
         if let Some(at) = self.expire_time {
-            fields.insert("expire_time".into(), at.timestamp().into());
+            fields.insert(field::EXPIRE_TIME.into(), at.timestamp().into());
         }
         let buyer_id = self.buyer_id.as_ref().map(WalletAccountId::as_str);
-        insert_opt(&mut fields, "buyer_id", buyer_id);
+        insert_opt(&mut fields, field::BUYER_ID, buyer_id);
         insert_opt(
             &mut fields,
-            "auth_code",
+            field::AUTH_CODE,
             self.auth_code.as_ref().map(PayCode::as_str),
         );
         fields
@@ -155,41 +164,44 @@ fn create_fields() -> Schema {
     object(
         vec![
             (
-                "out_trade_no",
+                field::OUT_TRADE_NO,
                 string(OUT_NO, (1, TEXT_CHARS_MAX_ID), "The idempotency key.").into(),
             ),
             (
-                "total_amount",
+                field::TOTAL_AMOUNT,
                 amount("Decimal string in the major unit, e.g. \"0.01\"; see the currency rules.")
                     .into(),
             ),
             (
-                "currency",
+                field::CURRENCY,
                 one_of_values(&["CNY", "HKD", "USD", "JPY"], "Default CNY.").into(),
             ),
             (
-                "subject",
+                field::SUBJECT,
                 text(SUBJECT_CHARS_MAX, "What is paid for.").into(),
             ),
-            ("body", text(BODY_CHARS_MAX, "A longer description.").into()),
             (
-                "pay_type",
+                field::BODY,
+                text(BODY_CHARS_MAX, "A longer description.").into(),
+            ),
+            (
+                field::PAY_TYPE,
                 one_of_values(&PayType::ALL.map(PayType::as_str), "The payment method.").into(),
             ),
             (
-                "notify_url",
+                field::NOTIFY_URL,
                 url("Where the payment notification is sent.").into(),
             ),
             (
-                "return_url",
+                field::RETURN_URL,
                 url("Where the cashier sends the payer afterwards.").into(),
             ),
             (
-                "attach",
+                field::ATTACH,
                 text(ATTACH_CHARS_MAX, "Echoed in notifications.").into(),
             ),
             (
-                "expire_time",
+                field::EXPIRE_TIME,
                 integer_or_digits(&format!(
                     "Unix seconds, between {EXPIRE_SECS_MIN} s and {EXPIRE_SECS_MAX} s (7 days) \
                      after the request; default 30 minutes after creation."
@@ -197,7 +209,7 @@ fn create_fields() -> Schema {
                 .into(),
             ),
             (
-                "buyer_id",
+                field::BUYER_ID,
                 string(
                     OUT_NO,
                     (1, TEXT_CHARS_MAX_ID),
@@ -207,7 +219,7 @@ fn create_fields() -> Schema {
                 .into(),
             ),
             (
-                "auth_code",
+                field::AUTH_CODE,
                 string(
                     PAY_CODE,
                     (18, 18),
@@ -219,11 +231,11 @@ fn create_fields() -> Schema {
             ),
         ],
         &[
-            "out_trade_no",
-            "total_amount",
-            "subject",
-            "pay_type",
-            "notify_url",
+            field::OUT_TRADE_NO,
+            field::TOTAL_AMOUNT,
+            field::SUBJECT,
+            field::PAY_TYPE,
+            field::NOTIFY_URL,
         ],
     )
 }
@@ -252,17 +264,20 @@ fn amount_by_pay_type_and_currency() -> Schema {
             }
             let mut branch = ObjectBuilder::new()
                 .property(
-                    "pay_type",
+                    field::PAY_TYPE,
                     one_of_values(&[pay_type.as_str()], "This pay type."),
                 )
-                .property("currency", one_of_values(&currencies, "Accepted with it."))
                 .property(
-                    "total_amount",
+                    field::CURRENCY,
+                    one_of_values(&currencies, "Accepted with it."),
+                )
+                .property(
+                    field::TOTAL_AMOUNT,
                     string(pattern, (1, AMOUNT_CHARS_MAX), description),
                 )
-                .required("pay_type");
+                .required(field::PAY_TYPE);
             if !currencies.contains(&"CNY") {
-                branch = branch.required("currency");
+                branch = branch.required(field::CURRENCY);
             }
             branches = branches.item(branch);
         }

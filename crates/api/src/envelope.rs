@@ -2,6 +2,7 @@
 //! merchant, a timestamp, a nonce, the signature; on the way back `code`, `msg` and the answer's
 //! timestamp. The string to sign itself is the domain's (`paygate_domain::sign`), since keys sign.
 
+use crate::field;
 use crate::schema::{
     int_prop, integer_or_digits, object, one_of_values, request_schema, string, text_prop, values,
     Property, MERCHANT_ID, NONCE,
@@ -18,11 +19,11 @@ use utoipa::openapi::schema::{ObjectBuilder, Type};
 /// A JSON number beyond u64 is read by the JSON parser as a float, and so answers 1001.
 pub fn timestamp_secs(fields: &Map<String, Value>) -> Result<Option<i64>, FieldError> {
     const FORM: &str = "must be Unix seconds, as an integer or a string of digits";
-    match fields.get("timestamp") {
-        None | Some(Value::Null) => Err(FieldError::new("timestamp", "is required")),
+    match fields.get(field::TIMESTAMP) {
+        None | Some(Value::Null) => Err(FieldError::new(field::TIMESTAMP, "is required")),
         Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Ok(n.as_i64()),
         Some(Value::String(s)) if is_integer_text(s) => Ok(s.parse().ok()),
-        Some(_) => Err(FieldError::new("timestamp", FORM)),
+        Some(_) => Err(FieldError::new(field::TIMESTAMP, FORM)),
     }
 }
 
@@ -35,10 +36,10 @@ fn is_integer_text(text: &str) -> bool {
 /// added last, over all of it.
 pub fn success(fields: Map<String, Value>, now_secs: i64) -> Map<String, Value> {
     let mut out = Map::new();
-    out.insert("code".into(), Value::from("SUCCESS"));
-    out.insert("msg".into(), Value::from("OK"));
+    out.insert(field::CODE.into(), Value::from("SUCCESS"));
+    out.insert(field::MSG.into(), Value::from("OK"));
     out.extend(fields);
-    out.insert("timestamp".into(), Value::from(now_secs));
+    out.insert(field::TIMESTAMP.into(), Value::from(now_secs));
     out
 }
 
@@ -46,14 +47,14 @@ pub fn success(fields: Map<String, Value>, now_secs: i64) -> Map<String, Value> 
 pub(crate) fn success_properties() -> Vec<Property> {
     vec![
         Property {
-            name: "code",
+            name: field::CODE,
             schema: values(["SUCCESS"], "The request succeeded.").into(),
             required: true,
         },
-        text_prop("msg", None),
-        int_prop("timestamp", None),
-        text_prop("sign_type", None),
-        text_prop("sign", None),
+        text_prop(field::MSG, None),
+        int_prop(field::TIMESTAMP, None),
+        text_prop(field::SIGN_TYPE, None),
+        text_prop(field::SIGN, None),
     ]
 }
 
@@ -67,15 +68,15 @@ request_schema!(
     object(
         vec![
             (
-                "merchant_id",
+                field::MERCHANT_ID,
                 string(MERCHANT_ID, (2, 32), "The merchant's id.").into()
             ),
             (
-                "timestamp",
+                field::TIMESTAMP,
                 integer_or_digits("Unix seconds; at most 300 s from the gateway's clock.").into(),
             ),
             (
-                "nonce",
+                field::NONCE,
                 string(
                     NONCE,
                     (8, 32),
@@ -84,7 +85,7 @@ request_schema!(
                 .into(),
             ),
             (
-                "sign_type",
+                field::SIGN_TYPE,
                 one_of_values(
                     &SignType::ALL.map(SignType::as_str),
                     "Default MD5. Must be the merchant's configured type; it is signed too.",
@@ -92,7 +93,7 @@ request_schema!(
                 .into(),
             ),
             (
-                "sign",
+                field::SIGN,
                 ObjectBuilder::new()
                     .schema_type(Type::String)
                     .min_length(Some(1))
@@ -102,7 +103,12 @@ request_schema!(
                     .into(),
             ),
         ],
-        &["merchant_id", "timestamp", "nonce", "sign"],
+        &[
+            field::MERCHANT_ID,
+            field::TIMESTAMP,
+            field::NONCE,
+            field::SIGN
+        ],
     )
     .into()
 );

@@ -1,6 +1,7 @@
 //! The refusal every API answers with, merchant and admin alike: `code=FAIL`, a stable
 //! `error_code`, a message and, for 1001 and a reused key's 1004, the field.
 
+use crate::field;
 use crate::fields::Answer;
 use crate::schema::values;
 use paygate_domain::ErrorCode;
@@ -85,7 +86,7 @@ pub enum Outcome {
 /// Reads an answer's `code`, and a refusal's `error_code` and `msg` leniently: a numeric code
 /// reads as text.
 pub fn outcome(body: &Map<String, Value>) -> Outcome {
-    match body.get("code").and_then(Value::as_str) {
+    match body.get(field::CODE).and_then(Value::as_str) {
         Some("SUCCESS") => Outcome::Success,
         Some(_) => {
             let answer = Answer(body);
@@ -94,8 +95,8 @@ pub fn outcome(body: &Map<String, Value>) -> Outcome {
                 _ => String::new(),
             };
             Outcome::Refused {
-                error_code: text("error_code"),
-                msg: text("msg"),
+                error_code: text(field::ERROR_CODE),
+                msg: text(field::MSG),
             }
         }
         None => Outcome::Unknown,

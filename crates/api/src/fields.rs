@@ -1,6 +1,7 @@
 //! Reading a verified request's flat fields. Every refusal names its field; absent, `null` and
 //! empty text all mean "not given".
 
+use crate::field;
 use crate::{DecodeError, FieldError};
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use paygate_domain::{Amount, AmountError, Currency, IdError, Money};
@@ -83,11 +84,11 @@ impl Fields<'_> {
 
     /// `currency`, CNY when not given.
     pub(crate) fn currency(&self) -> Result<Currency, FieldError> {
-        match self.text("currency", 3)? {
+        match self.text(field::CURRENCY, 3)? {
             None => Ok(Currency::Cny),
             Some(text) => text
                 .parse()
-                .map_err(|_| FieldError::new("currency", "must be CNY, HKD, USD or JPY")),
+                .map_err(|_| FieldError::new(field::CURRENCY, "must be CNY, HKD, USD or JPY")),
         }
     }
 
@@ -137,7 +138,7 @@ impl Answer<'_> {
     /// `currency`, CNY when the body names none (the API's default).
     pub(crate) fn currency(&self) -> Result<Currency, DecodeError> {
         Ok(self
-            .parse_opt("currency", str::parse::<Currency>)?
+            .parse_opt(field::CURRENCY, str::parse::<Currency>)?
             .unwrap_or(Currency::Cny))
     }
 

@@ -15,6 +15,7 @@ pub mod admin;
 pub mod create;
 pub mod envelope;
 pub mod failure;
+pub mod field;
 pub mod order;
 pub mod order_ref;
 pub mod payer;

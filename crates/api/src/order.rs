@@ -3,6 +3,7 @@
 //! `from_fields`, leniently about shape and strictly about meaning.
 
 use crate::envelope::success_properties;
+use crate::field;
 use crate::fields::{balance, format_time, insert_opt, Answer};
 use crate::schema::{answer, enum_prop, int_prop, opt_text_prop, text_prop, values};
 use crate::DecodeError;
@@ -47,37 +48,50 @@ impl Order {
         let money = |m: Money| Value::from(m.to_major_string());
         let mut view = Map::new();
         if let Some(id) = &self.merchant_id {
-            view.insert("merchant_id".into(), id.as_str().into());
+            view.insert(field::MERCHANT_ID.into(), id.as_str().into());
         }
-        view.insert("trade_no".into(), self.trade_no.as_str().into());
-        view.insert("out_trade_no".into(), self.out_trade_no.as_str().into());
-        view.insert("trade_status".into(), self.trade_status.as_str().into());
-        insert_opt(&mut view, "pay_type", self.pay_type.map(PayType::as_str));
-        insert_opt(&mut view, "subject", self.subject.as_deref());
-        view.insert("total_amount".into(), money(self.total_amount));
+        view.insert(field::TRADE_NO.into(), self.trade_no.as_str().into());
         view.insert(
-            "currency".into(),
+            field::OUT_TRADE_NO.into(),
+            self.out_trade_no.as_str().into(),
+        );
+        view.insert(
+            field::TRADE_STATUS.into(),
+            self.trade_status.as_str().into(),
+        );
+        insert_opt(
+            &mut view,
+            field::PAY_TYPE,
+            self.pay_type.map(PayType::as_str),
+        );
+        insert_opt(&mut view, field::SUBJECT, self.subject.as_deref());
+        view.insert(field::TOTAL_AMOUNT.into(), money(self.total_amount));
+        view.insert(
+            field::CURRENCY.into(),
             self.total_amount.currency.as_str().into(),
         );
         if let Some(receipt) = self.receipt_amount {
-            view.insert("receipt_amount".into(), money(receipt));
+            view.insert(field::RECEIPT_AMOUNT.into(), money(receipt));
         }
         if let Some(refunded) = self.refunded_amount {
-            view.insert("refunded_amount".into(), money(refunded));
+            view.insert(field::REFUNDED_AMOUNT.into(), money(refunded));
         }
-        insert_opt(&mut view, "pay_url", self.pay_url.as_deref());
+        insert_opt(&mut view, field::PAY_URL, self.pay_url.as_deref());
         if let Some(at) = self.expire_time {
-            view.insert("expire_time".into(), at.timestamp().into());
+            view.insert(field::EXPIRE_TIME.into(), at.timestamp().into());
         }
         if let Some(at) = self.pay_time {
-            view.insert("pay_time".into(), format_time(at.timestamp_millis()).into());
+            view.insert(
+                field::PAY_TIME.into(),
+                format_time(at.timestamp_millis()).into(),
+            );
         }
         insert_opt(
             &mut view,
-            "channel_trade_no",
+            field::CHANNEL_TRADE_NO,
             self.channel_trade_no.as_deref(),
         );
-        insert_opt(&mut view, "attach", self.attach.as_deref());
+        insert_opt(&mut view, field::ATTACH, self.attach.as_deref());
         view
     }
 
@@ -86,20 +100,20 @@ impl Order {
         let fields = Answer(&body);
         let currency = fields.currency()?;
         Ok(Order {
-            merchant_id: fields.parse_opt("merchant_id", MerchantId::parse)?,
-            trade_no: fields.parse("trade_no", TradeNo::parse)?,
-            out_trade_no: fields.parse("out_trade_no", OutTradeNo::parse)?,
-            trade_status: fields.parse("trade_status", str::parse::<OrderStatus>)?,
-            pay_type: fields.parse_opt("pay_type", str::parse::<PayType>)?,
-            subject: fields.text("subject"),
-            total_amount: fields.parse("total_amount", |t| balance(t, currency))?,
-            receipt_amount: fields.parse_opt("receipt_amount", |t| balance(t, currency))?,
-            refunded_amount: fields.parse_opt("refunded_amount", |t| balance(t, currency))?,
-            pay_url: fields.text("pay_url"),
-            expire_time: fields.time_opt("expire_time")?,
-            pay_time: fields.time_opt("pay_time")?,
-            channel_trade_no: fields.text("channel_trade_no"),
-            attach: fields.text("attach"),
+            merchant_id: fields.parse_opt(field::MERCHANT_ID, MerchantId::parse)?,
+            trade_no: fields.parse(field::TRADE_NO, TradeNo::parse)?,
+            out_trade_no: fields.parse(field::OUT_TRADE_NO, OutTradeNo::parse)?,
+            trade_status: fields.parse(field::TRADE_STATUS, str::parse::<OrderStatus>)?,
+            pay_type: fields.parse_opt(field::PAY_TYPE, str::parse::<PayType>)?,
+            subject: fields.text(field::SUBJECT),
+            total_amount: fields.parse(field::TOTAL_AMOUNT, |t| balance(t, currency))?,
+            receipt_amount: fields.parse_opt(field::RECEIPT_AMOUNT, |t| balance(t, currency))?,
+            refunded_amount: fields.parse_opt(field::REFUNDED_AMOUNT, |t| balance(t, currency))?,
+            pay_url: fields.text(field::PAY_URL),
+            expire_time: fields.time_opt(field::EXPIRE_TIME)?,
+            pay_time: fields.time_opt(field::PAY_TIME)?,
+            channel_trade_no: fields.text(field::CHANNEL_TRADE_NO),
+            attach: fields.text(field::ATTACH),
             raw: body,
         })
     }
@@ -126,24 +140,24 @@ impl utoipa::PartialSchema for Order {
         );
         let mut properties = success_properties();
         properties.extend([
-            text_prop("merchant_id", None),
-            text_prop("trade_no", None),
-            text_prop("out_trade_no", None),
-            enum_prop("trade_status", trade_status),
-            text_prop("pay_type", None),
-            text_prop("subject", None),
-            text_prop("total_amount", None),
-            text_prop("currency", None),
-            opt_text_prop("receipt_amount", None),
-            opt_text_prop("refunded_amount", None),
+            text_prop(field::MERCHANT_ID, None),
+            text_prop(field::TRADE_NO, None),
+            text_prop(field::OUT_TRADE_NO, None),
+            enum_prop(field::TRADE_STATUS, trade_status),
+            text_prop(field::PAY_TYPE, None),
+            text_prop(field::SUBJECT, None),
+            text_prop(field::TOTAL_AMOUNT, None),
+            text_prop(field::CURRENCY, None),
+            opt_text_prop(field::RECEIPT_AMOUNT, None),
+            opt_text_prop(field::REFUNDED_AMOUNT, None),
             opt_text_prop(
-                "pay_url",
+                field::PAY_URL,
                 Some("The cashier link, while the order is payable."),
             ),
-            int_prop("expire_time", None),
-            opt_text_prop("pay_time", Some("RFC 3339, China Standard Time.")),
-            opt_text_prop("channel_trade_no", None),
-            opt_text_prop("attach", None),
+            int_prop(field::EXPIRE_TIME, None),
+            opt_text_prop(field::PAY_TIME, Some("RFC 3339, China Standard Time.")),
+            opt_text_prop(field::CHANNEL_TRADE_NO, None),
+            opt_text_prop(field::ATTACH, None),
         ]);
         answer(properties, None)
     }

@@ -1,6 +1,7 @@
 //! `POST /api/payment/query` and `POST /api/payment/close`: each names an order and nothing
 //! else, by our `trade_no` or the merchant's `out_trade_no`.
 
+use crate::field;
 use crate::fields::Fields;
 use crate::schema::{object, request_schema, requires, string, OUR_NO, OUT_NO, TEXT_CHARS_MAX_ID};
 use crate::{paths, ApiRequest, FieldError};
@@ -19,19 +20,21 @@ pub enum OrderRef {
 impl OrderRef {
     /// `trade_no` (ours) wins over `out_trade_no` when both are given.
     pub(crate) fn read(f: &Fields<'_>) -> Result<OrderRef, FieldError> {
-        if let Some(trade_no) = f.id("trade_no", TradeNo::parse)? {
+        if let Some(trade_no) = f.id(field::TRADE_NO, TradeNo::parse)? {
             return Ok(OrderRef::TradeNo(trade_no));
         }
-        f.id("out_trade_no", OutTradeNo::parse)?
+        f.id(field::OUT_TRADE_NO, OutTradeNo::parse)?
             .map(OrderRef::OutTradeNo)
-            .ok_or_else(|| FieldError::new("out_trade_no", "out_trade_no or trade_no is required"))
+            .ok_or_else(|| {
+                FieldError::new(field::OUT_TRADE_NO, "out_trade_no or trade_no is required")
+            })
     }
 
     /// The wire name of the number this names the order by.
     pub fn field(&self) -> &'static str {
         match self {
-            OrderRef::OutTradeNo(_) => "out_trade_no",
-            OrderRef::TradeNo(_) => "trade_no",
+            OrderRef::OutTradeNo(_) => field::OUT_TRADE_NO,
+            OrderRef::TradeNo(_) => field::TRADE_NO,
         }
     }
 
@@ -98,7 +101,7 @@ names_an_order!(CloseOrder, paths::CLOSE);
 pub(crate) fn order_ref_fields() -> Vec<(&'static str, RefOr<Schema>)> {
     vec![
         (
-            "trade_no",
+            field::TRADE_NO,
             string(
                 OUR_NO,
                 (8, 32),
@@ -107,7 +110,7 @@ pub(crate) fn order_ref_fields() -> Vec<(&'static str, RefOr<Schema>)> {
             .into(),
         ),
         (
-            "out_trade_no",
+            field::OUT_TRADE_NO,
             string(
                 OUT_NO,
                 (1, TEXT_CHARS_MAX_ID),
@@ -121,8 +124,8 @@ pub(crate) fn order_ref_fields() -> Vec<(&'static str, RefOr<Schema>)> {
 /// `trade_no` or `out_trade_no`, at least one.
 pub(crate) fn names_an_order() -> Schema {
     AnyOfBuilder::new()
-        .item(requires("trade_no"))
-        .item(requires("out_trade_no"))
+        .item(requires(field::TRADE_NO))
+        .item(requires(field::OUT_TRADE_NO))
         .into()
 }
 

@@ -1,6 +1,7 @@
 //! `POST /api/payment/refund`: refund all or part of a paid order, idempotent on
 //! `out_refund_no`.
 
+use crate::field;
 use crate::fields::{insert_opt, Fields, AMOUNT_CHARS_MAX};
 use crate::order_ref::{names_an_order, order_ref_fields, OrderRef};
 use crate::schema::{amount, object, request_schema, string, text, OUT_NO, TEXT_CHARS_MAX_ID};
@@ -35,10 +36,10 @@ impl Refund {
 /// back by `to_major_string` is the text that was sent; a refusal quotes the yen rule, which
 /// every accepted form must pass but for its decimals.
 fn provisional_amount(f: &Fields<'_>) -> Result<Money, FieldError> {
-    let text = f.required("refund_amount", AMOUNT_CHARS_MAX)?;
+    let text = f.required(field::REFUND_AMOUNT, AMOUNT_CHARS_MAX)?;
     Money::parse(text, Currency::Jpy)
         .or_else(|jpy| Money::parse(text, Currency::Cny).map_err(|_| jpy))
-        .map_err(|e| FieldError::new("refund_amount", e.to_string()))
+        .map_err(|e| FieldError::new(field::REFUND_AMOUNT, e.to_string()))
 }
 
 impl ApiRequest for Refund {
@@ -48,10 +49,12 @@ impl ApiRequest for Refund {
         let f = Fields(fields);
         let order = OrderRef::read(&f)?;
         let out_refund_no = f
-            .id("out_refund_no", OutRefundNo::parse)?
-            .ok_or_else(|| FieldError::new("out_refund_no", "is required"))?;
+            .id(field::OUT_REFUND_NO, OutRefundNo::parse)?
+            .ok_or_else(|| FieldError::new(field::OUT_REFUND_NO, "is required"))?;
         let refund_amount = provisional_amount(&f)?;
-        let refund_reason = f.required("refund_reason", REASON_CHARS_MAX)?.to_owned();
+        let refund_reason = f
+            .required(field::REFUND_REASON, REASON_CHARS_MAX)?
+            .to_owned();
         Ok(Refund {
             order,
             out_refund_no,
@@ -63,10 +66,13 @@ impl ApiRequest for Refund {
     fn to_fields(&self) -> Map<String, Value> {
         let mut fields = Map::new();
         self.order.insert_into(&mut fields);
-        fields.insert("out_refund_no".into(), self.out_refund_no.as_str().into());
+        fields.insert(
+            field::OUT_REFUND_NO.into(),
+            self.out_refund_no.as_str().into(),
+        );
         let amount = self.refund_amount.to_major_string();
-        fields.insert("refund_amount".into(), amount.into());
-        insert_opt(&mut fields, "refund_reason", Some(&self.refund_reason));
+        fields.insert(field::REFUND_AMOUNT.into(), amount.into());
+        insert_opt(&mut fields, field::REFUND_REASON, Some(&self.refund_reason));
         fields
     }
 }
@@ -75,7 +81,7 @@ request_schema!(Refund, "RefundRequest", [crate::envelope::SignedFields], {
     let mut fields = order_ref_fields();
     fields.extend([
         (
-            "out_refund_no",
+            field::OUT_REFUND_NO,
             string(
                 OUT_NO,
                 (1, TEXT_CHARS_MAX_ID),
@@ -84,11 +90,11 @@ request_schema!(Refund, "RefundRequest", [crate::envelope::SignedFields], {
             .into(),
         ),
         (
-            "refund_amount",
+            field::REFUND_AMOUNT,
             amount("In the order's currency: up to two decimals, a whole number for JPY.").into(),
         ),
         (
-            "refund_reason",
+            field::REFUND_REASON,
             text(REASON_CHARS_MAX, "Why the money goes back.").into(),
         ),
     ]);
@@ -96,7 +102,11 @@ request_schema!(Refund, "RefundRequest", [crate::envelope::SignedFields], {
         .item(Ref::from_schema_name("SignedFields"))
         .item(object(
             fields,
-            &["out_refund_no", "refund_amount", "refund_reason"],
+            &[
+                field::OUT_REFUND_NO,
+                field::REFUND_AMOUNT,
+                field::REFUND_REASON,
+            ],
         ))
         .item(names_an_order())
         .into()

@@ -1,6 +1,7 @@
 //! `POST /api/payment/refund/query`: a refund named by our `refund_no` or the merchant's
 //! `out_refund_no`.
 
+use crate::field;
 use crate::fields::Fields;
 use crate::schema::{object, request_schema, requires, string, OUR_NO, OUT_NO, TEXT_CHARS_MAX_ID};
 use crate::{paths, ApiRequest, FieldError};
@@ -20,20 +21,23 @@ impl ApiRequest for QueryRefund {
 
     fn parse(fields: &Map<String, Value>, _now_secs: i64) -> Result<QueryRefund, FieldError> {
         let f = Fields(fields);
-        if let Some(refund_no) = f.id("refund_no", RefundNo::parse)? {
+        if let Some(refund_no) = f.id(field::REFUND_NO, RefundNo::parse)? {
             return Ok(QueryRefund::RefundNo(refund_no));
         }
-        f.id("out_refund_no", OutRefundNo::parse)?
+        f.id(field::OUT_REFUND_NO, OutRefundNo::parse)?
             .map(QueryRefund::OutRefundNo)
             .ok_or_else(|| {
-                FieldError::new("out_refund_no", "out_refund_no or refund_no is required")
+                FieldError::new(
+                    field::OUT_REFUND_NO,
+                    "out_refund_no or refund_no is required",
+                )
             })
     }
 
     fn to_fields(&self) -> Map<String, Value> {
         let (key, value) = match self {
-            QueryRefund::OutRefundNo(no) => ("out_refund_no", no.as_str()),
-            QueryRefund::RefundNo(no) => ("refund_no", no.as_str()),
+            QueryRefund::OutRefundNo(no) => (field::OUT_REFUND_NO, no.as_str()),
+            QueryRefund::RefundNo(no) => (field::REFUND_NO, no.as_str()),
         };
         let mut fields = Map::new();
         fields.insert(key.into(), value.into());
@@ -50,7 +54,7 @@ request_schema!(
         .item(object(
             vec![
                 (
-                    "refund_no",
+                    field::REFUND_NO,
                     string(
                         OUR_NO,
                         (8, 32),
@@ -59,7 +63,7 @@ request_schema!(
                     .into(),
                 ),
                 (
-                    "out_refund_no",
+                    field::OUT_REFUND_NO,
                     string(
                         OUT_NO,
                         (1, TEXT_CHARS_MAX_ID),
@@ -72,8 +76,8 @@ request_schema!(
         ))
         .item(
             AnyOfBuilder::new()
-                .item(requires("refund_no"))
-                .item(requires("out_refund_no")),
+                .item(requires(field::REFUND_NO))
+                .item(requires(field::OUT_REFUND_NO)),
         )
         .into()
 );

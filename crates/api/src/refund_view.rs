@@ -3,6 +3,7 @@
 //! `from_fields`.
 
 use crate::envelope::success_properties;
+use crate::field;
 use crate::fields::{balance, format_time, insert_opt, Answer};
 use crate::schema::{answer, enum_prop, opt_text_prop, text_prop, values};
 use crate::DecodeError;
@@ -37,23 +38,36 @@ impl RefundView {
     pub fn to_fields(&self) -> Map<String, Value> {
         let mut view = Map::new();
         if let Some(id) = &self.merchant_id {
-            view.insert("merchant_id".into(), id.as_str().into());
+            view.insert(field::MERCHANT_ID.into(), id.as_str().into());
         }
-        view.insert("refund_no".into(), self.refund_no.as_str().into());
-        view.insert("out_refund_no".into(), self.out_refund_no.as_str().into());
-        view.insert("trade_no".into(), self.trade_no.as_str().into());
-        view.insert("out_trade_no".into(), self.out_trade_no.as_str().into());
-        let amount = self.refund_amount.to_major_string();
-        view.insert("refund_amount".into(), amount.into());
+        view.insert(field::REFUND_NO.into(), self.refund_no.as_str().into());
         view.insert(
-            "currency".into(),
+            field::OUT_REFUND_NO.into(),
+            self.out_refund_no.as_str().into(),
+        );
+        view.insert(field::TRADE_NO.into(), self.trade_no.as_str().into());
+        view.insert(
+            field::OUT_TRADE_NO.into(),
+            self.out_trade_no.as_str().into(),
+        );
+        let amount = self.refund_amount.to_major_string();
+        view.insert(field::REFUND_AMOUNT.into(), amount.into());
+        view.insert(
+            field::CURRENCY.into(),
             self.refund_amount.currency.as_str().into(),
         );
-        view.insert("refund_status".into(), self.refund_status.as_str().into());
-        insert_opt(&mut view, "refund_reason", self.refund_reason.as_deref());
+        view.insert(
+            field::REFUND_STATUS.into(),
+            self.refund_status.as_str().into(),
+        );
+        insert_opt(
+            &mut view,
+            field::REFUND_REASON,
+            self.refund_reason.as_deref(),
+        );
         if let Some(at) = self.success_time {
             view.insert(
-                "success_time".into(),
+                field::SUCCESS_TIME.into(),
                 format_time(at.timestamp_millis()).into(),
             );
         }
@@ -65,15 +79,15 @@ impl RefundView {
         let fields = Answer(&body);
         let currency = fields.currency()?;
         Ok(RefundView {
-            merchant_id: fields.parse_opt("merchant_id", MerchantId::parse)?,
-            refund_no: fields.parse("refund_no", RefundNo::parse)?,
-            out_refund_no: fields.parse("out_refund_no", OutRefundNo::parse)?,
-            trade_no: fields.parse("trade_no", TradeNo::parse)?,
-            out_trade_no: fields.parse("out_trade_no", OutTradeNo::parse)?,
-            refund_amount: fields.parse("refund_amount", |t| balance(t, currency))?,
-            refund_status: fields.parse("refund_status", str::parse::<RefundStatus>)?,
-            refund_reason: fields.text("refund_reason"),
-            success_time: fields.time_opt("success_time")?,
+            merchant_id: fields.parse_opt(field::MERCHANT_ID, MerchantId::parse)?,
+            refund_no: fields.parse(field::REFUND_NO, RefundNo::parse)?,
+            out_refund_no: fields.parse(field::OUT_REFUND_NO, OutRefundNo::parse)?,
+            trade_no: fields.parse(field::TRADE_NO, TradeNo::parse)?,
+            out_trade_no: fields.parse(field::OUT_TRADE_NO, OutTradeNo::parse)?,
+            refund_amount: fields.parse(field::REFUND_AMOUNT, |t| balance(t, currency))?,
+            refund_status: fields.parse(field::REFUND_STATUS, str::parse::<RefundStatus>)?,
+            refund_reason: fields.text(field::REFUND_REASON),
+            success_time: fields.time_opt(field::SUCCESS_TIME)?,
             raw: body,
         })
     }
@@ -100,16 +114,16 @@ impl utoipa::PartialSchema for RefundView {
         );
         let mut properties = success_properties();
         properties.extend([
-            text_prop("merchant_id", None),
-            text_prop("refund_no", None),
-            text_prop("out_refund_no", None),
-            text_prop("trade_no", None),
-            text_prop("out_trade_no", None),
-            text_prop("refund_amount", None),
-            text_prop("currency", None),
-            enum_prop("refund_status", refund_status),
-            text_prop("refund_reason", None),
-            opt_text_prop("success_time", None),
+            text_prop(field::MERCHANT_ID, None),
+            text_prop(field::REFUND_NO, None),
+            text_prop(field::OUT_REFUND_NO, None),
+            text_prop(field::TRADE_NO, None),
+            text_prop(field::OUT_TRADE_NO, None),
+            text_prop(field::REFUND_AMOUNT, None),
+            text_prop(field::CURRENCY, None),
+            enum_prop(field::REFUND_STATUS, refund_status),
+            text_prop(field::REFUND_REASON, None),
+            opt_text_prop(field::SUCCESS_TIME, None),
         ]);
         answer(properties, None)
     }

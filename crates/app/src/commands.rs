@@ -4,6 +4,7 @@
 
 use crate::notify::target::literal_ip;
 use crate::AppError;
+use paygate_api::field;
 use paygate_api::FieldError;
 use paygate_domain::address::PrivateTargets;
 use paygate_store::{OrderRef, RefundRef};
@@ -26,8 +27,8 @@ impl From<FieldError> for AppError {
 /// notification is delivered, on the addresses it then resolves to.
 pub fn check_targets(cmd: &CreateOrder, targets: PrivateTargets) -> Result<(), AppError> {
     let urls = [
-        ("notify_url", Some(&cmd.notify_url)),
-        ("return_url", cmd.return_url.as_ref()),
+        (field::NOTIFY_URL, Some(&cmd.notify_url)),
+        (field::RETURN_URL, cmd.return_url.as_ref()),
     ];
     for (field, url) in urls {
         if let Some(ip) = url.and_then(|url| literal_ip(url)) {

@@ -4,6 +4,7 @@
 use crate::commands::{check_targets, CreateOrder};
 use crate::idempotency::order_difference;
 use crate::{App, AppError, MerchantKeys};
+use paygate_api::field;
 use paygate_channels::{
     Channel, ChannelError, DeclineReason, PayOutcome, PayRequest, Payer, TradeState,
 };
@@ -75,7 +76,10 @@ impl App {
             .ok_or_else(|| AppError::pay_type_not_enabled(cmd.pay_type))?
             .clone();
         if !channel.info().currencies.contains(&cmd.amount.currency) {
-            return Err(AppError::param("currency", "not accepted by this pay_type"));
+            return Err(AppError::param(
+                field::CURRENCY,
+                "not accepted by this pay_type",
+            ));
         }
         let now = self.clock().now_ms();
         let payer = cmd.auth_code.clone().map(Payer::AuthCode);
@@ -88,7 +92,7 @@ impl App {
             Inserted::Existing(order) => {
                 if let Some(field) = order_difference(&order, &new) {
                     return Err(AppError::KeyReused {
-                        key: "out_trade_no",
+                        key: field::OUT_TRADE_NO,
                         field,
                     });
                 }

@@ -5,6 +5,7 @@
 use crate::commands::{order_ref, RefundOrder};
 use crate::idempotency::refund_difference;
 use crate::{App, AppError, MerchantKeys};
+use paygate_api::field;
 use paygate_channels::{ChannelError, RefundOutcome, RefundRequest};
 use paygate_domain::{Money, RefundNo, RefundStatus};
 use paygate_store::{
@@ -21,7 +22,7 @@ impl App {
         let order = self.find_order(merchant, &order_ref(&cmd.order)).await?;
         let money = cmd
             .amount_in(order.currency)
-            .map_err(|e| AppError::param("refund_amount", e.to_string()))?;
+            .map_err(|e| AppError::param(field::REFUND_AMOUNT, e.to_string()))?;
         if !order.status.is_paid() {
             return Err(AppError::OrderStatus(format!(
                 "order is {} and cannot be refunded",
@@ -47,7 +48,7 @@ impl App {
             RefundReservation::Existing(existing) => {
                 if let Some(field) = refund_difference(&existing, &new, cmd.order.field()) {
                     return Err(AppError::KeyReused {
-                        key: "out_refund_no",
+                        key: field::OUT_REFUND_NO,
                         field,
                     });
                 }

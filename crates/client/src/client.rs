@@ -2,6 +2,7 @@
 
 use crate::envelope::{classify, fresh_nonce, sign_request, verify_response};
 use crate::{paths, ClientError};
+use paygate_api::platform::PublicKeyResponse;
 use paygate_api::RefundView;
 use paygate_api::{ApiRequest, CloseOrder, CreateOrder, Order, QueryOrder, QueryRefund, Refund};
 use paygate_domain::sign::{RsaPublicKey, SignKey, VerifyKey};
@@ -233,10 +234,10 @@ impl Client {
             .send()
             .await?;
         let (status, body) = read_object(response).await?;
-        match body.get("public_key").and_then(Value::as_str) {
-            Some(text) => RsaPublicKey::from_text(text)
+        match serde_json::from_value::<PublicKeyResponse>(Value::Object(body.clone())) {
+            Ok(answer) => RsaPublicKey::from_text(&answer.public_key)
                 .map_err(|e| ClientError::Decode(format!("platform public_key: {e}"))),
-            None => Err(classify(status, body)
+            Err(_) => Err(classify(status, body)
                 .err()
                 .unwrap_or_else(|| ClientError::Decode("no public_key in answer".into()))),
         }
