@@ -4,13 +4,14 @@
 
 use crate::field;
 use crate::schema::{
-    int_prop, integer_or_digits, object, one_of_values, request_schema, string, text_prop, values,
-    Property, MERCHANT_ID, NONCE,
+    answer, int_prop, integer_or_digits, object, one_of_values, request_schema, string, text_prop,
+    values, Property, MERCHANT_ID, NONCE,
 };
 use crate::FieldError;
 use paygate_domain::sign::SignType;
 use serde_json::{Map, Value};
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
 
 /// Reads `timestamp`, Unix seconds: a JSON integer, or decimal text of ASCII digits with an
 /// optional leading `-`. The form decides 1001 (a float, a boolean, `"12a"`); the value decides
@@ -43,19 +44,24 @@ pub fn success(fields: Map<String, Value>, now_secs: i64) -> Map<String, Value> 
     out
 }
 
-/// The properties `success` and the signature add to every signed answer.
-pub(crate) fn success_properties() -> Vec<Property> {
-    vec![
+/// A signed answer's schema: its own `fields` inside what `success` and the signature add, in
+/// the order they are written.
+pub(crate) fn success_schema(fields: Vec<Property>) -> RefOr<Schema> {
+    let mut properties = vec![
         Property {
             name: field::CODE,
             schema: values(["SUCCESS"], "The request succeeded.").into(),
             required: true,
         },
         text_prop(field::MSG, None),
+    ];
+    properties.extend(fields);
+    properties.extend([
         int_prop(field::TIMESTAMP, None),
         text_prop(field::SIGN_TYPE, None),
         text_prop(field::SIGN, None),
-    ]
+    ]);
+    answer(properties, None)
 }
 
 /// What every merchant request carries besides its own fields.

@@ -2,10 +2,10 @@
 //! payment notification. The server writes it with `to_fields`; the client reads it back with
 //! `from_fields`, leniently about shape and strictly about meaning.
 
-use crate::envelope::success_properties;
+use crate::envelope::success_schema;
 use crate::field;
 use crate::fields::{balance, format_time, insert_opt, Answer};
-use crate::schema::{answer, enum_prop, int_prop, opt_text_prop, text_prop, values};
+use crate::schema::{enum_prop, int_prop, opt_text_prop, text_prop, values};
 use crate::DecodeError;
 use chrono::{DateTime, Utc};
 use paygate_domain::{MerchantId, Money, OrderStatus, OutTradeNo, PayType, TradeNo};
@@ -138,8 +138,7 @@ impl utoipa::PartialSchema for Order {
             OrderStatus::ALL.map(OrderStatus::as_str),
             "The order's state.",
         );
-        let mut properties = success_properties();
-        properties.extend([
+        success_schema(vec![
             text_prop(field::MERCHANT_ID, None),
             text_prop(field::TRADE_NO, None),
             text_prop(field::OUT_TRADE_NO, None),
@@ -158,8 +157,7 @@ impl utoipa::PartialSchema for Order {
             opt_text_prop(field::PAY_TIME, Some("RFC 3339, China Standard Time.")),
             opt_text_prop(field::CHANNEL_TRADE_NO, None),
             opt_text_prop(field::ATTACH, None),
-        ]);
-        answer(properties, None)
+        ])
     }
 }
 

@@ -2,10 +2,10 @@
 //! refund notification. Written by the server with `to_fields`, read by the client with
 //! `from_fields`.
 
-use crate::envelope::success_properties;
+use crate::envelope::success_schema;
 use crate::field;
 use crate::fields::{balance, format_time, insert_opt, Answer};
-use crate::schema::{answer, enum_prop, opt_text_prop, text_prop, values};
+use crate::schema::{enum_prop, opt_text_prop, text_prop, values};
 use crate::DecodeError;
 use chrono::{DateTime, Utc};
 use paygate_domain::{MerchantId, Money, OutRefundNo, OutTradeNo, RefundNo, RefundStatus, TradeNo};
@@ -112,8 +112,7 @@ impl utoipa::PartialSchema for RefundView {
             RefundStatus::ALL.map(RefundStatus::as_str),
             "The refund's state.",
         );
-        let mut properties = success_properties();
-        properties.extend([
+        success_schema(vec![
             text_prop(field::MERCHANT_ID, None),
             text_prop(field::REFUND_NO, None),
             text_prop(field::OUT_REFUND_NO, None),
@@ -124,8 +123,7 @@ impl utoipa::PartialSchema for RefundView {
             enum_prop(field::REFUND_STATUS, refund_status),
             text_prop(field::REFUND_REASON, None),
             opt_text_prop(field::SUCCESS_TIME, None),
-        ]);
-        answer(properties, None)
+        ])
     }
 }
 
