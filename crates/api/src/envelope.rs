@@ -9,6 +9,7 @@ use crate::schema::{
 };
 use crate::FieldError;
 use paygate_domain::sign::SignType;
+use paygate_domain::{MerchantId, Nonce};
 use serde_json::{Map, Value};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
@@ -31,6 +32,49 @@ pub fn timestamp_secs(fields: &Map<String, Value>) -> Result<Option<i64>, FieldE
 fn is_integer_text(text: &str) -> bool {
     let digits = text.strip_prefix('-').unwrap_or(text);
     !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `merchant_id`: who signed the request.
+pub fn merchant_id(fields: &Map<String, Value>) -> Result<MerchantId, FieldError> {
+    match fields.get(field::MERCHANT_ID) {
+        None | Some(Value::Null) => Err(FieldError::new(field::MERCHANT_ID, "is required")),
+        Some(Value::String(s)) => {
+            MerchantId::parse(s).map_err(|e| FieldError::new(field::MERCHANT_ID, e.to_string()))
+        }
+        Some(_) => Err(FieldError::new(field::MERCHANT_ID, "must be a string")),
+    }
+}
+
+/// The `sign_type` a request claims; absent or empty means MD5, the classic API's default.
+pub fn sign_type(fields: &Map<String, Value>) -> Result<SignType, FieldError> {
+    match fields.get(field::SIGN_TYPE) {
+        None | Some(Value::Null) => Ok(SignType::Md5),
+        Some(Value::String(s)) if s.is_empty() => Ok(SignType::Md5),
+        Some(Value::String(s)) => s
+            .parse()
+            .map_err(|_| FieldError::new(field::SIGN_TYPE, "must be MD5, HMAC-SHA256 or RSA2")),
+        Some(_) => Err(FieldError::new(field::SIGN_TYPE, "must be a string")),
+    }
+}
+
+/// The request's `sign`, which must be non-empty text.
+pub fn sign(fields: &Map<String, Value>) -> Result<&str, FieldError> {
+    match fields.get(field::SIGN) {
+        Some(Value::String(s)) if !s.is_empty() => Ok(s),
+        None | Some(Value::Null) => Err(FieldError::new(field::SIGN, "is required")),
+        Some(_) => Err(FieldError::new(field::SIGN, "must be a non-empty string")),
+    }
+}
+
+/// The request's `nonce`.
+pub fn nonce(fields: &Map<String, Value>) -> Result<Nonce, FieldError> {
+    match fields.get(field::NONCE) {
+        Some(Value::String(s)) => {
+            Nonce::parse(s).map_err(|e| FieldError::new(field::NONCE, e.to_string()))
+        }
+        None | Some(Value::Null) => Err(FieldError::new(field::NONCE, "is required")),
+        Some(_) => Err(FieldError::new(field::NONCE, "must be a string")),
+    }
 }
 
 /// `code=SUCCESS` around an answer's own fields, with the answer's timestamp; the signature is

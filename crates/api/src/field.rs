@@ -34,3 +34,5 @@ pub const REFUND_REASON: &str = "refund_reason";
 pub const REFUND_STATUS: &str = "refund_status";
 pub const SUCCESS_TIME: &str = "success_time";
 pub const ERROR_CODE: &str = "error_code";
+pub const NOTIFY_TYPE: &str = "notify_type";
+pub const NOTIFY_ID: &str = "notify_id";

@@ -4,8 +4,8 @@
 //! cannot burn a merchant's nonces.
 
 use crate::{App, AppError, MerchantKeys};
-use paygate_domain::sign::{SignError, SignType};
-use paygate_domain::{MerchantId, Nonce};
+use paygate_api::{envelope, field};
+use paygate_domain::sign::SignError;
 use paygate_store::NonceOutcome;
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -22,28 +22,10 @@ pub async fn identify(
     app: &App,
     fields: &Map<String, Value>,
 ) -> Result<Arc<MerchantKeys>, AppError> {
-    let id = match fields.get("merchant_id") {
-        None | Some(Value::Null) => return Err(AppError::param("merchant_id", "is required")),
-        Some(Value::String(s)) => {
-            MerchantId::parse(s).map_err(|e| AppError::param("merchant_id", e.to_string()))?
-        }
-        Some(_) => return Err(AppError::param("merchant_id", "must be a string")),
-    };
+    let id = envelope::merchant_id(fields)?;
     app.merchant_keys(&id)
         .await?
-        .ok_or_else(|| AppError::param("merchant_id", "unknown merchant"))
-}
-
-/// The `sign_type` a request claims; absent or empty means MD5, the classic API's default.
-fn claimed_sign_type(fields: &Map<String, Value>) -> Result<SignType, AppError> {
-    match fields.get("sign_type") {
-        None | Some(Value::Null) => Ok(SignType::Md5),
-        Some(Value::String(s)) if s.is_empty() => Ok(SignType::Md5),
-        Some(Value::String(s)) => s
-            .parse()
-            .map_err(|_| AppError::param("sign_type", "must be MD5, HMAC-SHA256 or RSA2")),
-        Some(_) => Err(AppError::param("sign_type", "must be a string")),
-    }
+        .ok_or_else(|| AppError::param(field::MERCHANT_ID, "unknown merchant"))
 }
 
 /// `S` of the request; a value that is not a string, integer or boolean is a 1001 naming its key.
@@ -60,25 +42,15 @@ impl App {
         merchant: Arc<MerchantKeys>,
         fields: Map<String, Value>,
     ) -> Result<VerifiedRequest, AppError> {
-        let sign_type = claimed_sign_type(&fields)?;
+        let sign_type = envelope::sign_type(&fields)?;
         if sign_type != merchant.record.sign_type {
             return Err(AppError::Sign(format!(
                 "sign_type {sign_type} is not the merchant's configured {}",
                 merchant.record.sign_type
             )));
         }
-        let sign = match fields.get("sign") {
-            Some(Value::String(s)) if !s.is_empty() => s.as_str(),
-            None | Some(Value::Null) => return Err(AppError::param("sign", "is required")),
-            Some(_) => return Err(AppError::param("sign", "must be a non-empty string")),
-        };
-        let nonce = match fields.get("nonce") {
-            Some(Value::String(s)) => {
-                Nonce::parse(s).map_err(|e| AppError::param("nonce", e.to_string()))?
-            }
-            None | Some(Value::Null) => return Err(AppError::param("nonce", "is required")),
-            Some(_) => return Err(AppError::param("nonce", "must be a string")),
-        };
+        let sign = envelope::sign(&fields)?;
+        let nonce = envelope::nonce(&fields)?;
         let timestamp = self.fresh_timestamp(&fields)?;
         let signed_text = request_string_to_sign(&fields)?;
         merchant
@@ -105,7 +77,7 @@ impl App {
     fn fresh_timestamp(&self, fields: &Map<String, Value>) -> Result<i64, AppError> {
         let window = self.settings().timestamp_window_secs;
         let now_secs = self.clock().now_ms().div_euclid(1000);
-        match paygate_api::envelope::timestamp_secs(fields)? {
+        match envelope::timestamp_secs(fields)? {
             Some(t) if paygate_domain::sign::timestamp_in_window(now_secs, t, window) => Ok(t),
             _ => Err(AppError::Sign(format!(
                 "timestamp is more than {window} seconds from the gateway's clock"

@@ -260,7 +260,7 @@ impl App {
             "TRADE_CLOSED"
         };
         let mut payload = self.order_view(&changed);
-        payload.insert("notify_type".into(), Value::from(kind));
+        payload.insert(field::NOTIFY_TYPE.into(), Value::from(kind));
         Outbox {
             kind,
             notify_url: order.notify_url.clone(),

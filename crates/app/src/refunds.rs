@@ -142,7 +142,7 @@ impl App {
         ended.status = status;
         ended.finished_at = Some(now_ms);
         let mut payload = self.refund_view(&ended, order);
-        payload.insert("notify_type".into(), Value::from(kind));
+        payload.insert(field::NOTIFY_TYPE.into(), Value::from(kind));
         Outbox {
             kind,
             notify_url: order.notify_url.clone(),

@@ -2,6 +2,7 @@
 
 use crate::envelope::{classify, fresh_nonce, sign_request, verify_response};
 use crate::{paths, ClientError};
+use paygate_api::field;
 use paygate_api::platform::PublicKeyResponse;
 use paygate_api::RefundView;
 use paygate_api::{ApiRequest, CloseOrder, CreateOrder, Order, QueryOrder, QueryRefund, Refund};
@@ -198,13 +199,13 @@ impl Client {
         mut fields: Map<String, Value>,
     ) -> Result<Map<String, Value>, ClientError> {
         fields
-            .entry("merchant_id")
+            .entry(field::MERCHANT_ID)
             .or_insert_with(|| self.inner.merchant_id.as_str().into());
         fields
-            .entry("timestamp")
+            .entry(field::TIMESTAMP)
             .or_insert_with(|| chrono::Utc::now().timestamp().into());
         fields
-            .entry("nonce")
+            .entry(field::NONCE)
             .or_insert_with(|| fresh_nonce().into());
         Ok(sign_request(&self.inner.sign_key, fields)?)
     }
