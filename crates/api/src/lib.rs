@@ -4,9 +4,13 @@
 //! (mini-redis keeps a command's parse and encode together the same way).
 //!
 //! `envelope` is what every signed request and answer carries; `create`, `order_ref`, `refund`
-//! and `refund_query` are the merchant requests; `order` and `refund_view` the answers they get;
-//! `failure` the refusal every API shares; `admin`, `payer` and `platform` the rest. `fields`
-//! and `schema` are the flat-format readers and schema builders they share.
+//! and `refund_query` are the merchant requests; `order` and `refund_view` the answers they get
+//! (and the notifications); `failure` the refusal every API shares; `admin`, `payer` and
+//! `platform` the rest. `field` spells every field name once; `fields` and `schema` are the
+//! flat-format readers and schema builders the operations share.
+//!
+//! Requests are read by hand rather than derived, so the server refuses the first bad field in
+//! a fixed order with a message naming it (error 1001), exactly as the schema describes.
 
 mod fields;
 mod schema;

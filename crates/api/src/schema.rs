@@ -108,17 +108,18 @@ macro_rules! request_schema {
                 std::borrow::Cow::Borrowed($name)
             }
 
-            #[allow(unused_variables)]
             fn schemas(
                 schemas: &mut Vec<(
                     String,
                     utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
                 )>,
             ) {
-                $(schemas.push((
-                    <$dep as utoipa::ToSchema>::name().into_owned(),
-                    <$dep as utoipa::PartialSchema>::schema(),
-                ));)*
+                let deps: Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)> =
+                    vec![$((
+                        <$dep as utoipa::ToSchema>::name().into_owned(),
+                        <$dep as utoipa::PartialSchema>::schema(),
+                    )),*];
+                schemas.extend(deps);
             }
         }
     };
