@@ -182,6 +182,26 @@ pub(crate) fn insert_opt(fields: &mut Map<String, Value>, key: &str, value: Opti
     }
 }
 
+/// Serde for an answer type through its own `to_fields` and `from_fields`, so serde, the server
+/// and the client all read and write it the same way.
+macro_rules! serde_via_fields {
+    ($ty:ident) => {
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                self.to_fields().serialize(serializer)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<$ty, D::Error> {
+                let body = serde_json::Map::deserialize(deserializer)?;
+                $ty::from_fields(body).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+pub(crate) use serde_via_fields;
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -89,3 +89,14 @@ fn what_the_server_writes_the_client_reads_back() {
         }
     );
 }
+
+#[test]
+fn serde_reads_and_writes_the_same_fields() {
+    let order = Order::from_fields(paid_order()).unwrap();
+    let through_serde: Order = serde_json::from_value(Value::Object(paid_order())).unwrap();
+    assert_eq!(through_serde, order);
+    assert_eq!(
+        serde_json::to_value(&order).unwrap(),
+        Value::Object(order.to_fields())
+    );
+}

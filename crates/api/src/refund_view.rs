@@ -4,12 +4,11 @@
 
 use crate::envelope::success_schema;
 use crate::field;
-use crate::fields::{balance, format_time, insert_opt, Answer};
+use crate::fields::{balance, format_time, insert_opt, serde_via_fields, Answer};
 use crate::schema::{enum_prop, opt_text_prop, text_prop, values};
 use crate::DecodeError;
 use chrono::{DateTime, Utc};
 use paygate_domain::{MerchantId, Money, OutRefundNo, OutTradeNo, RefundNo, RefundStatus, TradeNo};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use utoipa::openapi::schema::Schema;
@@ -93,18 +92,7 @@ impl RefundView {
     }
 }
 
-impl Serialize for RefundView {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.to_fields().serialize(serializer)
-    }
-}
-
-impl<'de> Deserialize<'de> for RefundView {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<RefundView, D::Error> {
-        let body = Map::deserialize(deserializer)?;
-        RefundView::from_fields(body).map_err(serde::de::Error::custom)
-    }
-}
+serde_via_fields!(RefundView);
 
 impl utoipa::PartialSchema for RefundView {
     fn schema() -> RefOr<Schema> {
