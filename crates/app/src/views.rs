@@ -1,14 +1,25 @@
 //! The answers and notification bodies built from stored records, as `paygate_api` types (DESIGN
 //! §12). How they look on the wire is `paygate_api`'s business.
 
+use crate::wallet::IssuedPayCode;
 use crate::{App, AppError};
 use chrono::DateTime;
+use paygate_api::payer::PayCodeResponse;
 use paygate_api::{Order, RefundView};
 use paygate_domain::{Money, TradeNo};
 use paygate_store::{OrderRecord, RefundRecord};
 use serde_json::{Map, Value};
 
 pub use paygate_api::format_time;
+
+impl From<&IssuedPayCode> for PayCodeResponse {
+    fn from(issued: &IssuedPayCode) -> PayCodeResponse {
+        PayCodeResponse {
+            auth_code: issued.code.as_str().into(),
+            expires_in: issued.expires_in_secs,
+        }
+    }
+}
 
 /// `code=SUCCESS` with the given fields and the answer's timestamp.
 pub fn success(app: &App, fields: Map<String, Value>) -> Map<String, Value> {

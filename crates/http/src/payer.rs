@@ -31,10 +31,7 @@ pub async fn paycode(State(app): State<App>, headers: HeaderMap) -> Result<Respo
             app: app.clone(),
             merchant: None,
         })?;
-    let body = PayCodeResponse {
-        auth_code: issued.code.as_str().into(),
-        expires_in: issued.expires_in_secs,
-    };
+    let body = PayCodeResponse::from(&issued);
     // A credential: no cache may keep it.
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response())
 }
