@@ -2,27 +2,31 @@
 //! or `out_refund_no` reused with any other business value is refused with 1004 naming the first
 //! field that differs; only an identical retry gets the stored order or refund back.
 
+use paygate_api::field;
 use paygate_store::{OrderRecord, RefundRecord};
 
 /// The first field, in wire names, where a create's order differs from the one stored under
 /// its `out_trade_no`.
 pub(crate) fn order_difference(stored: &OrderRecord, asked: &OrderRecord) -> Option<&'static str> {
     let same = [
-        ("total_amount", stored.total_amount == asked.total_amount),
-        ("currency", stored.currency == asked.currency),
-        ("pay_type", stored.pay_type == asked.pay_type),
-        ("subject", stored.subject == asked.subject),
-        ("body", stored.body == asked.body),
-        ("notify_url", stored.notify_url == asked.notify_url),
-        ("return_url", stored.return_url == asked.return_url),
-        ("attach", stored.attach == asked.attach),
         (
-            "expire_time",
+            field::TOTAL_AMOUNT,
+            stored.total_amount == asked.total_amount,
+        ),
+        (field::CURRENCY, stored.currency == asked.currency),
+        (field::PAY_TYPE, stored.pay_type == asked.pay_type),
+        (field::SUBJECT, stored.subject == asked.subject),
+        (field::BODY, stored.body == asked.body),
+        (field::NOTIFY_URL, stored.notify_url == asked.notify_url),
+        (field::RETURN_URL, stored.return_url == asked.return_url),
+        (field::ATTACH, stored.attach == asked.attach),
+        (
+            field::EXPIRE_TIME,
             stored.requested_expire_time == asked.requested_expire_time,
         ),
-        ("buyer_id", stored.buyer_id == asked.buyer_id),
+        (field::BUYER_ID, stored.buyer_id == asked.buyer_id),
         (
-            "auth_code",
+            field::AUTH_CODE,
             stored.auth_code_sha256 == asked.auth_code_sha256,
         ),
     ];
@@ -41,10 +45,10 @@ pub(crate) fn refund_difference(
     let same = [
         (order_field, stored.trade_no == asked.trade_no),
         (
-            "refund_amount",
+            field::REFUND_AMOUNT,
             stored.amount == asked.amount && stored.currency == asked.currency,
         ),
-        ("refund_reason", stored.reason == asked.reason),
+        (field::REFUND_REASON, stored.reason == asked.reason),
     ];
     same.into_iter()
         .find(|(_, equal)| !equal)

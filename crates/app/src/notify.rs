@@ -22,6 +22,7 @@ use crate::maintenance::Outcome;
 use crate::{App, AppError};
 use delivery::{Delivery, Sender};
 use hosts::HostTable;
+use paygate_api::field;
 use paygate_domain::concurrency::{Answer, LimitPolicy};
 use paygate_domain::schedule::{NextAttempt, RetrySchedule};
 use paygate_store::{AttemptOutcome, AttemptRecord, AttemptVerdict, NotificationRecord};
@@ -262,8 +263,11 @@ impl Notifier {
             Some(keys) => {
                 let mut body: Map<String, Value> = serde_json::from_str(&notification.payload)
                     .map_err(|e| AppError::Internal(e.into()))?;
-                body.insert("notify_id".into(), Value::from(notification.id.to_string()));
-                body.insert("timestamp".into(), Value::from(at / 1000));
+                body.insert(
+                    field::NOTIFY_ID.into(),
+                    Value::from(notification.id.to_string()),
+                );
+                body.insert(field::TIMESTAMP.into(), Value::from(at / 1000));
                 match app.sign_for(keys, &mut body) {
                     Ok(()) => {
                         let targets = app.private_targets(&keys.record);

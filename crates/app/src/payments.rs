@@ -1,9 +1,10 @@
 //! Create, query and close (DESIGN §3): idempotent on the merchant's order number, with every
 //! state change going through `OrderStatus::apply` and the store's compare-and-set.
 
-use crate::commands::CreateOrder;
+use crate::commands::{check_targets, CreateOrder};
 use crate::idempotency::order_difference;
 use crate::{App, AppError, MerchantKeys};
+use paygate_api::field;
 use paygate_channels::{
     Channel, ChannelError, DeclineReason, PayOutcome, PayRequest, Payer, TradeState,
 };
@@ -26,8 +27,8 @@ pub enum CloseNotice {
 /// The order a create asks for, entering at WAIT_PAY. The pay code itself is not kept, only its
 /// digest, to compare retries with.
 fn new_order(cmd: CreateOrder, merchant_id: MerchantId, now_ms: i64, ttl_secs: i64) -> OrderRecord {
-    let expire_at = cmd
-        .expire_time
+    let requested_expire_time = cmd.expire_time.map(|at| at.timestamp());
+    let expire_at = requested_expire_time
         .map(|secs| secs * 1000)
         .unwrap_or(now_ms + ttl_secs * 1000);
     OrderRecord {
@@ -38,8 +39,8 @@ fn new_order(cmd: CreateOrder, merchant_id: MerchantId, now_ms: i64, ttl_secs: i
         status: OrderStatus::Created
             .apply(OrderEvent::Submitted)
             .expect("a new order can always be submitted"),
-        currency: cmd.money.currency,
-        total_amount: cmd.money.amount,
+        currency: cmd.amount.currency,
+        total_amount: cmd.amount.amount,
         refund_reserved: Amount::ZERO,
         refunded_amount: Amount::ZERO,
         subject: cmd.subject,
@@ -51,7 +52,7 @@ fn new_order(cmd: CreateOrder, merchant_id: MerchantId, now_ms: i64, ttl_secs: i
         auth_code_sha256: cmd.auth_code.as_ref().map(|code| code.digest()),
         channel_trade_no: None,
         expire_at,
-        requested_expire_time: cmd.expire_time,
+        requested_expire_time,
         paid_at: None,
         closed_at: None,
         created_at: now_ms,
@@ -66,7 +67,7 @@ impl App {
         cmd: CreateOrder,
     ) -> Result<OrderRecord, AppError> {
         let record = &merchant.record;
-        cmd.check_targets(self.private_targets(record))?;
+        check_targets(&cmd, self.private_targets(record))?;
         if !record.pay_types.contains(&cmd.pay_type) {
             return Err(AppError::pay_type_not_enabled(cmd.pay_type));
         }
@@ -74,8 +75,11 @@ impl App {
             .channel(cmd.pay_type)
             .ok_or_else(|| AppError::pay_type_not_enabled(cmd.pay_type))?
             .clone();
-        if !channel.info().currencies.contains(&cmd.money.currency) {
-            return Err(AppError::param("currency", "not accepted by this pay_type"));
+        if !channel.info().currencies.contains(&cmd.amount.currency) {
+            return Err(AppError::param(
+                field::CURRENCY,
+                "not accepted by this pay_type",
+            ));
         }
         let now = self.clock().now_ms();
         let payer = cmd.auth_code.clone().map(Payer::AuthCode);
@@ -88,7 +92,7 @@ impl App {
             Inserted::Existing(order) => {
                 if let Some(field) = order_difference(&order, &new) {
                     return Err(AppError::KeyReused {
-                        key: "out_trade_no",
+                        key: field::OUT_TRADE_NO,
                         field,
                     });
                 }
@@ -256,7 +260,7 @@ impl App {
             "TRADE_CLOSED"
         };
         let mut payload = self.order_view(&changed);
-        payload.insert("notify_type".into(), Value::from(kind));
+        payload.insert(field::NOTIFY_TYPE.into(), Value::from(kind));
         Outbox {
             kind,
             notify_url: order.notify_url.clone(),

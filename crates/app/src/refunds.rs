@@ -2,13 +2,14 @@
 //! reserved against the order before the channel is called, and the order moves to
 //! PARTIAL_REFUND or REFUND only when the channel confirms.
 
-use crate::commands::RefundOrder;
+use crate::commands::{order_ref, RefundOrder};
 use crate::idempotency::refund_difference;
 use crate::{App, AppError, MerchantKeys};
+use paygate_api::field;
 use paygate_channels::{ChannelError, RefundOutcome, RefundRequest};
 use paygate_domain::{Money, RefundNo, RefundStatus};
 use paygate_store::{
-    OrderRecord, OrderRef, Outbox, RefundFinish, RefundRecord, RefundRef, RefundReservation,
+    OrderRecord, Outbox, RefundFinish, RefundRecord, RefundRef, RefundReservation,
 };
 use serde_json::Value;
 
@@ -18,9 +19,10 @@ impl App {
         merchant: &MerchantKeys,
         cmd: RefundOrder,
     ) -> Result<(RefundRecord, OrderRecord), AppError> {
-        let order = self.find_order(merchant, &cmd.order).await?;
-        let money = Money::parse(&cmd.refund_amount, order.currency)
-            .map_err(|e| AppError::param("refund_amount", e.to_string()))?;
+        let order = self.find_order(merchant, &order_ref(&cmd.order)).await?;
+        let money = cmd
+            .amount_in(order.currency)
+            .map_err(|e| AppError::param(field::REFUND_AMOUNT, e.to_string()))?;
         if !order.status.is_paid() {
             return Err(AppError::OrderStatus(format!(
                 "order is {} and cannot be refunded",
@@ -35,7 +37,7 @@ impl App {
             trade_no: order.trade_no.clone(),
             currency: order.currency,
             amount: money.amount,
-            reason: cmd.reason.clone(),
+            reason: cmd.refund_reason.clone(),
             status: RefundStatus::Processing,
             channel_refund_no: None,
             created_at: now,
@@ -44,13 +46,9 @@ impl App {
         let refund = match self.store().reserve_refund(&new).await? {
             RefundReservation::New(refund) => refund,
             RefundReservation::Existing(existing) => {
-                let order_field = match cmd.order {
-                    OrderRef::TradeNo(_) => "trade_no",
-                    OrderRef::OutTradeNo(_) => "out_trade_no",
-                };
-                if let Some(field) = refund_difference(&existing, &new, order_field) {
+                if let Some(field) = refund_difference(&existing, &new, cmd.order.field()) {
                     return Err(AppError::KeyReused {
-                        key: "out_refund_no",
+                        key: field::OUT_REFUND_NO,
                         field,
                     });
                 }
@@ -144,7 +142,7 @@ impl App {
         ended.status = status;
         ended.finished_at = Some(now_ms);
         let mut payload = self.refund_view(&ended, order);
-        payload.insert("notify_type".into(), Value::from(kind));
+        payload.insert(field::NOTIFY_TYPE.into(), Value::from(kind));
         Outbox {
             kind,
             notify_url: order.notify_url.clone(),

@@ -1,102 +1,84 @@
-//! The flat JSON bodies the API answers with and notifies with (DESIGN §12). Amounts go out as
-//! major-unit decimal strings, times as RFC 3339 in China Standard Time.
+//! The answers and notification bodies built from stored records, as `paygate_api` types (DESIGN
+//! §12). How they look on the wire is `paygate_api`'s business.
 
-use crate::App;
-use chrono::{FixedOffset, TimeZone};
-use paygate_domain::Money;
+use crate::wallet::IssuedPayCode;
+use crate::{App, AppError};
+use chrono::DateTime;
+use paygate_api::payer::PayCodeResponse;
+use paygate_api::{Order, RefundView};
+use paygate_domain::{Money, TradeNo};
 use paygate_store::{OrderRecord, RefundRecord};
 use serde_json::{Map, Value};
 
-pub fn format_time(ms: i64) -> String {
-    let cst = FixedOffset::east_opt(8 * 3600).expect("+08:00 is a valid offset");
-    cst.timestamp_millis_opt(ms)
-        .single()
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false))
-        .unwrap_or_default()
-}
+pub use paygate_api::format_time;
 
-fn put(map: &mut Map<String, Value>, key: &str, value: impl Into<Value>) {
-    map.insert(key.to_owned(), value.into());
-}
-
-fn put_opt(map: &mut Map<String, Value>, key: &str, value: Option<impl Into<Value>>) {
-    if let Some(value) = value {
-        map.insert(key.to_owned(), value.into());
+impl From<&IssuedPayCode> for PayCodeResponse {
+    fn from(issued: &IssuedPayCode) -> PayCodeResponse {
+        PayCodeResponse {
+            auth_code: issued.code.as_str().into(),
+            expires_in: issued.expires_in_secs,
+        }
     }
 }
 
 /// `code=SUCCESS` with the given fields and the answer's timestamp.
 pub fn success(app: &App, fields: Map<String, Value>) -> Map<String, Value> {
-    let mut out = Map::new();
-    put(&mut out, "code", "SUCCESS");
-    put(&mut out, "msg", "OK");
-    out.extend(fields);
-    put(&mut out, "timestamp", app.clock().now_ms() / 1000);
-    out
+    paygate_api::envelope::success(fields, app.clock().now_ms() / 1000)
 }
 
 impl App {
+    /// The order a cashier page shows, whoever asks: the page carries nothing a merchant's
+    /// answer would not.
+    pub async fn cashier_order(&self, trade_no: &TradeNo) -> Result<Option<OrderRecord>, AppError> {
+        Ok(self.store().get_order(trade_no).await?)
+    }
+
     pub fn pay_url(&self, order: &OrderRecord) -> String {
         format!("{}/cashier/{}", self.settings().public_url, order.trade_no)
     }
 
+    pub fn order_answer(&self, order: &OrderRecord) -> Order {
+        let money = |amount| Money::new(amount, order.currency);
+        let paid = order.status.is_paid();
+        Order {
+            merchant_id: Some(order.merchant_id.clone()),
+            trade_no: order.trade_no.clone(),
+            out_trade_no: order.out_trade_no.clone(),
+            trade_status: order.status,
+            pay_type: Some(order.pay_type),
+            subject: Some(order.subject.clone()),
+            total_amount: money(order.total_amount),
+            receipt_amount: paid.then(|| money(order.total_amount)),
+            refunded_amount: paid.then(|| money(order.refunded_amount)),
+            pay_url: order.status.is_unpaid_open().then(|| self.pay_url(order)),
+            expire_time: DateTime::from_timestamp_millis(order.expire_at),
+            pay_time: order.paid_at.and_then(DateTime::from_timestamp_millis),
+            channel_trade_no: order.channel_trade_no.clone(),
+            attach: order.attach.clone(),
+            raw: Map::new(),
+        }
+    }
+
     pub fn order_view(&self, order: &OrderRecord) -> Map<String, Value> {
-        let money = |amount| Money::new(amount, order.currency).to_major_string();
-        let mut view = Map::new();
-        put(&mut view, "merchant_id", order.merchant_id.as_str());
-        put(&mut view, "trade_no", order.trade_no.as_str());
-        put(&mut view, "out_trade_no", order.out_trade_no.as_str());
-        put(&mut view, "trade_status", order.status.as_str());
-        put(&mut view, "pay_type", order.pay_type.as_str());
-        put(&mut view, "subject", order.subject.as_str());
-        put(&mut view, "total_amount", money(order.total_amount));
-        put(&mut view, "currency", order.currency.as_str());
-        if order.status.is_paid() {
-            put(&mut view, "receipt_amount", money(order.total_amount));
-            put(&mut view, "refunded_amount", money(order.refunded_amount));
+        self.order_answer(order).to_fields()
+    }
+
+    pub fn refund_answer(&self, refund: &RefundRecord, order: &OrderRecord) -> RefundView {
+        RefundView {
+            merchant_id: Some(refund.merchant_id.clone()),
+            refund_no: refund.refund_no.clone(),
+            out_refund_no: refund.out_refund_no.clone(),
+            trade_no: refund.trade_no.clone(),
+            out_trade_no: order.out_trade_no.clone(),
+            refund_amount: Money::new(refund.amount, refund.currency),
+            refund_status: refund.status,
+            refund_reason: Some(refund.reason.clone()),
+            success_time: refund.finished_at.and_then(DateTime::from_timestamp_millis),
+            raw: Map::new(),
         }
-        if order.status.is_unpaid_open() {
-            put(&mut view, "pay_url", self.pay_url(order));
-        }
-        put(&mut view, "expire_time", order.expire_at / 1000);
-        put_opt(&mut view, "pay_time", order.paid_at.map(format_time));
-        put_opt(
-            &mut view,
-            "channel_trade_no",
-            order.channel_trade_no.clone(),
-        );
-        put_opt(&mut view, "attach", order.attach.clone());
-        view
     }
 
     pub fn refund_view(&self, refund: &RefundRecord, order: &OrderRecord) -> Map<String, Value> {
-        let mut view = Map::new();
-        put(&mut view, "merchant_id", refund.merchant_id.as_str());
-        put(&mut view, "refund_no", refund.refund_no.as_str());
-        put(&mut view, "out_refund_no", refund.out_refund_no.as_str());
-        put(&mut view, "trade_no", refund.trade_no.as_str());
-        put(&mut view, "out_trade_no", order.out_trade_no.as_str());
-        put(
-            &mut view,
-            "refund_amount",
-            Money::new(refund.amount, refund.currency).to_major_string(),
-        );
-        put(&mut view, "currency", refund.currency.as_str());
-        put(&mut view, "refund_status", refund.status.as_str());
-        put(&mut view, "refund_reason", refund.reason.as_str());
-        put_opt(
-            &mut view,
-            "success_time",
-            refund.finished_at.map(format_time),
-        );
-        view
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn times_are_shown_in_china_standard_time() {
-        assert_eq!(super::format_time(0), "1970-01-01T08:00:00+08:00");
+        self.refund_answer(refund, order).to_fields()
     }
 }

@@ -82,8 +82,8 @@ pub async fn app_create(app: App, client: Client, run: Arc<str>, id: OpId) -> an
         .await
         .map_err(app_error)?;
     let now_secs = app.clock().now_ms() / 1000;
-    let cmd =
-        paygate_app::commands::CreateOrder::parse(&verified.fields, now_secs).map_err(app_error)?;
+    let cmd = paygate_app::commands::CreateOrder::parse(&verified.fields, now_secs)
+        .map_err(|e| app_error(e.into()))?;
     let order = app
         .create_order(&verified.merchant, cmd)
         .await

@@ -257,10 +257,8 @@ pub async fn wallet(settings: Settings, command: WalletCommand) -> anyhow::Resul
                 .await
                 .map_err(app_error)?;
             if json {
-                let value = serde_json::json!({
-                    "auth_code": issued.code.as_str(),
-                    "expires_in": issued.expires_in_secs,
-                });
+                let answer = paygate_api::payer::PayCodeResponse::from(&issued);
+                let value = serde_json::to_string(&answer).expect("a pay code serialises");
                 println!("{value}");
             } else {
                 println!("{}", issued.code.as_str());
@@ -299,16 +297,17 @@ pub enum NotifyCommand {
     },
 }
 
-fn print_json_or_lines(
-    values: &[serde_json::Value],
+fn print_json_or_lines<T: serde::Serialize>(
+    values: &[T],
     json: bool,
     line: impl Fn(&serde_json::Value) -> String,
 ) {
     for value in values {
+        let value = serde_json::to_value(value).expect("an answer serialises");
         if json {
             println!("{value}");
         } else {
-            println!("{}", line(value));
+            println!("{}", line(&value));
         }
     }
 }

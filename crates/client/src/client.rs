@@ -1,9 +1,11 @@
 //! The HTTP side: one pooled `reqwest::Client` behind an `Arc`, so clones share connections.
 
 use crate::envelope::{classify, fresh_nonce, sign_request, verify_response};
-use crate::request::{ApiRequest, CloseOrder, CreateOrder, QueryOrder, QueryRefund, Refund};
-use crate::response::{OrderView, RefundView};
 use crate::{paths, ClientError};
+use paygate_api::field;
+use paygate_api::platform::PublicKeyResponse;
+use paygate_api::RefundView;
+use paygate_api::{ApiRequest, CloseOrder, CreateOrder, Order, QueryOrder, QueryRefund, Refund};
 use paygate_domain::sign::{RsaPublicKey, SignKey, VerifyKey};
 use paygate_domain::MerchantId;
 use serde_json::{Map, Value};
@@ -125,12 +127,12 @@ impl Client {
         &self.inner.sign_key
     }
 
-    pub async fn create_order(&self, request: &CreateOrder) -> Result<OrderView, ClientError> {
-        OrderView::from_fields(self.send(request).await?)
+    pub async fn create_order(&self, request: &CreateOrder) -> Result<Order, ClientError> {
+        Ok(Order::from_fields(self.send(request).await?)?)
     }
 
-    pub async fn query_order(&self, request: &QueryOrder) -> Result<OrderView, ClientError> {
-        OrderView::from_fields(self.send(request).await?)
+    pub async fn query_order(&self, request: &QueryOrder) -> Result<Order, ClientError> {
+        Ok(Order::from_fields(self.send(request).await?)?)
     }
 
     /// Succeeds once the order is closed; query it for the resulting view.
@@ -139,11 +141,11 @@ impl Client {
     }
 
     pub async fn refund(&self, request: &Refund) -> Result<RefundView, ClientError> {
-        RefundView::from_fields(self.send(request).await?)
+        Ok(RefundView::from_fields(self.send(request).await?)?)
     }
 
     pub async fn query_refund(&self, request: &QueryRefund) -> Result<RefundView, ClientError> {
-        RefundView::from_fields(self.send(request).await?)
+        Ok(RefundView::from_fields(self.send(request).await?)?)
     }
 
     async fn send<R: ApiRequest>(&self, request: &R) -> Result<Map<String, Value>, ClientError> {
@@ -197,13 +199,13 @@ impl Client {
         mut fields: Map<String, Value>,
     ) -> Result<Map<String, Value>, ClientError> {
         fields
-            .entry("merchant_id")
+            .entry(field::MERCHANT_ID)
             .or_insert_with(|| self.inner.merchant_id.as_str().into());
         fields
-            .entry("timestamp")
+            .entry(field::TIMESTAMP)
             .or_insert_with(|| chrono::Utc::now().timestamp().into());
         fields
-            .entry("nonce")
+            .entry(field::NONCE)
             .or_insert_with(|| fresh_nonce().into());
         Ok(sign_request(&self.inner.sign_key, fields)?)
     }
@@ -233,10 +235,10 @@ impl Client {
             .send()
             .await?;
         let (status, body) = read_object(response).await?;
-        match body.get("public_key").and_then(Value::as_str) {
-            Some(text) => RsaPublicKey::from_text(text)
+        match serde_json::from_value::<PublicKeyResponse>(Value::Object(body.clone())) {
+            Ok(answer) => RsaPublicKey::from_text(&answer.public_key)
                 .map_err(|e| ClientError::Decode(format!("platform public_key: {e}"))),
-            None => Err(classify(status, body)
+            Err(_) => Err(classify(status, body)
                 .err()
                 .unwrap_or_else(|| ClientError::Decode("no public_key in answer".into()))),
         }

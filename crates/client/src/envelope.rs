@@ -2,6 +2,7 @@
 //! whether a body is a success to trust, an API error to surface, or something to refuse.
 
 use crate::ClientError;
+use paygate_api::failure::{outcome, Outcome};
 use paygate_domain::sign::{SignError, SignKey, VerifyKey};
 use rand::distributions::{Alphanumeric, DistString};
 use serde_json::{Map, Value};
@@ -40,25 +41,16 @@ pub(crate) fn classify(
     http_status: u16,
     body: Map<String, Value>,
 ) -> Result<Map<String, Value>, ClientError> {
-    match body.get("code").and_then(Value::as_str) {
-        Some("SUCCESS") => Ok(body),
-        Some(_) => Err(ClientError::Api {
-            error_code: scalar_text(body.get("error_code")),
-            msg: scalar_text(body.get("msg")),
+    match outcome(&body) {
+        Outcome::Success => Ok(body),
+        Outcome::Refused { error_code, msg } => Err(ClientError::Api {
+            error_code,
+            msg,
             http_status,
         }),
-        None => Err(ClientError::Decode(format!(
+        Outcome::Unknown => Err(ClientError::Decode(format!(
             "HTTP {http_status}: response has no string `code`"
         ))),
-    }
-}
-
-/// A string or number field as text; anything else (absent, null, nested) as empty.
-fn scalar_text(value: Option<&Value>) -> String {
-    match value {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        _ => String::new(),
     }
 }
 

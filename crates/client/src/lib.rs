@@ -1,33 +1,24 @@
 //! Paygate's merchant SDK: the client that integration tests, examples and the benchmark use to
 //! talk to the merchant API exactly as a merchant's server would (DESIGN §3, §12).
 //!
-//! `request` turns typed calls into the flat fields of each endpoint, `envelope` adds the
-//! signature and decides what a response means (success, API error, forged), `response` parses
-//! verified bodies into domain types, and `client` does the HTTP. `Client::call_raw` and
+//! The requests and answers are `paygate_api`'s, the very types the server reads and writes, so
+//! the SDK cannot drift from the gateway. `envelope` adds the signature and decides what a
+//! response means (success, API error, forged), and `client` does the HTTP. `Client::call_raw` and
 //! `Client::send_unsigned` step around the typed layer so tests can send what a merchant should
 //! not.
 
 mod client;
 mod envelope;
-mod request;
-mod response;
 
 pub use client::{Client, ClientBuilder};
 pub use envelope::{fresh_nonce, sign_request, verify_response};
-pub use request::{ApiRequest, CloseOrder, CreateOrder, OrderRef, QueryOrder, QueryRefund, Refund};
-pub use response::{OrderView, RefundView};
+pub use paygate_api::{
+    paths, ApiRequest, CloseOrder, CreateOrder, Order, Order as OrderView, OrderRef, QueryOrder,
+    QueryRefund, Refund, RefundView,
+};
 
+use paygate_api::DecodeError;
 use paygate_domain::sign::SignError;
-
-/// Endpoint paths, relative to the base URL.
-pub mod paths {
-    pub const CREATE: &str = "/api/payment/create";
-    pub const QUERY: &str = "/api/payment/query";
-    pub const CLOSE: &str = "/api/payment/close";
-    pub const REFUND: &str = "/api/payment/refund";
-    pub const REFUND_QUERY: &str = "/api/payment/refund/query";
-    pub const PLATFORM_PUBLIC_KEY: &str = "/api/platform/public-key";
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -50,6 +41,12 @@ pub enum ClientError {
     /// The request itself could not be signed (a nested or float value, an RSA failure).
     #[error("cannot sign request: {0}")]
     Sign(#[from] SignError),
+}
+
+impl From<DecodeError> for ClientError {
+    fn from(error: DecodeError) -> ClientError {
+        ClientError::Decode(error.0)
+    }
 }
 
 impl ClientError {

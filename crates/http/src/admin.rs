@@ -8,9 +8,10 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use paygate_api::admin::{Anomalies, Notification, OrderNotifications};
+use paygate_api::ErrorResponse;
 use paygate_app::{App, AppError};
 use paygate_domain::TradeNo;
-use serde_json::json;
 
 /// Proof that the request carried the admin token.
 pub struct Admin;
@@ -50,11 +51,11 @@ fn failure(app: &App, error: AppError) -> Response {
     params(("trade_no" = String, Path, description = "Our trade number",
              pattern = "^[0-9A-Za-z]{8,32}$", min_length = 8, max_length = 32)),
     security(("admin_token" = [])),
-    responses((status = 200, description = "notifications with their attempt logs"),
-              (status = 400, description = "1001: trade_no is malformed", body = crate::openapi::ErrorResponse),
-              (status = 401, description = "1002: admin token missing or wrong", body = crate::openapi::ErrorResponse),
+    responses((status = 200, description = "notifications with their attempt logs", body = OrderNotifications),
+              (status = 400, description = "1001: trade_no is malformed", body = ErrorResponse),
+              (status = 401, description = "1002: admin token missing or wrong", body = ErrorResponse),
               (status = 404, description = "admin API off (PAYGATE_ADMIN_TOKEN unset or empty): no body"),
-              (status = 503, description = "1006: retry later", body = crate::openapi::ErrorResponse)))]
+              (status = 503, description = "1006: retry later", body = ErrorResponse)))]
 pub async fn order_notifications(
     _: Admin,
     State(app): State<App>,
@@ -65,9 +66,11 @@ pub async fn order_notifications(
         Err(error) => return failure(&app, AppError::param("trade_no", error.to_string())),
     };
     match app.order_notifications(&trade_no).await {
-        Ok(list) => {
-            Json(json!({"trade_no": trade_no.as_str(), "notifications": list})).into_response()
-        }
+        Ok(notifications) => Json(OrderNotifications {
+            trade_no: trade_no.as_str().into(),
+            notifications,
+        })
+        .into_response(),
         Err(error) => failure(&app, error),
     }
 }
@@ -76,11 +79,11 @@ pub async fn order_notifications(
 #[utoipa::path(post, path = "/admin/notifications/{id}/resend", tag = "admin",
     params(("id" = i64, Path, description = "Notification id", minimum = 1)),
     security(("admin_token" = [])),
-    responses((status = 200, description = "the notification, queued"),
-              (status = 400, description = "1001 naming `id`: not a notification id, or no such notification", body = crate::openapi::ErrorResponse),
-              (status = 401, description = "1002: admin token missing or wrong", body = crate::openapi::ErrorResponse),
+    responses((status = 200, description = "the notification, queued", body = Notification),
+              (status = 400, description = "1001 naming `id`: not a notification id, or no such notification", body = ErrorResponse),
+              (status = 401, description = "1002: admin token missing or wrong", body = ErrorResponse),
               (status = 404, description = "admin API off (no PAYGATE_ADMIN_TOKEN): no body"),
-              (status = 503, description = "1006: retry later", body = crate::openapi::ErrorResponse)))]
+              (status = 503, description = "1006: retry later", body = ErrorResponse)))]
 pub async fn resend(_: Admin, State(app): State<App>, Path(id): Path<String>) -> Response {
     let Ok(id) = id.parse::<i64>() else {
         return failure(&app, AppError::param("id", "must be a notification id"));
@@ -94,13 +97,13 @@ pub async fn resend(_: Admin, State(app): State<App>, Path(id): Path<String>) ->
 /// Open anomalies, such as a payment reported after the order was closed.
 #[utoipa::path(get, path = "/admin/anomalies", tag = "admin",
     security(("admin_token" = [])),
-    responses((status = 200, description = "open anomalies"),
-              (status = 401, description = "1002: admin token missing or wrong", body = crate::openapi::ErrorResponse),
+    responses((status = 200, description = "open anomalies", body = Anomalies),
+              (status = 401, description = "1002: admin token missing or wrong", body = ErrorResponse),
               (status = 404, description = "admin API off (no PAYGATE_ADMIN_TOKEN): no body"),
-              (status = 503, description = "1006: retry later", body = crate::openapi::ErrorResponse)))]
+              (status = 503, description = "1006: retry later", body = ErrorResponse)))]
 pub async fn anomalies(_: Admin, State(app): State<App>) -> Response {
     match app.anomalies().await {
-        Ok(list) => Json(json!({"anomalies": list})).into_response(),
+        Ok(anomalies) => Json(Anomalies { anomalies }).into_response(),
         Err(error) => failure(&app, error),
     }
 }

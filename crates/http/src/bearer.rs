@@ -2,11 +2,10 @@
 //! compared in constant time, and a missing, malformed or empty `Authorization` header never
 //! matches anything, whatever is configured.
 
-use axum::http::{header, HeaderMap, StatusCode};
+use crate::ApiError;
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
-use paygate_domain::ErrorCode;
-use serde_json::json;
+use paygate_app::{App, AppError};
 use subtle::ConstantTimeEq;
 
 /// True when the request carries `Authorization: Bearer <expected>`. `expected` is never empty:
@@ -23,24 +22,24 @@ pub fn matches(headers: &HeaderMap, expected: &str) -> bool {
     }
 }
 
-/// 401 with the API's error shape; credentials that do not hold are a 1002 as for merchants.
-pub fn unauthorized(msg: &str) -> Response {
-    (
-        StatusCode::UNAUTHORIZED,
-        [(header::WWW_AUTHENTICATE, "Bearer")],
-        Json(json!({
-            "code": "FAIL",
-            "error_code": ErrorCode::SignError.code(),
-            "msg": msg,
-        })),
-    )
-        .into_response()
+/// 401 with the API's error body (credentials that do not hold are a 1002, as for merchants)
+/// and the challenge naming the scheme.
+pub fn unauthorized(app: &App, msg: &str) -> Response {
+    let refusal = ApiError {
+        error: AppError::Sign(msg.into()),
+        app: app.clone(),
+        merchant: None,
+    };
+    let mut response = refusal.into_response();
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
 
     fn with_authorization(value: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();

@@ -29,7 +29,7 @@ pub async fn page(State(app): State<App>, Path(trade_no): Path<String>) -> Respo
     let Ok(trade_no) = TradeNo::parse(&trade_no) else {
         return (StatusCode::NOT_FOUND, "no such order").into_response();
     };
-    let order = match app.store().get_order(&trade_no).await {
+    let order = match app.cashier_order(&trade_no).await {
         Ok(Some(order)) => order,
         Ok(None) => return (StatusCode::NOT_FOUND, "no such order").into_response(),
         Err(error) => {

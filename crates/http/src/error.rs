@@ -4,9 +4,9 @@
 use crate::respond::sign_and_send;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use paygate_api::ErrorResponse;
 use paygate_app::{App, AppError, MerchantKeys};
 use paygate_domain::{ErrorCode, Untrusted};
-use serde_json::{Map, Value};
 use std::sync::Arc;
 
 pub struct ApiError {
@@ -44,17 +44,13 @@ impl IntoResponse for ApiError {
                 tracing::info!(error_code = code.code(), other = %Untrusted(other), "request refused")
             }
         }
-        let mut body = Map::new();
-        body.insert("code".into(), Value::from("FAIL"));
-        body.insert("error_code".into(), Value::from(code.code()));
-        body.insert("msg".into(), Value::from(self.error.public_message()));
-        if let Some(field) = self.error.field() {
-            body.insert("error_field".into(), Value::from(field));
-        }
-        body.insert(
-            "timestamp".into(),
-            Value::from(self.app.clock().now_ms() / 1000),
+        let body = ErrorResponse::new(
+            code,
+            self.error.public_message(),
+            self.error.field(),
+            self.app.clock().now_ms() / 1000,
         );
+        let body = body.to_fields();
         sign_and_send(&self.app, self.merchant.as_deref(), status_of(code), body)
     }
 }

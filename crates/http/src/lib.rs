@@ -19,45 +19,48 @@ pub use error::ApiError;
 pub use ops::metrics_handle;
 pub use server::{listen, ConnectionLimits};
 
-use axum::routing::{get, post};
 use axum::Router;
 use paygate_app::App;
 use std::time::Duration;
-use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
 /// Merchant requests are small flat objects; anything larger is refused before parsing.
 pub const BODY_BYTES_MAX: usize = 64 * 1024;
 pub const REQUEST_TIMEOUT_MS: u64 = 30_000;
 
+/// Every route of the API, each registered with its documentation by `routes!`: a handler
+/// without `#[utoipa::path]` does not compile here, and the document is built from this list.
+pub(crate) fn api_routes() -> OpenApiRouter<App> {
+    OpenApiRouter::with_openapi(openapi::base())
+        .routes(routes!(merchant_api::create))
+        .routes(routes!(merchant_api::query))
+        .routes(routes!(merchant_api::close))
+        .routes(routes!(merchant_api::refund))
+        .routes(routes!(merchant_api::refund_query))
+        .routes(routes!(ops::public_key))
+        .routes(routes!(payer::paycode))
+        .routes(routes!(cashier::page))
+        .routes(routes!(admin::order_notifications))
+        .routes(routes!(admin::resend))
+        .routes(routes!(admin::anomalies))
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::metrics))
+}
+
+/// The API and its document's own pages, before state and layers.
+fn routes() -> Router<App> {
+    let (api, doc) = api_routes().split_for_parts();
+    Router::new()
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
+        .merge(api)
+}
+
 pub fn router(app: App) -> Router {
     metrics_handle();
-    let api = Router::new()
-        .route("/api/payment/create", post(merchant_api::create))
-        .route("/api/payment/query", post(merchant_api::query))
-        .route("/api/payment/close", post(merchant_api::close))
-        .route("/api/payment/refund", post(merchant_api::refund))
-        .route(
-            "/api/payment/refund/query",
-            post(merchant_api::refund_query),
-        )
-        .route("/api/platform/public-key", get(ops::public_key))
-        .route("/api/wallet/paycode", post(payer::paycode))
-        .route("/cashier/{trade_no}", get(cashier::page))
-        .route(
-            "/admin/orders/{trade_no}/notifications",
-            get(admin::order_notifications),
-        )
-        .route("/admin/notifications/{id}/resend", post(admin::resend))
-        .route("/admin/anomalies", get(admin::anomalies))
-        .route("/healthz", get(ops::healthz))
-        .route("/metrics", get(ops::metrics))
-        .with_state(app);
-    let routes = Router::new()
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi::ApiDoc::openapi()))
-        .merge(api);
     layers::edge(
-        routes,
+        routes().with_state(app),
         BODY_BYTES_MAX,
         Duration::from_millis(REQUEST_TIMEOUT_MS),
     )
@@ -72,4 +75,55 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     server::serve_router(listener, router(app), limits, shutdown).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// The document's own pages, the only routes it does not describe.
+    const UNDOCUMENTED: [&str; 4] = ["/docs", "/docs/", "/docs/{*rest}", "/openapi.json"];
+
+    /// The paths a router matches. axum has no public listing, but its `Debug` output names
+    /// every registered path as a quoted string, before its own fallback routes.
+    fn registered_paths(router: &Router<App>) -> BTreeSet<String> {
+        let shown = format!("{router:?}");
+        let (registered, _fallbacks) = shown
+            .split_once("fallback_router")
+            .expect("axum shows its fallback router after the routes");
+        registered
+            .split('"')
+            .skip(1)
+            .step_by(2)
+            .filter(|text| text.starts_with('/'))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn every_registered_route_is_documented_and_every_documented_one_registered() {
+        let registered = registered_paths(&routes());
+        let document = openapi::document();
+        let documented: BTreeSet<String> = document["paths"]
+            .as_object()
+            .expect("the document has paths")
+            .keys()
+            .cloned()
+            .collect();
+        assert!(registered.contains("/api/payment/create"), "{registered:?}");
+        let undocumented: Vec<&String> = registered
+            .iter()
+            .filter(|path| !documented.contains(*path) && !UNDOCUMENTED.contains(&path.as_str()))
+            .collect();
+        assert!(
+            undocumented.is_empty(),
+            "registered without documentation: {undocumented:?}"
+        );
+        let unregistered: Vec<&String> = documented.difference(&registered).collect();
+        assert!(
+            unregistered.is_empty(),
+            "documented but not registered: {unregistered:?}"
+        );
+    }
 }

@@ -1,88 +1,86 @@
-//! The merchant API (DESIGN §3): thin handlers that parse a command, call one use case and
-//! answer with a signed view.
+//! The merchant API (DESIGN §3): thin handlers that take a verified request, call one use case
+//! and answer with a signed view.
 
 use crate::signed::Signed;
 use crate::ApiError;
 use axum::response::Response;
-use paygate_app::commands::{parse_order_ref, parse_refund_ref, CreateOrder, RefundOrder};
+use paygate_api::{CloseOrder, CreateOrder, ErrorResponse, Order, QueryOrder, QueryRefund};
+use paygate_api::{Refund, RefundView};
+use paygate_app::commands::{order_ref, refund_ref};
 
 /// Create an order; idempotent on `out_trade_no`.
 #[utoipa::path(post, path = "/api/payment/create", tag = "payment",
-    request_body = crate::openapi::CreateOrderRequest,
-    responses((status = 200, body = crate::openapi::OrderResponse),
-              (status = "4XX", body = crate::openapi::ErrorResponse),
-              (status = 503, description = "1006: retry later", body = crate::openapi::ErrorResponse)))]
-pub async fn create(req: Signed) -> Result<Response, ApiError> {
-    let now_secs = req.app.clock().now_ms() / 1000;
-    let cmd = CreateOrder::parse(&req.fields, now_secs).map_err(|e| req.fail(e))?;
-    let order = req
+    request_body = CreateOrder,
+    responses((status = 200, body = Order),
+              (status = "4XX", body = ErrorResponse),
+              (status = 503, description = "1006: retry later", body = ErrorResponse)))]
+pub async fn create(Signed { caller, request }: Signed<CreateOrder>) -> Result<Response, ApiError> {
+    let order = caller
         .app
-        .create_order(&req.merchant, cmd)
+        .create_order(&caller.merchant, request)
         .await
-        .map_err(|e| req.fail(e))?;
-    Ok(req.ok(req.app.order_view(&order)))
+        .map_err(|e| caller.fail(e))?;
+    Ok(caller.ok(caller.app.order_view(&order)))
 }
 
 /// Query an order by `trade_no` (preferred) or `out_trade_no`.
 #[utoipa::path(post, path = "/api/payment/query", tag = "payment",
-    request_body = crate::openapi::OrderRefRequest,
-    responses((status = 200, body = crate::openapi::OrderResponse),
-              (status = "4XX", body = crate::openapi::ErrorResponse),
-              (status = 503, description = "1006: retry later", body = crate::openapi::ErrorResponse)))]
-pub async fn query(req: Signed) -> Result<Response, ApiError> {
-    let by = parse_order_ref(&req.fields).map_err(|e| req.fail(e))?;
-    let order = req
+    request_body = paygate_api::order_ref::OrderRefRequest,
+    responses((status = 200, body = Order),
+              (status = "4XX", body = ErrorResponse),
+              (status = 503, description = "1006: retry later", body = ErrorResponse)))]
+pub async fn query(Signed { caller, request }: Signed<QueryOrder>) -> Result<Response, ApiError> {
+    let order = caller
         .app
-        .find_order(&req.merchant, &by)
+        .find_order(&caller.merchant, &order_ref(&request.order))
         .await
-        .map_err(|e| req.fail(e))?;
-    Ok(req.ok(req.app.order_view(&order)))
+        .map_err(|e| caller.fail(e))?;
+    Ok(caller.ok(caller.app.order_view(&order)))
 }
 
 /// Close an unpaid order; a paid order answers 1004.
 #[utoipa::path(post, path = "/api/payment/close", tag = "payment",
-    request_body = crate::openapi::OrderRefRequest,
-    responses((status = 200, body = crate::openapi::OrderResponse),
-              (status = "4XX", body = crate::openapi::ErrorResponse),
-              (status = 503, description = "1006: retry later", body = crate::openapi::ErrorResponse)))]
-pub async fn close(req: Signed) -> Result<Response, ApiError> {
-    let by = parse_order_ref(&req.fields).map_err(|e| req.fail(e))?;
-    let order = req
+    request_body = paygate_api::order_ref::OrderRefRequest,
+    responses((status = 200, body = Order),
+              (status = "4XX", body = ErrorResponse),
+              (status = 503, description = "1006: retry later", body = ErrorResponse)))]
+pub async fn close(Signed { caller, request }: Signed<CloseOrder>) -> Result<Response, ApiError> {
+    let order = caller
         .app
-        .close_order(&req.merchant, &by)
+        .close_order(&caller.merchant, &order_ref(&request.order))
         .await
-        .map_err(|e| req.fail(e))?;
-    Ok(req.ok(req.app.order_view(&order)))
+        .map_err(|e| caller.fail(e))?;
+    Ok(caller.ok(caller.app.order_view(&order)))
 }
 
 /// Refund all or part of a paid order; idempotent on `out_refund_no`.
 #[utoipa::path(post, path = "/api/payment/refund", tag = "refund",
-    request_body = crate::openapi::RefundRequest,
-    responses((status = 200, body = crate::openapi::RefundResponse),
-              (status = "4XX", body = crate::openapi::ErrorResponse),
-              (status = 503, description = "1006: retry later", body = crate::openapi::ErrorResponse)))]
-pub async fn refund(req: Signed) -> Result<Response, ApiError> {
-    let cmd = RefundOrder::parse(&req.fields).map_err(|e| req.fail(e))?;
-    let (refund, order) = req
+    request_body = Refund,
+    responses((status = 200, body = RefundView),
+              (status = "4XX", body = ErrorResponse),
+              (status = 503, description = "1006: retry later", body = ErrorResponse)))]
+pub async fn refund(Signed { caller, request }: Signed<Refund>) -> Result<Response, ApiError> {
+    let (refund, order) = caller
         .app
-        .refund_order(&req.merchant, cmd)
+        .refund_order(&caller.merchant, request)
         .await
-        .map_err(|e| req.fail(e))?;
-    Ok(req.ok(req.app.refund_view(&refund, &order)))
+        .map_err(|e| caller.fail(e))?;
+    Ok(caller.ok(caller.app.refund_view(&refund, &order)))
 }
 
 /// Query a refund by `refund_no` (preferred) or `out_refund_no`.
 #[utoipa::path(post, path = "/api/payment/refund/query", tag = "refund",
-    request_body = crate::openapi::RefundRefRequest,
-    responses((status = 200, body = crate::openapi::RefundResponse),
-              (status = "4XX", body = crate::openapi::ErrorResponse),
-              (status = 503, description = "1006: retry later", body = crate::openapi::ErrorResponse)))]
-pub async fn refund_query(req: Signed) -> Result<Response, ApiError> {
-    let by = parse_refund_ref(&req.fields).map_err(|e| req.fail(e))?;
-    let (refund, order) = req
+    request_body = QueryRefund,
+    responses((status = 200, body = RefundView),
+              (status = "4XX", body = ErrorResponse),
+              (status = 503, description = "1006: retry later", body = ErrorResponse)))]
+pub async fn refund_query(
+    Signed { caller, request }: Signed<QueryRefund>,
+) -> Result<Response, ApiError> {
+    let (refund, order) = caller
         .app
-        .find_refund(&req.merchant, &by)
+        .find_refund(&caller.merchant, &refund_ref(&request))
         .await
-        .map_err(|e| req.fail(e))?;
-    Ok(req.ok(req.app.refund_view(&refund, &order)))
+        .map_err(|e| caller.fail(e))?;
+    Ok(caller.ok(caller.app.refund_view(&refund, &order)))
 }

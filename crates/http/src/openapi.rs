@@ -1,44 +1,33 @@
-//! The OpenAPI 3.1 document. The wire format is a flat signed JSON object (DESIGN §12); these
-//! schema types exist to describe it, the handlers read the fields themselves. Request schemas
-//! state every constraint the server enforces (`requests`); responses every status and code.
-
-mod requests;
-mod responses;
-
-pub use requests::{
-    CreateOrderRequest, OrderRefRequest, RefundRefRequest, RefundRequest, SignedFields,
-};
-pub use responses::{
-    ErrorResponse, OrderResponse, PayCodeResponse, PublicKeyResponse, RefundResponse,
-};
+//! The OpenAPI 3.1 document. The wire format is a flat signed JSON object (DESIGN §12), and its
+//! types and schemas are `paygate_api`'s: the same types the handlers read and write. Request
+//! schemas state every constraint the server enforces; responses every status and code.
 
 use utoipa::OpenApi;
 
+/// What the document says besides its paths, which `crate::api_routes` adds as it registers them.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Paygate merchant API", description = "One signed API over many payment channels. \
         Requests and responses are flat JSON objects signed as described in DESIGN §12."),
-    paths(
-        crate::merchant_api::create,
-        crate::merchant_api::query,
-        crate::merchant_api::close,
-        crate::merchant_api::refund,
-        crate::merchant_api::refund_query,
-        crate::ops::public_key,
-        crate::payer::paycode,
-        crate::ops::healthz,
-        crate::ops::metrics,
-        crate::cashier::page,
-        crate::admin::order_notifications,
-        crate::admin::resend,
-        crate::admin::anomalies,
-    ),
     modifiers(&AdminTokenScheme),
     tags((name = "payment"), (name = "refund"), (name = "platform"), (name = "cashier"),
          (name = "payer", description = "Called by the payer's own app, never by a merchant"),
          (name = "operations"), (name = "admin"))
 )]
+struct Base;
+
+pub(crate) fn base() -> utoipa::openapi::OpenApi {
+    Base::openapi()
+}
+
+/// The whole document, paths included, exactly as `/openapi.json` serves it.
 pub struct ApiDoc;
+
+impl OpenApi for ApiDoc {
+    fn openapi() -> utoipa::openapi::OpenApi {
+        crate::api_routes().split_for_parts().1
+    }
+}
 
 /// The document as JSON, as `/openapi.json` serves it.
 pub fn document() -> serde_json::Value {

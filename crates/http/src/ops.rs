@@ -7,7 +7,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use paygate_api::platform::PublicKeyResponse;
 use paygate_app::App;
+use paygate_domain::sign::SignType;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -63,11 +65,11 @@ pub async fn healthz(State(app): State<App>) -> Response {
 /// `PAYGATE_METRICS_TOKEN` set it needs that bearer token.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain"),
-              (status = 401, description = "PAYGATE_METRICS_TOKEN is set and the bearer token is missing or wrong")))]
+              (status = 401, description = "PAYGATE_METRICS_TOKEN is set and the bearer token is missing or wrong", body = paygate_api::ErrorResponse)))]
 pub async fn metrics(State(app): State<App>, headers: HeaderMap) -> Response {
     let expected = app.settings().metrics_token.as_deref().unwrap_or("");
     if !expected.is_empty() && !crate::bearer::matches(&headers, expected) {
-        return crate::bearer::unauthorized("metrics token required");
+        return crate::bearer::unauthorized(&app, "metrics token required");
     }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
@@ -78,10 +80,10 @@ pub async fn metrics(State(app): State<App>, headers: HeaderMap) -> Response {
 
 /// The platform's RSA public key, for verifying RSA2 responses and notifications.
 #[utoipa::path(get, path = "/api/platform/public-key", tag = "platform",
-    responses((status = 200, body = crate::openapi::PublicKeyResponse)))]
-pub async fn public_key(State(app): State<App>) -> Json<serde_json::Value> {
-    Json(serde_json::json!({
-        "public_key": app.platform_public_key(),
-        "sign_type": "RSA2",
-    }))
+    responses((status = 200, body = PublicKeyResponse)))]
+pub async fn public_key(State(app): State<App>) -> Json<PublicKeyResponse> {
+    Json(PublicKeyResponse {
+        public_key: app.platform_public_key(),
+        sign_type: SignType::Rsa2.as_str().into(),
+    })
 }

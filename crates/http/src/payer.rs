@@ -7,15 +7,16 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use paygate_api::payer::PayCodeResponse;
+use paygate_api::ErrorResponse;
 use paygate_app::App;
-use serde_json::json;
 
 /// Issue a one-time pay code (18 digits starting 88, valid 60 s) for the token's account.
 #[utoipa::path(post, path = "/api/wallet/paycode", tag = "payer",
     security(("payer_token" = [])),
-    responses((status = 200, body = crate::openapi::PayCodeResponse,
+    responses((status = 200, body = PayCodeResponse,
                description = "a fresh pay code; show it to the merchant, who sends it as auth_code"),
-              (status = 401, body = crate::openapi::ErrorResponse,
+              (status = 401, body = ErrorResponse,
                description = "payer token missing or wrong (error_code 1002)")))]
 pub async fn paycode(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
     let presented = headers
@@ -30,10 +31,7 @@ pub async fn paycode(State(app): State<App>, headers: HeaderMap) -> Result<Respo
             app: app.clone(),
             merchant: None,
         })?;
-    let body = json!({
-        "auth_code": issued.code.as_str(),
-        "expires_in": issued.expires_in_secs,
-    });
+    let body = PayCodeResponse::from(&issued);
     // A credential: no cache may keep it.
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response())
 }

@@ -1,5 +1,6 @@
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use paygate_api::ErrorResponse;
 use paygate_app::{App, AppError, MerchantKeys};
 use paygate_domain::ErrorCode;
 use serde_json::{Map, Value};
@@ -48,12 +49,7 @@ fn signed_or_refused(
 
 fn signing_failed(now_secs: i64) -> Map<String, Value> {
     let code = ErrorCode::SystemBusy;
-    let mut body = Map::new();
-    body.insert("code".into(), Value::from("FAIL"));
-    body.insert("error_code".into(), Value::from(code.code()));
-    body.insert("msg".into(), Value::from(code.default_message()));
-    body.insert("timestamp".into(), Value::from(now_secs));
-    body
+    ErrorResponse::new(code, code.default_message(), None, now_secs).to_fields()
 }
 
 #[cfg(test)]

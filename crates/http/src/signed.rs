@@ -1,5 +1,6 @@
 //! The `Signed` extractor: a merchant request whose body is a flat JSON object with a valid
-//! signature, fresh timestamp and unused nonce. Handlers that take it never see anything else.
+//! signature, fresh timestamp and unused nonce, read into its `paygate_api` type only once the
+//! signature over the raw object holds. Handlers that take it never see anything else.
 
 use crate::error::ApiError;
 use crate::respond::sign_and_send;
@@ -7,19 +8,26 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use paygate_api::ApiRequest;
 use paygate_app::{App, AppError, MerchantKeys};
 use serde::de::{DeserializeSeed, Deserializer, Error as _, MapAccess, Visitor};
 use serde_json::{Map, Value};
 use std::fmt;
 use std::sync::Arc;
 
-pub struct Signed {
-    pub app: App,
-    pub merchant: Arc<MerchantKeys>,
-    pub fields: Map<String, Value>,
+/// A verified request of type `R`, and who sent it.
+pub struct Signed<R> {
+    pub caller: Caller,
+    pub request: R,
 }
 
-impl Signed {
+/// The merchant a verified request came from: answers and refusals are signed for it.
+pub struct Caller {
+    pub app: App,
+    pub merchant: Arc<MerchantKeys>,
+}
+
+impl Caller {
     pub fn fail(&self, error: AppError) -> ApiError {
         ApiError {
             error,
@@ -83,7 +91,7 @@ impl<'de> Visitor<'de> for UniqueKeys<'_> {
     }
 }
 
-impl FromRequest<App> for Signed {
+impl<R: ApiRequest + Send> FromRequest<App> for Signed<R> {
     type Rejection = Response;
 
     async fn from_request(request: Request, app: &App) -> Result<Self, Self::Rejection> {
@@ -121,11 +129,15 @@ impl FromRequest<App> for Signed {
                 }
                 .into_response()
             })?;
-        Ok(Signed {
+        let caller = Caller {
             app: app.clone(),
             merchant: verified.merchant,
-            fields: verified.fields,
-        })
+        };
+        let now_secs = app.clock().now_ms() / 1000;
+        match R::parse(&verified.fields, now_secs) {
+            Ok(request) => Ok(Signed { caller, request }),
+            Err(refused) => Err(caller.fail(refused.into()).into_response()),
+        }
     }
 }
 

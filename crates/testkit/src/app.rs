@@ -166,6 +166,7 @@ impl TestApp {
     ) -> Result<paygate_store::OrderRecord, paygate_app::AppError> {
         let now_secs = self.app.clock().now_ms() / 1000;
         let fields = fields.as_object().expect("fields are a JSON object");
+        use paygate_app::commands::ApiRequest as _;
         let cmd = paygate_app::commands::CreateOrder::parse(fields, now_secs)?;
         let keys = self
             .app

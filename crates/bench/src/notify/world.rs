@@ -124,7 +124,7 @@ async fn create(
 ) -> anyhow::Result<OrderRecord> {
     let command = CreateOrder {
         out_trade_no: OutTradeNo::parse(&format!("n-{i}")).context("order number")?,
-        money: Money::parse("0.01", Currency::Cny).context("amount")?,
+        amount: Money::parse("0.01", Currency::Cny).context("amount")?,
         subject: "bench".into(),
         body: None,
         pay_type: PayType::Wallet,

@@ -241,7 +241,11 @@ async fn a_refund_without_notification_is_settled_by_refund_queries(backend: DbB
             .unwrap();
     let fields = json!({"trade_no": order.trade_no.as_str(), "out_refund_no": "RF1",
                         "refund_amount": "4.00", "refund_reason": "cold tea"});
-    let cmd = paygate_app::commands::RefundOrder::parse(fields.as_object().unwrap()).unwrap();
+    let cmd = <paygate_app::commands::RefundOrder as paygate_app::commands::ApiRequest>::parse(
+        fields.as_object().unwrap(),
+        0,
+    )
+    .unwrap();
     let (refund, _) = s.t.app.refund_order(&keys, cmd).await.unwrap();
     assert_eq!(refund.status, RefundStatus::Processing);
 

@@ -1,0 +1,59 @@
+//! The operator API's answers (`/admin/...`): notifications with their delivery attempts, and
+//! open anomalies. Unsigned JSON; times are RFC 3339 in China Standard Time.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// One delivery attempt of a notification.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema, Serialize, Deserialize)]
+pub struct Attempt {
+    pub attempt_no: i64,
+    pub at: String,
+    /// The merchant's HTTP status, when it answered at all.
+    pub http_status: Option<i64>,
+    pub latency_ms: i64,
+    pub outcome: String,
+    pub response_excerpt: Option<String>,
+    /// The notifier process that made the attempt.
+    pub worker: String,
+}
+
+/// A notification to a merchant and every attempt to deliver it.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema, Serialize, Deserialize)]
+pub struct Notification {
+    pub id: i64,
+    pub trade_no: String,
+    pub merchant_id: String,
+    /// What it announces, e.g. TRADE_SUCCESS or REFUND_SUCCESS.
+    pub kind: String,
+    pub notify_url: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: String,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+    pub attempt_log: Vec<Attempt>,
+}
+
+/// `GET /admin/orders/{trade_no}/notifications`.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema, Serialize, Deserialize)]
+pub struct OrderNotifications {
+    pub trade_no: String,
+    pub notifications: Vec<Notification>,
+}
+
+/// Something that needs an operator, such as a payment reported after the order was closed.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema, Serialize, Deserialize)]
+pub struct Anomaly {
+    pub trade_no: String,
+    pub kind: String,
+    pub detail: String,
+    pub detected_at: String,
+}
+
+/// `GET /admin/anomalies`.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema, Serialize, Deserialize)]
+pub struct Anomalies {
+    pub anomalies: Vec<Anomaly>,
+}

@@ -1,0 +1,301 @@
+//! `POST /api/payment/create`: create an order, idempotent on `out_trade_no`.
+
+use crate::field;
+use crate::fields::{insert_opt, Fields, AMOUNT_CHARS_MAX, URL_CHARS_MAX};
+use crate::schema::{
+    amount, integer_or_digits, object, one_of_values, request_schema, string, text, AMOUNT_CENTS,
+    AMOUNT_WHOLE, OUT_NO, PAY_CODE, TEXT_CHARS_MAX_ID, URL,
+};
+use crate::{paths, ApiRequest, FieldError};
+use chrono::{DateTime, Utc};
+use paygate_domain::{Money, OutTradeNo, PayCode, PayType, WalletAccountId};
+use serde_json::{Map, Value};
+use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, OneOfBuilder, Ref, Schema};
+
+pub const SUBJECT_CHARS_MAX: usize = 128;
+pub const BODY_CHARS_MAX: usize = 512;
+pub const ATTACH_CHARS_MAX: usize = 128;
+/// An order may stay payable at most this long (WeChat and Alipay cap near this too).
+pub const EXPIRE_SECS_MAX: i64 = 7 * 24 * 3600;
+pub const EXPIRE_SECS_MIN: i64 = 60;
+
+/// Build with `new` and set optional fields by struct update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateOrder {
+    pub out_trade_no: OutTradeNo,
+    /// On the wire as `total_amount` (major-unit decimal text) and `currency`.
+    pub amount: Money,
+    pub subject: String,
+    pub body: Option<String>,
+    pub pay_type: PayType,
+    pub notify_url: String,
+    pub return_url: Option<String>,
+    pub attach: Option<String>,
+    /// When the order stops being payable, if the merchant says; sent as Unix seconds.
+    pub expire_time: Option<DateTime<Utc>>,
+    /// A wallet account the merchant knows the payer by. Recorded with the order, but it never
+    /// charges: without `auth_code` the order waits for the payer (the cashier).
+    pub buyer_id: Option<WalletAccountId>,
+    /// The payer's one-time pay code (18 digits starting 88, valid 60 s), scanned from the
+    /// payer's wallet: the payer's consent to be charged now (micropay).
+    pub auth_code: Option<PayCode>,
+}
+
+impl CreateOrder {
+    /// A wallet order with no optional fields set.
+    pub fn new(
+        out_trade_no: OutTradeNo,
+        amount: Money,
+        subject: impl Into<String>,
+        notify_url: impl Into<String>,
+    ) -> CreateOrder {
+        CreateOrder {
+            out_trade_no,
+            amount,
+            subject: subject.into(),
+            body: None,
+            pay_type: PayType::Wallet,
+            notify_url: notify_url.into(),
+            return_url: None,
+            attach: None,
+            expire_time: None,
+            buyer_id: None,
+            auth_code: None,
+        }
+    }
+}
+
+/// `auth_code`, the payer's pay code: its shape is checked here (1001), its validity by the
+/// wallet that issued it (1011).
+fn pay_code(f: &Fields<'_>) -> Result<Option<PayCode>, FieldError> {
+    f.text(field::AUTH_CODE, 32)?
+        .map(|text| {
+            PayCode::parse(text).map_err(|e| FieldError::new(field::AUTH_CODE, e.to_string()))
+        })
+        .transpose()
+}
+
+/// `expire_time`, which must lie between one minute and seven days after `now_secs`.
+fn expire_time(f: &Fields<'_>, now_secs: i64) -> Result<Option<DateTime<Utc>>, FieldError> {
+    let Some(at) = f.integer(field::EXPIRE_TIME)? else {
+        return Ok(None);
+    };
+    let refused = || {
+        FieldError::new(
+            field::EXPIRE_TIME,
+            "must be Unix seconds between 1 minute and 7 days from now",
+        )
+    };
+    if at < now_secs + EXPIRE_SECS_MIN || at > now_secs + EXPIRE_SECS_MAX {
+        return Err(refused());
+    }
+    DateTime::from_timestamp(at, 0)
+        .map(Some)
+        .ok_or_else(refused)
+}
+
+impl ApiRequest for CreateOrder {
+    const PATH: &'static str = paths::CREATE;
+
+    fn parse(fields: &Map<String, Value>, now_secs: i64) -> Result<CreateOrder, FieldError> {
+        let f = Fields(fields);
+        let out_trade_no = f
+            .id(field::OUT_TRADE_NO, OutTradeNo::parse)?
+            .ok_or_else(|| FieldError::new(field::OUT_TRADE_NO, "is required"))?;
+        let currency = f.currency()?;
+        let amount = f.money(field::TOTAL_AMOUNT, currency)?;
+        let subject = f.required(field::SUBJECT, SUBJECT_CHARS_MAX)?.to_owned();
+        let pay_type = f
+            .required(field::PAY_TYPE, 32)?
+            .parse::<PayType>()
+            .map_err(|e| FieldError::new(field::PAY_TYPE, e))?;
+        let notify_url = f
+            .url(field::NOTIFY_URL)?
+            .ok_or_else(|| FieldError::new(field::NOTIFY_URL, "is required"))?;
+        let expire_time = expire_time(&f, now_secs)?;
+        Ok(CreateOrder {
+            out_trade_no,
+            amount,
+            subject,
+            body: f.text(field::BODY, BODY_CHARS_MAX)?.map(str::to_owned),
+            pay_type,
+            notify_url,
+            return_url: f.url(field::RETURN_URL)?,
+            attach: f.text(field::ATTACH, ATTACH_CHARS_MAX)?.map(str::to_owned),
+            expire_time,
+            buyer_id: f.id(field::BUYER_ID, WalletAccountId::parse)?,
+            auth_code: pay_code(&f)?,
+        })
+    }
+
+    fn to_fields(&self) -> Map<String, Value> {
+        let mut fields = Map::new();
+        fields.insert(
+            field::OUT_TRADE_NO.into(),
+            self.out_trade_no.as_str().into(),
+        );
+        fields.insert(
+            field::TOTAL_AMOUNT.into(),
+            self.amount.to_major_string().into(),
+        );
+        fields.insert(field::CURRENCY.into(), self.amount.currency.as_str().into());
+        fields.insert(field::SUBJECT.into(), self.subject.as_str().into());
+        insert_opt(&mut fields, field::BODY, self.body.as_deref());
+        fields.insert(field::PAY_TYPE.into(), self.pay_type.as_str().into());
+        fields.insert(field::NOTIFY_URL.into(), self.notify_url.as_str().into());
+        insert_opt(&mut fields, field::RETURN_URL, self.return_url.as_deref());
+        insert_opt(&mut fields, field::ATTACH, self.attach.as_deref());
+        if let Some(at) = self.expire_time {
+            fields.insert(field::EXPIRE_TIME.into(), at.timestamp().into());
+        }
+        let buyer_id = self.buyer_id.as_ref().map(WalletAccountId::as_str);
+        insert_opt(&mut fields, field::BUYER_ID, buyer_id);
+        insert_opt(
+            &mut fields,
+            field::AUTH_CODE,
+            self.auth_code.as_ref().map(PayCode::as_str),
+        );
+        fields
+    }
+}
+
+fn create_fields() -> Schema {
+    let url = |what: &str| string(URL, (9, URL_CHARS_MAX), what);
+    object(
+        vec![
+            (
+                field::OUT_TRADE_NO,
+                string(OUT_NO, (1, TEXT_CHARS_MAX_ID), "The idempotency key.").into(),
+            ),
+            (
+                field::TOTAL_AMOUNT,
+                amount("Decimal string in the major unit, e.g. \"0.01\"; see the currency rules.")
+                    .into(),
+            ),
+            (
+                field::CURRENCY,
+                one_of_values(&["CNY", "HKD", "USD", "JPY"], "Default CNY.").into(),
+            ),
+            (
+                field::SUBJECT,
+                text(SUBJECT_CHARS_MAX, "What is paid for.").into(),
+            ),
+            (
+                field::BODY,
+                text(BODY_CHARS_MAX, "A longer description.").into(),
+            ),
+            (
+                field::PAY_TYPE,
+                one_of_values(&PayType::ALL.map(PayType::as_str), "The payment method.").into(),
+            ),
+            (
+                field::NOTIFY_URL,
+                url("Where the payment notification is sent.").into(),
+            ),
+            (
+                field::RETURN_URL,
+                url("Where the cashier sends the payer afterwards.").into(),
+            ),
+            (
+                field::ATTACH,
+                text(ATTACH_CHARS_MAX, "Echoed in notifications.").into(),
+            ),
+            (
+                field::EXPIRE_TIME,
+                integer_or_digits(&format!(
+                    "Unix seconds, between {EXPIRE_SECS_MIN} s and {EXPIRE_SECS_MAX} s (7 days) \
+                     after the request; default 30 minutes after creation."
+                ))
+                .into(),
+            ),
+            (
+                field::BUYER_ID,
+                string(
+                    OUT_NO,
+                    (1, TEXT_CHARS_MAX_ID),
+                    "A wallet account the merchant knows the payer by. Recorded only: it never \
+                     charges.",
+                )
+                .into(),
+            ),
+            (
+                field::AUTH_CODE,
+                string(
+                    PAY_CODE,
+                    (18, 18),
+                    "The payer's one-time pay code (micropay, B scans C): 18 digits starting 88, \
+                     issued by the payer's wallet and valid 60 s. With pay_type=wallet the order \
+                     is charged at once; an unknown, expired or already used code answers 1011.",
+                )
+                .into(),
+            ),
+        ],
+        &[
+            field::OUT_TRADE_NO,
+            field::TOTAL_AMOUNT,
+            field::SUBJECT,
+            field::PAY_TYPE,
+            field::NOTIFY_URL,
+        ],
+    )
+}
+
+/// The currencies each pay type's channel accepts (`ChannelInfo::currencies`); anything else
+/// is refused with 1001 naming `currency`.
+const PAY_TYPE_CURRENCIES: &[(PayType, &[&str])] = &[(PayType::Wallet, &["CNY"])];
+
+/// Which currencies go with which pay type, and the amount's decimals with the currency: two
+/// for CNY (the default), HKD and USD, none for JPY. Exactly one branch holds for any request.
+fn amount_by_pay_type_and_currency() -> Schema {
+    let mut branches = OneOfBuilder::new();
+    for (pay_type, accepted) in PAY_TYPE_CURRENCIES {
+        let groups: [(&[&str], &str, &str); 2] = [
+            (&["CNY", "HKD", "USD"], AMOUNT_CENTS, "Up to two decimals."),
+            (&["JPY"], AMOUNT_WHOLE, "A whole number."),
+        ];
+        for (group, pattern, description) in groups {
+            let currencies: Vec<&str> = group
+                .iter()
+                .copied()
+                .filter(|c| accepted.contains(c))
+                .collect();
+            if currencies.is_empty() {
+                continue;
+            }
+            let mut branch = ObjectBuilder::new()
+                .property(
+                    field::PAY_TYPE,
+                    one_of_values(&[pay_type.as_str()], "This pay type."),
+                )
+                .property(
+                    field::CURRENCY,
+                    one_of_values(&currencies, "Accepted with it."),
+                )
+                .property(
+                    field::TOTAL_AMOUNT,
+                    string(pattern, (1, AMOUNT_CHARS_MAX), description),
+                )
+                .required(field::PAY_TYPE);
+            if !currencies.contains(&"CNY") {
+                branch = branch.required(field::CURRENCY);
+            }
+            branches = branches.item(branch);
+        }
+    }
+    branches.into()
+}
+
+request_schema!(
+    CreateOrder,
+    "CreateOrderRequest",
+    [crate::envelope::SignedFields],
+    AllOfBuilder::new()
+        .item(Ref::from_schema_name("SignedFields"))
+        .item(create_fields())
+        .item(amount_by_pay_type_and_currency())
+        .into()
+);
+
+#[cfg(test)]
+#[path = "create_tests.rs"]
+mod tests;
