@@ -1,6 +1,7 @@
 //! Create, query and close (DESIGN §3): idempotent on the merchant's order number, with every
 //! state change going through `OrderStatus::apply` and the store's compare-and-set.
 
+use crate::auth::nonce_replayed;
 use crate::commands::CreateOrder;
 use crate::idempotency::order_difference;
 use crate::{App, AppError, MerchantKeys};
@@ -8,7 +9,9 @@ use paygate_channels::{
     Channel, ChannelError, DeclineReason, PayOutcome, PayRequest, Payer, TradeState,
 };
 use paygate_domain::{Amount, MerchantId, OrderEvent, OrderStatus, TradeNo};
-use paygate_store::{Inserted, OrderRecord, OrderRef, OrderTransition, Outbox};
+use paygate_store::{
+    Inserted, NewOrder, NonceOutcome, OrderRecord, OrderRef, OrderTransition, Outbox, RequestNonce,
+};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -59,12 +62,86 @@ fn new_order(cmd: CreateOrder, merchant_id: MerchantId, now_ms: i64, ttl_secs: i
     }
 }
 
+/// A create that passed its checks: the order to insert, the channel and the payer to charge.
+struct PreparedOrder {
+    order: NewOrder,
+    channel: Arc<dyn Channel>,
+    payer: Option<Payer>,
+}
+
 impl App {
+    /// A create whose request nonce was recorded already (or that has none).
     pub async fn create_order(
         &self,
         merchant: &MerchantKeys,
         cmd: CreateOrder,
     ) -> Result<OrderRecord, AppError> {
+        self.create(merchant, Ok(cmd), None).await
+    }
+
+    /// A signed create whose nonce is not yet recorded (`verify_request_deferring_nonce`): it is
+    /// recorded in the order's own transaction, and on every way out where that transaction does
+    /// not commit (a refused command, a database error) on its own, so a replay is refused
+    /// whatever became of the first request. `cmd` is the parse's result, so that a parse
+    /// failure records the nonce too.
+    pub async fn create_signed_order(
+        &self,
+        merchant: &MerchantKeys,
+        cmd: Result<CreateOrder, AppError>,
+        nonce: &RequestNonce,
+    ) -> Result<OrderRecord, AppError> {
+        self.create(merchant, cmd, Some(nonce)).await
+    }
+
+    async fn create(
+        &self,
+        merchant: &MerchantKeys,
+        cmd: Result<CreateOrder, AppError>,
+        nonce: Option<&RequestNonce>,
+    ) -> Result<OrderRecord, AppError> {
+        let attempt = match cmd.and_then(|cmd| self.prepare_order(merchant, cmd)) {
+            Ok(prepared) => self
+                .insert(&prepared.order, nonce)
+                .await
+                .map(|inserted| (prepared, inserted)),
+            Err(error) => Err(error),
+        };
+        let (prepared, inserted) = match attempt {
+            Ok(done) => done,
+            Err(error) => return Err(self.refuse_unrecorded(nonce, error).await),
+        };
+        let order = match inserted {
+            Inserted::New(order) => {
+                metrics::counter!("paygate_orders_created_total").increment(1);
+                order
+            }
+            Inserted::Existing(order) => {
+                if let Some(field) = order_difference(&order, &prepared.order) {
+                    return Err(AppError::KeyReused {
+                        key: "out_trade_no",
+                        field,
+                    });
+                }
+                order
+            }
+            Inserted::Replayed => return Err(nonce_replayed()),
+        };
+        // Only the payer's pay code charges; a `buyer_id` alone leaves the order to the cashier.
+        let channel = prepared.channel;
+        match prepared.payer {
+            Some(payer) if order.status.is_unpaid_open() && channel.info().pays_at_once => {
+                self.charge_now(channel, order, payer).await
+            }
+            _ => Ok(order),
+        }
+    }
+
+    /// The checks a create passes before anything is written.
+    fn prepare_order(
+        &self,
+        merchant: &MerchantKeys,
+        cmd: CreateOrder,
+    ) -> Result<PreparedOrder, AppError> {
         let record = &merchant.record;
         cmd.check_targets(self.private_targets(record))?;
         if !record.pay_types.contains(&cmd.pay_type) {
@@ -79,28 +156,40 @@ impl App {
         }
         let now = self.clock().now_ms();
         let payer = cmd.auth_code.clone().map(Payer::AuthCode);
-        let new = new_order(cmd, record.id.clone(), now, self.settings().order_ttl_secs);
-        let order = match self.store().insert_order(&new).await? {
-            Inserted::New(order) => {
-                metrics::counter!("paygate_orders_created_total").increment(1);
-                order
-            }
-            Inserted::Existing(order) => {
-                if let Some(field) = order_difference(&order, &new) {
-                    return Err(AppError::KeyReused {
-                        key: "out_trade_no",
-                        field,
-                    });
-                }
-                order
-            }
+        let order = new_order(cmd, record.id.clone(), now, self.settings().order_ttl_secs);
+        Ok(PreparedOrder {
+            order,
+            channel,
+            payer,
+        })
+    }
+
+    async fn insert(
+        &self,
+        order: &NewOrder,
+        nonce: Option<&RequestNonce>,
+    ) -> Result<Inserted, AppError> {
+        Ok(match nonce {
+            Some(nonce) => self.store().insert_order_with_nonce(order, nonce).await?,
+            None => self.store().insert_order(order).await?,
+        })
+    }
+
+    /// The answer to a create whose order transaction did not commit: the nonce is recorded on
+    /// its own first, so the request cannot be replayed; a nonce used before makes the answer a
+    /// replay refusal, as if it had been checked first.
+    async fn refuse_unrecorded(&self, nonce: Option<&RequestNonce>, error: AppError) -> AppError {
+        let Some(nonce) = nonce else {
+            return error;
         };
-        // Only the payer's pay code charges; a `buyer_id` alone leaves the order to the cashier.
-        match payer {
-            Some(payer) if order.status.is_unpaid_open() && channel.info().pays_at_once => {
-                self.charge_now(channel, order, payer).await
+        match self.store().record_nonce(nonce).await {
+            Ok(NonceOutcome::Fresh) => error,
+            Ok(NonceOutcome::Replayed) => nonce_replayed(),
+            Err(recording) => {
+                // Nothing was written either: a replay would meet a create never done.
+                tracing::warn!(error = %recording, "recording a failed create's nonce failed");
+                error
             }
-            _ => Ok(order),
         }
     }
 

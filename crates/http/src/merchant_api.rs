@@ -1,7 +1,7 @@
 //! The merchant API (DESIGN §3): thin handlers that parse a command, call one use case and
 //! answer with a signed view.
 
-use crate::signed::Signed;
+use crate::signed::{Signed, SignedCreate};
 use crate::ApiError;
 use axum::response::Response;
 use paygate_app::commands::{parse_order_ref, parse_refund_ref, CreateOrder, RefundOrder};
@@ -12,12 +12,12 @@ use paygate_app::commands::{parse_order_ref, parse_refund_ref, CreateOrder, Refu
     responses((status = 200, body = crate::openapi::OrderResponse),
               (status = "4XX", body = crate::openapi::ErrorResponse),
               (status = 503, description = "1006: retry later", body = crate::openapi::ErrorResponse)))]
-pub async fn create(req: Signed) -> Result<Response, ApiError> {
+pub async fn create(SignedCreate(req): SignedCreate) -> Result<Response, ApiError> {
     let now_secs = req.app.clock().now_ms() / 1000;
-    let cmd = CreateOrder::parse(&req.fields, now_secs).map_err(|e| req.fail(e))?;
+    let cmd = CreateOrder::parse(&req.fields, now_secs);
     let order = req
         .app
-        .create_order(&req.merchant, cmd)
+        .create_signed_order(&req.merchant, cmd, &req.nonce)
         .await
         .map_err(|e| req.fail(e))?;
     Ok(req.ok(req.app.order_view(&order)))

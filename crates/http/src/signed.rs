@@ -1,5 +1,6 @@
 //! The `Signed` extractor: a merchant request whose body is a flat JSON object with a valid
 //! signature, fresh timestamp and unused nonce. Handlers that take it never see anything else.
+//! `SignedCreate` leaves the nonce for the create's own transaction to record.
 
 use crate::error::ApiError;
 use crate::respond::sign_and_send;
@@ -7,6 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use paygate_app::auth::RequestNonce;
 use paygate_app::{App, AppError, MerchantKeys};
 use serde::de::{DeserializeSeed, Deserializer, Error as _, MapAccess, Visitor};
 use serde_json::{Map, Value};
@@ -17,6 +19,19 @@ pub struct Signed {
     pub app: App,
     pub merchant: Arc<MerchantKeys>,
     pub fields: Map<String, Value>,
+    /// Recorded already, except in a `SignedCreate`.
+    pub nonce: RequestNonce,
+}
+
+/// A signed create, whose nonce is recorded by `App::create_signed_order` in the order's own
+/// transaction (or on its own when that does not commit), not here.
+pub struct SignedCreate(pub Signed);
+
+/// Whether the extractor records the nonce or leaves it to the use case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NonceTiming {
+    RecordNow,
+    WithTheOrder,
 }
 
 impl Signed {
@@ -87,46 +102,62 @@ impl FromRequest<App> for Signed {
     type Rejection = Response;
 
     async fn from_request(request: Request, app: &App) -> Result<Self, Self::Rejection> {
-        let unsigned = |error| {
-            ApiError {
-                error,
-                app: app.clone(),
-                merchant: None,
-            }
-            .into_response()
-        };
-        let bytes = Bytes::from_request(request, app)
-            .await
-            .map_err(|rejection| {
-                // Over the limit is 413 (so a client knows to send less, not to fix a field), with
-                // the same JSON body as every other refusal.
-                let mut response = unsigned(AppError::param("body", rejection.body_text()));
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
-                }
-                response
-            })?;
-        let fields = parse_body(&bytes).map_err(unsigned)?;
-        let merchant = paygate_app::auth::identify(app, &fields)
-            .await
-            .map_err(unsigned)?;
-        let verified = app
-            .verify_request(merchant.clone(), fields)
-            .await
-            .map_err(|error| {
-                ApiError {
-                    error,
-                    app: app.clone(),
-                    merchant: Some(merchant),
-                }
-                .into_response()
-            })?;
-        Ok(Signed {
-            app: app.clone(),
-            merchant: verified.merchant,
-            fields: verified.fields,
-        })
+        extract(request, app, NonceTiming::RecordNow).await
     }
+}
+
+impl FromRequest<App> for SignedCreate {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, app: &App) -> Result<Self, Self::Rejection> {
+        extract(request, app, NonceTiming::WithTheOrder)
+            .await
+            .map(SignedCreate)
+    }
+}
+
+async fn extract(request: Request, app: &App, timing: NonceTiming) -> Result<Signed, Response> {
+    let unsigned = |error| {
+        ApiError {
+            error,
+            app: app.clone(),
+            merchant: None,
+        }
+        .into_response()
+    };
+    let bytes = Bytes::from_request(request, app)
+        .await
+        .map_err(|rejection| {
+            // Over the limit is 413 (so a client knows to send less, not to fix a field), with
+            // the same JSON body as every other refusal.
+            let mut response = unsigned(AppError::param("body", rejection.body_text()));
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+            }
+            response
+        })?;
+    let fields = parse_body(&bytes).map_err(unsigned)?;
+    let merchant = paygate_app::auth::identify(app, &fields)
+        .await
+        .map_err(unsigned)?;
+    let verified = match timing {
+        NonceTiming::RecordNow => app.verify_request(merchant.clone(), fields).await,
+        NonceTiming::WithTheOrder => app.verify_request_deferring_nonce(merchant.clone(), fields),
+    };
+    let verified = verified.map_err(|error| {
+        ApiError {
+            error,
+            app: app.clone(),
+            merchant: Some(merchant),
+        }
+        .into_response()
+    })?;
+    Ok(Signed {
+        app: app.clone(),
+        merchant: verified.merchant,
+        fields: verified.fields,
+        nonce: verified.nonce,
+    })
 }
 
 #[cfg(test)]

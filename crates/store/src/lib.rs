@@ -20,7 +20,7 @@ mod wallet;
 
 pub use jobs::PollRecord;
 pub use merchants::{KeysUpdate, MerchantRecord, NewMerchant};
-pub use nonces::NonceOutcome;
+pub use nonces::{NonceOutcome, RequestNonce};
 pub use notifications::{AttemptOutcome, AttemptRecord, AttemptVerdict, NotificationRecord};
 pub use orders::{Inserted, NewOrder, OrderRecord, OrderRef, OrderTransition, Outbox};
 pub use paycodes::PayCodeInsert;

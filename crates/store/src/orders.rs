@@ -1,3 +1,4 @@
+use crate::nonces::{insert_nonce, NonceOutcome, RequestNonce};
 use crate::rows::{get_amount, get_i64, get_opt_i64, get_opt_string, get_parsed, get_string};
 use crate::{Ctx, Store, StoreError, StoreResult};
 use paygate_domain::{
@@ -182,11 +183,15 @@ pub(crate) async fn write_outbox(
     Ok(())
 }
 
-/// Whether an insert made a new order or met the one already under that merchant order number.
+/// Whether an insert made a new order, met the one already under that merchant order number,
+/// or was refused because its request's nonce was used before.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Inserted {
     New(OrderRecord),
     Existing(OrderRecord),
+    /// The nonce was recorded already (by the first request, committed or failed); nothing was
+    /// written.
+    Replayed,
 }
 
 impl Store {
@@ -194,7 +199,33 @@ impl Store {
     /// the unique index and all but one see `Existing`. The order enters at `status` and the
     /// creation is audited in the same transaction.
     pub async fn insert_order(&self, order: &NewOrder) -> StoreResult<Inserted> {
+        self.insert_order_once(order, None).await
+    }
+
+    /// `insert_order` for a signed create: the request's nonce is recorded in the order's own
+    /// transaction, first, so a replay is refused before it writes anything. When the order
+    /// exists already, the nonce alone is committed. When this returns an error, nothing was
+    /// committed and the caller records the nonce on its own.
+    pub async fn insert_order_with_nonce(
+        &self,
+        order: &NewOrder,
+        nonce: &RequestNonce,
+    ) -> StoreResult<Inserted> {
+        self.insert_order_once(order, Some(nonce)).await
+    }
+
+    async fn insert_order_once(
+        &self,
+        order: &NewOrder,
+        nonce: Option<&RequestNonce>,
+    ) -> StoreResult<Inserted> {
         let mut tx = self.pool.begin().await.ctx("begin insert order")?;
+        if let Some(nonce) = nonce {
+            if insert_nonce(&mut tx, nonce).await? == NonceOutcome::Replayed {
+                tx.rollback().await.ctx("rollback replayed create")?;
+                return Ok(Inserted::Replayed);
+            }
+        }
         let inserted = sqlx::query(
             "INSERT INTO orders (trade_no, merchant_id, out_trade_no, pay_type, status, currency,
                  total_amount, refund_reserved, refunded_amount, subject, body, notify_url,
@@ -226,7 +257,8 @@ impl Store {
         .ctx("insert order")?
         .rows_affected();
         if inserted == 0 {
-            tx.rollback().await.ctx("rollback duplicate order")?;
+            // Keeps the nonce, if any: the retry was answered, so its replay must be refused.
+            tx.commit().await.ctx("commit duplicate order")?;
             let existing = self
                 .find_order(
                     &order.merchant_id,

@@ -134,7 +134,7 @@ pub async fn store_create(
     };
     match store.insert_order(&order).await? {
         Inserted::New(_) => Ok(()),
-        Inserted::Existing(_) => anyhow::bail!("order key collided"),
+        Inserted::Existing(_) | Inserted::Replayed => anyhow::bail!("order key collided"),
     }
 }
 

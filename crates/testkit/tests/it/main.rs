@@ -25,6 +25,7 @@ mod notify_verdicts;
 mod openapi_requests;
 mod orders;
 mod refunds;
+mod replay;
 mod signing;
 mod slow_connections;
 mod smoke;
