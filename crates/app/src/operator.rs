@@ -67,9 +67,9 @@ impl App {
         let rows = self.store().open_anomalies(ANOMALIES_LISTED_MAX).await?;
         Ok(rows
             .into_iter()
-            .map(|(trade_no, kind, detail, at)| {
-                json!({"trade_no": trade_no, "kind": kind, "detail": detail,
-                       "detected_at": crate::views::format_time(at)})
+            .map(|a| {
+                json!({"trade_no": a.trade_no.as_str(), "kind": a.kind, "detail": a.detail,
+                       "detected_at": crate::views::format_time(a.detected_at_ms)})
             })
             .collect())
     }

@@ -7,24 +7,30 @@
 //! wallet balance not going negative) is a conditional `UPDATE` that either applies or touches no
 //! row. That keeps the two engines' behaviour the same without engine-specific row locks.
 
+mod anomalies;
 mod jobs;
 mod merchants;
 mod nonces;
 mod notifications;
 mod orders;
+mod outbox;
 mod paycodes;
 mod platform;
 mod refunds;
 mod rows;
+mod transitions;
 mod wallet;
 
+pub use anomalies::AnomalyRecord;
 pub use jobs::PollRecord;
 pub use merchants::{KeysUpdate, MerchantRecord, NewMerchant};
 pub use nonces::{NonceOutcome, RequestNonce};
 pub use notifications::{AttemptOutcome, AttemptRecord, AttemptVerdict, NotificationRecord};
-pub use orders::{Inserted, NewOrder, OrderRecord, OrderRef, OrderTransition, Outbox};
+pub use orders::{Inserted, NewOrder, OrderRecord, OrderRef};
+pub use outbox::Outbox;
 pub use paycodes::PayCodeInsert;
 pub use refunds::{NewRefund, RefundFinish, RefundRecord, RefundRef, RefundReservation};
+pub use transitions::{event_name, OrderTransition, TransitionRecord};
 pub use wallet::{
     WalletCharge, WalletPayOutcome, WalletPayment, WalletRefundOutcome, WalletTotals,
 };

@@ -1,12 +1,14 @@
 use crate::nonces::{insert_nonce, NonceOutcome, RequestNonce};
-use crate::rows::{get_amount, get_i64, get_opt_i64, get_opt_string, get_parsed, get_string};
+use crate::rows::{
+    get_amount, get_i64, get_id, get_opt_i64, get_opt_string, get_parsed, get_string,
+};
+use crate::transitions::record_transition;
 use crate::{Ctx, Store, StoreError, StoreResult};
 use paygate_domain::{
     Amount, Currency, MerchantId, OrderEvent, OrderStatus, OutTradeNo, PayType, TradeNo,
     WalletAccountId,
 };
 use sqlx::any::AnyRow;
-use sqlx::{Any, Transaction};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderRecord {
@@ -50,35 +52,6 @@ pub enum OrderRef {
     OutTradeNo(OutTradeNo),
 }
 
-/// A notification row written in the same transaction as the change it announces.
-#[derive(Debug, Clone)]
-pub struct Outbox {
-    pub kind: &'static str,
-    pub notify_url: String,
-    pub payload: String,
-}
-
-/// One state change of one order, decided by `OrderStatus::apply` and applied only if the order
-/// is still in `from` (compare-and-set).
-#[derive(Debug, Clone)]
-pub struct OrderTransition {
-    pub trade_no: TradeNo,
-    pub from: OrderStatus,
-    pub event: OrderEvent,
-    pub at_ms: i64,
-    pub channel_trade_no: Option<String>,
-    pub outbox: Option<Outbox>,
-}
-
-fn parse_id<T>(
-    row: &AnyRow,
-    column: &str,
-    parse: fn(&str) -> Result<T, paygate_domain::IdError>,
-) -> StoreResult<T> {
-    let text = get_string(row, column)?;
-    parse(&text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
-}
-
 pub(crate) fn order_from_row(row: &AnyRow) -> StoreResult<OrderRecord> {
     let buyer_id = match get_opt_string(row, "buyer_id")? {
         Some(text) => {
@@ -87,9 +60,9 @@ pub(crate) fn order_from_row(row: &AnyRow) -> StoreResult<OrderRecord> {
         None => None,
     };
     Ok(OrderRecord {
-        trade_no: parse_id(row, "trade_no", TradeNo::parse)?,
-        merchant_id: parse_id(row, "merchant_id", MerchantId::parse)?,
-        out_trade_no: parse_id(row, "out_trade_no", OutTradeNo::parse)?,
+        trade_no: get_id(row, "trade_no", TradeNo::parse)?,
+        merchant_id: get_id(row, "merchant_id", MerchantId::parse)?,
+        out_trade_no: get_id(row, "out_trade_no", OutTradeNo::parse)?,
         pay_type: get_parsed(row, "pay_type")?,
         status: get_parsed(row, "status")?,
         currency: get_parsed(row, "currency")?,
@@ -117,71 +90,6 @@ pub(crate) const ORDER_COLUMNS: &str = "trade_no, merchant_id, out_trade_no, pay
     currency, total_amount, refund_reserved, refunded_amount, subject, body, notify_url, \
     return_url, attach, buyer_id, auth_code_sha256, channel_trade_no, expire_at, \
     requested_expire_time, paid_at, closed_at, created_at, updated_at";
-
-pub(crate) fn event_name(event: OrderEvent) -> &'static str {
-    match event {
-        OrderEvent::Submitted => "SUBMITTED",
-        OrderEvent::PayerConfirming => "PAYER_CONFIRMING",
-        OrderEvent::Paid => "PAID",
-        OrderEvent::Closed => "CLOSED",
-        OrderEvent::Refunded {
-            fully_refunded: false,
-        } => "PARTIALLY_REFUNDED",
-        OrderEvent::Refunded {
-            fully_refunded: true,
-        } => "FULLY_REFUNDED",
-        OrderEvent::AfterSaleClosed => "AFTER_SALE_CLOSED",
-    }
-}
-
-pub(crate) async fn record_transition(
-    tx: &mut Transaction<'static, Any>,
-    trade_no: &TradeNo,
-    from: OrderStatus,
-    to: OrderStatus,
-    event: OrderEvent,
-    at_ms: i64,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO order_transitions (trade_no, from_status, to_status, event, at)
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(trade_no.as_str())
-    .bind(from.as_str())
-    .bind(to.as_str())
-    .bind(event_name(event))
-    .bind(at_ms)
-    .execute(&mut **tx)
-    .await
-    .ctx("record transition")?;
-    Ok(())
-}
-
-pub(crate) async fn write_outbox(
-    tx: &mut Transaction<'static, Any>,
-    merchant_id: &MerchantId,
-    trade_no: &TradeNo,
-    outbox: &Outbox,
-    at_ms: i64,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO notifications (merchant_id, trade_no, kind, notify_url, notify_host,
-                                    payload, status, attempts, next_attempt_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $8)",
-    )
-    .bind(merchant_id.as_str())
-    .bind(trade_no.as_str())
-    .bind(outbox.kind)
-    .bind(&outbox.notify_url)
-    .bind(paygate_domain::schedule::url_host(&outbox.notify_url))
-    .bind(&outbox.payload)
-    .bind(paygate_domain::schedule::NotificationStatus::Pending.as_str())
-    .bind(at_ms)
-    .execute(&mut **tx)
-    .await
-    .ctx("write outbox")?;
-    Ok(())
-}
 
 /// Whether an insert made a new order, met the one already under that merchant order number,
 /// or was refused because its request's nonce was used before.
@@ -312,67 +220,6 @@ impl Store {
         row.as_ref().map(order_from_row).transpose()
     }
 
-    /// Applies one transition if the order is still in `from`. Returns the new status, or
-    /// `None` when another actor changed the order first (the caller re-reads and decides).
-    pub async fn transition_order(
-        &self,
-        change: &OrderTransition,
-    ) -> StoreResult<Option<OrderStatus>> {
-        let to = change.from.apply(change.event).map_err(|e| {
-            StoreError::Corrupt(format!("caller asked for an illegal transition: {e}"))
-        })?;
-        let mut tx = self.pool.begin().await.ctx("begin transition")?;
-        let paid_at = (change.event == OrderEvent::Paid).then_some(change.at_ms);
-        let closed_at = matches!(
-            change.event,
-            OrderEvent::Closed | OrderEvent::AfterSaleClosed
-        )
-        .then_some(change.at_ms);
-        let row = sqlx::query(
-            "UPDATE orders SET status = $1, updated_at = $2,
-                    paid_at = COALESCE($3, paid_at), closed_at = COALESCE($4, closed_at),
-                    channel_trade_no = COALESCE($5, channel_trade_no)
-             WHERE trade_no = $6 AND status = $7
-             RETURNING merchant_id",
-        )
-        .bind(to.as_str())
-        .bind(change.at_ms)
-        .bind(paid_at)
-        .bind(closed_at)
-        .bind(change.channel_trade_no.as_deref())
-        .bind(change.trade_no.as_str())
-        .bind(change.from.as_str())
-        .fetch_optional(&mut *tx)
-        .await
-        .ctx("transition order")?;
-        let Some(row) = row else {
-            tx.rollback().await.ctx("rollback lost transition")?;
-            return Ok(None);
-        };
-        let merchant_id = parse_id(&row, "merchant_id", MerchantId::parse)?;
-        record_transition(
-            &mut tx,
-            &change.trade_no,
-            change.from,
-            to,
-            change.event,
-            change.at_ms,
-        )
-        .await?;
-        if let Some(outbox) = &change.outbox {
-            write_outbox(
-                &mut tx,
-                &merchant_id,
-                &change.trade_no,
-                outbox,
-                change.at_ms,
-            )
-            .await?;
-        }
-        tx.commit().await.ctx("commit transition")?;
-        Ok(Some(to))
-    }
-
     /// Unpaid orders past their expiry, oldest first.
     pub async fn expired_unpaid_orders(
         &self,
@@ -394,53 +241,6 @@ impl Store {
         rows.iter().map(order_from_row).collect()
     }
 
-    /// Records something a person must look at, once per (order, kind).
-    pub async fn record_anomaly(
-        &self,
-        trade_no: &TradeNo,
-        kind: &str,
-        detail: &str,
-        at_ms: i64,
-    ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "INSERT INTO order_anomalies (trade_no, kind, detail, detected_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (trade_no, kind) DO NOTHING",
-        )
-        .bind(trade_no.as_str())
-        .bind(kind)
-        .bind(detail)
-        .bind(at_ms)
-        .execute(&self.pool)
-        .await
-        .ctx("record anomaly")?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    /// Unresolved anomalies as (trade_no, kind, detail, detected_at), oldest first.
-    pub async fn open_anomalies(
-        &self,
-        limit: i64,
-    ) -> StoreResult<Vec<(String, String, String, i64)>> {
-        let rows = sqlx::query(
-            "SELECT trade_no, kind, detail, detected_at FROM order_anomalies
-             WHERE resolved_at IS NULL ORDER BY id LIMIT $1",
-        )
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .ctx("list anomalies")?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    get_string(r, "trade_no")?,
-                    get_string(r, "kind")?,
-                    get_string(r, "detail")?,
-                    get_i64(r, "detected_at")?,
-                ))
-            })
-            .collect()
-    }
-
     /// Orders per status, for the metrics endpoint.
     pub async fn count_orders_by_status(&self) -> StoreResult<Vec<(OrderStatus, i64)>> {
         let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM orders GROUP BY status")
@@ -449,30 +249,6 @@ impl Store {
             .ctx("count orders by status")?;
         rows.iter()
             .map(|row| Ok((get_parsed(row, "status")?, get_i64(row, "n")?)))
-            .collect()
-    }
-
-    /// The audited transitions of one order, oldest first, as (from, to, event).
-    pub async fn order_transitions(
-        &self,
-        trade_no: &TradeNo,
-    ) -> StoreResult<Vec<(String, String, String)>> {
-        let rows = sqlx::query(
-            "SELECT from_status, to_status, event FROM order_transitions
-             WHERE trade_no = $1 ORDER BY id",
-        )
-        .bind(trade_no.as_str())
-        .fetch_all(&self.pool)
-        .await
-        .ctx("list transitions")?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    get_string(r, "from_status")?,
-                    get_string(r, "to_status")?,
-                    get_string(r, "event")?,
-                ))
-            })
             .collect()
     }
 }

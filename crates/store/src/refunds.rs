@@ -1,5 +1,8 @@
-use crate::orders::{record_transition, write_outbox, Outbox};
-use crate::rows::{get_amount, get_i64, get_opt_i64, get_opt_string, get_parsed, get_string};
+use crate::outbox::{write_outbox, Outbox};
+use crate::rows::{
+    get_amount, get_i64, get_id, get_opt_i64, get_opt_string, get_parsed, get_string,
+};
+use crate::transitions::{write_transition, OrderTransition};
 use crate::{Ctx, Store, StoreError, StoreResult};
 use paygate_domain::refund::RefundEvent;
 use paygate_domain::{
@@ -7,6 +10,7 @@ use paygate_domain::{
     TradeNo,
 };
 use sqlx::any::AnyRow;
+use sqlx::{Any, Transaction};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefundRecord {
@@ -43,18 +47,12 @@ pub enum RefundReservation {
     Exceeded { refundable: Amount },
 }
 
-fn corrupt<E: std::fmt::Display>(column: &str) -> impl FnOnce(E) -> StoreError + '_ {
-    move |e| StoreError::Corrupt(format!("{column}: {e}"))
-}
-
 fn refund_from_row(row: &AnyRow) -> StoreResult<RefundRecord> {
     Ok(RefundRecord {
-        refund_no: RefundNo::parse(&get_string(row, "refund_no")?).map_err(corrupt("refund_no"))?,
-        merchant_id: MerchantId::parse(&get_string(row, "merchant_id")?)
-            .map_err(corrupt("merchant_id"))?,
-        out_refund_no: OutRefundNo::parse(&get_string(row, "out_refund_no")?)
-            .map_err(corrupt("out_refund_no"))?,
-        trade_no: TradeNo::parse(&get_string(row, "trade_no")?).map_err(corrupt("trade_no"))?,
+        refund_no: get_id(row, "refund_no", RefundNo::parse)?,
+        merchant_id: get_id(row, "merchant_id", MerchantId::parse)?,
+        out_refund_no: get_id(row, "out_refund_no", OutRefundNo::parse)?,
+        trade_no: get_id(row, "trade_no", TradeNo::parse)?,
         currency: get_parsed(row, "currency")?,
         amount: get_amount(row, "amount")?,
         reason: get_string(row, "reason")?,
@@ -67,6 +65,26 @@ fn refund_from_row(row: &AnyRow) -> StoreResult<RefundRecord> {
 
 const REFUND_COLUMNS: &str = "refund_no, merchant_id, out_refund_no, trade_no, currency, amount, \
     reason, status, channel_refund_no, created_at, finished_at";
+
+/// Gives a failed refund's amount back to what the order can still refund.
+async fn release_reservation(
+    tx: &mut Transaction<'static, Any>,
+    trade_no: &TradeNo,
+    amount: i64,
+    at_ms: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE orders SET refund_reserved = refund_reserved - $1, updated_at = $2
+         WHERE trade_no = $3",
+    )
+    .bind(amount)
+    .bind(at_ms)
+    .bind(trade_no.as_str())
+    .execute(&mut **tx)
+    .await
+    .ctx("release refund reservation")?;
+    Ok(())
+}
 
 /// How a processing refund ended at the channel.
 #[derive(Debug, Clone)]
@@ -184,10 +202,8 @@ impl Store {
             tx.rollback().await.ctx("rollback finished refund")?;
             return Ok(None);
         };
-        let trade_no =
-            TradeNo::parse(&get_string(&row, "trade_no")?).map_err(corrupt("trade_no"))?;
-        let merchant_id =
-            MerchantId::parse(&get_string(&row, "merchant_id")?).map_err(corrupt("merchant_id"))?;
+        let trade_no = get_id(&row, "trade_no", TradeNo::parse)?;
+        let merchant_id = get_id(&row, "merchant_id", MerchantId::parse)?;
         let amount = get_i64(&row, "amount")?;
         match finish {
             RefundFinish::Succeeded { .. } => {
@@ -202,37 +218,30 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await
                 .ctx("add refunded amount")?;
-                let from: OrderStatus = get_parsed(&order, "status")?;
                 let fully_refunded =
                     get_i64(&order, "refunded_amount")? == get_i64(&order, "total_amount")?;
-                let event = OrderEvent::Refunded { fully_refunded };
-                let next = from
-                    .apply(event)
-                    .map_err(|e| StoreError::Corrupt(format!("refund on order: {e}")))?;
-                sqlx::query("UPDATE orders SET status = $1 WHERE trade_no = $2 AND status = $3")
-                    .bind(next.as_str())
-                    .bind(trade_no.as_str())
-                    .bind(from.as_str())
-                    .execute(&mut *tx)
-                    .await
-                    .ctx("move order to refunded state")?;
-                record_transition(&mut tx, &trade_no, from, next, event, at_ms).await?;
+                // The update above holds the order's row (and SQLite has one writer), so the
+                // status it returned is still the order's and the compare-and-set applies.
+                let change = OrderTransition {
+                    trade_no: trade_no.clone(),
+                    from: get_parsed(&order, "status")?,
+                    event: OrderEvent::Refunded { fully_refunded },
+                    at_ms,
+                    channel_trade_no: None,
+                    outbox: outbox.cloned(),
+                };
+                if write_transition(&mut tx, &change).await?.is_none() {
+                    return Err(StoreError::Corrupt(format!(
+                        "order {trade_no} changed under its refund's row lock"
+                    )));
+                }
             }
             RefundFinish::Failed => {
-                sqlx::query(
-                    "UPDATE orders SET refund_reserved = refund_reserved - $1, updated_at = $2
-                     WHERE trade_no = $3",
-                )
-                .bind(amount)
-                .bind(at_ms)
-                .bind(trade_no.as_str())
-                .execute(&mut *tx)
-                .await
-                .ctx("release refund reservation")?;
+                release_reservation(&mut tx, &trade_no, amount, at_ms).await?;
+                if let Some(outbox) = outbox {
+                    write_outbox(&mut tx, &merchant_id, &trade_no, outbox, at_ms).await?;
+                }
             }
-        }
-        if let Some(outbox) = outbox {
-            write_outbox(&mut tx, &merchant_id, &trade_no, outbox, at_ms).await?;
         }
         tx.commit().await.ctx("commit finish refund")?;
         Ok(Some(to))
