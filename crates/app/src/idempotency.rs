@@ -2,11 +2,11 @@
 //! or `out_refund_no` reused with any other business value is refused with 1004 naming the first
 //! field that differs; only an identical retry gets the stored order or refund back.
 
-use paygate_store::{OrderRecord, RefundRecord};
+use paygate_store::{NewOrder, NewRefund, OrderRecord, RefundRecord};
 
 /// The first field, in wire names, where a create's order differs from the one stored under
 /// its `out_trade_no`.
-pub(crate) fn order_difference(stored: &OrderRecord, asked: &OrderRecord) -> Option<&'static str> {
+pub(crate) fn order_difference(stored: &OrderRecord, asked: &NewOrder) -> Option<&'static str> {
     let same = [
         ("total_amount", stored.total_amount == asked.total_amount),
         ("currency", stored.currency == asked.currency),
@@ -18,7 +18,7 @@ pub(crate) fn order_difference(stored: &OrderRecord, asked: &OrderRecord) -> Opt
         ("attach", stored.attach == asked.attach),
         (
             "expire_time",
-            stored.requested_expire_time == asked.requested_expire_time,
+            stored.requested_expire_at_secs == asked.requested_expire_at_secs,
         ),
         ("buyer_id", stored.buyer_id == asked.buyer_id),
         (
@@ -35,7 +35,7 @@ pub(crate) fn order_difference(stored: &OrderRecord, asked: &OrderRecord) -> Opt
 /// `out_refund_no`; `order_field` is how the request named its order.
 pub(crate) fn refund_difference(
     stored: &RefundRecord,
-    asked: &RefundRecord,
+    asked: &NewRefund,
     order_field: &'static str,
 ) -> Option<&'static str> {
     let same = [

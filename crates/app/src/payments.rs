@@ -8,7 +8,7 @@ use crate::{App, AppError, MerchantKeys};
 use paygate_channels::{
     Channel, ChannelError, DeclineReason, PayOutcome, PayRequest, Payer, TradeState,
 };
-use paygate_domain::{Amount, MerchantId, OrderEvent, OrderStatus, TradeNo};
+use paygate_domain::{MerchantId, OrderEvent, OrderStatus, TradeNo};
 use paygate_store::{
     Inserted, NewOrder, NonceOutcome, OrderRecord, OrderRef, OrderTransition, Outbox, RequestNonce,
 };
@@ -28,12 +28,12 @@ pub enum CloseNotice {
 
 /// The order a create asks for, entering at WAIT_PAY. The pay code itself is not kept, only its
 /// digest, to compare retries with.
-fn new_order(cmd: CreateOrder, merchant_id: MerchantId, now_ms: i64, ttl_secs: i64) -> OrderRecord {
-    let expire_at = cmd
+fn new_order(cmd: CreateOrder, merchant_id: MerchantId, now_ms: i64, ttl_secs: i64) -> NewOrder {
+    let expire_at_ms = cmd
         .expire_time
         .map(|secs| secs * 1000)
         .unwrap_or(now_ms + ttl_secs * 1000);
-    OrderRecord {
+    NewOrder {
         trade_no: TradeNo::mint(now_ms),
         merchant_id,
         out_trade_no: cmd.out_trade_no,
@@ -43,8 +43,6 @@ fn new_order(cmd: CreateOrder, merchant_id: MerchantId, now_ms: i64, ttl_secs: i
             .expect("a new order can always be submitted"),
         currency: cmd.money.currency,
         total_amount: cmd.money.amount,
-        refund_reserved: Amount::ZERO,
-        refunded_amount: Amount::ZERO,
         subject: cmd.subject,
         body: cmd.body,
         notify_url: cmd.notify_url,
@@ -52,13 +50,9 @@ fn new_order(cmd: CreateOrder, merchant_id: MerchantId, now_ms: i64, ttl_secs: i
         attach: cmd.attach,
         buyer_id: cmd.buyer_id,
         auth_code_sha256: cmd.auth_code.as_ref().map(|code| code.digest()),
-        channel_trade_no: None,
-        expire_at,
-        requested_expire_time: cmd.expire_time,
-        paid_at: None,
-        closed_at: None,
-        created_at: now_ms,
-        updated_at: now_ms,
+        expire_at_ms,
+        requested_expire_at_secs: cmd.expire_time,
+        created_at_ms: now_ms,
     }
 }
 
@@ -338,10 +332,10 @@ impl App {
         let mut changed = order.clone();
         changed.status = status;
         let kind = if status == OrderStatus::Success {
-            changed.paid_at = Some(now_ms);
+            changed.paid_at_ms = Some(now_ms);
             "TRADE_SUCCESS"
         } else {
-            changed.closed_at = Some(now_ms);
+            changed.closed_at_ms = Some(now_ms);
             "TRADE_CLOSED"
         };
         let mut payload = self.order_view(&changed);

@@ -8,7 +8,8 @@ use crate::{App, AppError, MerchantKeys};
 use paygate_channels::{ChannelError, RefundOutcome, RefundRequest};
 use paygate_domain::{Money, RefundNo, RefundStatus};
 use paygate_store::{
-    OrderRecord, OrderRef, Outbox, RefundFinish, RefundRecord, RefundRef, RefundReservation,
+    NewRefund, OrderRecord, OrderRef, Outbox, RefundFinish, RefundRecord, RefundRef,
+    RefundReservation,
 };
 use serde_json::Value;
 
@@ -28,7 +29,7 @@ impl App {
             )));
         }
         let now = self.clock().now_ms();
-        let new = RefundRecord {
+        let new = NewRefund {
             refund_no: RefundNo::mint(now),
             merchant_id: order.merchant_id.clone(),
             out_refund_no: cmd.out_refund_no.clone(),
@@ -36,10 +37,7 @@ impl App {
             currency: order.currency,
             amount: money.amount,
             reason: cmd.reason.clone(),
-            status: RefundStatus::Processing,
-            channel_refund_no: None,
-            created_at: now,
-            finished_at: None,
+            created_at_ms: now,
         };
         let refund = match self.store().reserve_refund(&new).await? {
             RefundReservation::New(refund) => refund,
@@ -142,7 +140,7 @@ impl App {
         };
         let mut ended = refund.clone();
         ended.status = status;
-        ended.finished_at = Some(now_ms);
+        ended.finished_at_ms = Some(now_ms);
         let mut payload = self.refund_view(&ended, order);
         payload.insert("notify_type".into(), Value::from(kind));
         Outbox {

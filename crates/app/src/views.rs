@@ -58,8 +58,8 @@ impl App {
         if order.status.is_unpaid_open() {
             put(&mut view, "pay_url", self.pay_url(order));
         }
-        put(&mut view, "expire_time", order.expire_at / 1000);
-        put_opt(&mut view, "pay_time", order.paid_at.map(format_time));
+        put(&mut view, "expire_time", order.expire_at_ms / 1000);
+        put_opt(&mut view, "pay_time", order.paid_at_ms.map(format_time));
         put_opt(
             &mut view,
             "channel_trade_no",
@@ -87,7 +87,7 @@ impl App {
         put_opt(
             &mut view,
             "success_time",
-            refund.finished_at.map(format_time),
+            refund.finished_at_ms.map(format_time),
         );
         view
     }

@@ -22,7 +22,7 @@ mod transitions;
 mod wallet;
 
 pub use anomalies::AnomalyRecord;
-pub use jobs::PollRecord;
+pub use jobs::{PollRecord, ScheduledPoll};
 pub use merchants::{KeysUpdate, MerchantRecord, NewMerchant};
 pub use nonces::{NonceOutcome, RequestNonce};
 pub use notifications::{AttemptOutcome, AttemptRecord, AttemptVerdict, NotificationRecord};

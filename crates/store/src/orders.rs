@@ -33,16 +33,69 @@ pub struct OrderRecord {
     /// SHA-256 of the pay code the order was created with, for comparing retries.
     pub auth_code_sha256: Option<String>,
     pub channel_trade_no: Option<String>,
-    pub expire_at: i64,
+    pub expire_at_ms: i64,
     /// `expire_time` exactly as the merchant sent it (Unix seconds), for comparing retries.
-    pub requested_expire_time: Option<i64>,
-    pub paid_at: Option<i64>,
-    pub closed_at: Option<i64>,
-    pub created_at: i64,
-    pub updated_at: i64,
+    pub requested_expire_at_secs: Option<i64>,
+    pub paid_at_ms: Option<i64>,
+    pub closed_at_ms: Option<i64>,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
 }
 
-pub type NewOrder = OrderRecord;
+/// An order as a create inserts it: at `status`, with nothing reserved or refunded, not yet
+/// paid, closed or known to a channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOrder {
+    pub trade_no: TradeNo,
+    pub merchant_id: MerchantId,
+    pub out_trade_no: OutTradeNo,
+    pub pay_type: PayType,
+    pub status: OrderStatus,
+    pub currency: Currency,
+    pub total_amount: Amount,
+    pub subject: String,
+    pub body: Option<String>,
+    pub notify_url: String,
+    pub return_url: Option<String>,
+    pub attach: Option<String>,
+    pub buyer_id: Option<WalletAccountId>,
+    pub auth_code_sha256: Option<String>,
+    pub expire_at_ms: i64,
+    pub requested_expire_at_secs: Option<i64>,
+    pub created_at_ms: i64,
+}
+
+impl NewOrder {
+    /// The order as stored right after its insert.
+    pub fn to_record(&self) -> OrderRecord {
+        let new = self.clone();
+        OrderRecord {
+            trade_no: new.trade_no,
+            merchant_id: new.merchant_id,
+            out_trade_no: new.out_trade_no,
+            pay_type: new.pay_type,
+            status: new.status,
+            currency: new.currency,
+            total_amount: new.total_amount,
+            refund_reserved: Amount::ZERO,
+            refunded_amount: Amount::ZERO,
+            subject: new.subject,
+            body: new.body,
+            notify_url: new.notify_url,
+            return_url: new.return_url,
+            attach: new.attach,
+            buyer_id: new.buyer_id,
+            auth_code_sha256: new.auth_code_sha256,
+            channel_trade_no: None,
+            expire_at_ms: new.expire_at_ms,
+            requested_expire_at_secs: new.requested_expire_at_secs,
+            paid_at_ms: None,
+            closed_at_ms: None,
+            created_at_ms: new.created_at_ms,
+            updated_at_ms: new.created_at_ms,
+        }
+    }
+}
 
 /// How a merchant names an order: its own number or ours (DESIGN §3: ours wins when both are
 /// given, because it is the one we minted).
@@ -77,12 +130,12 @@ pub(crate) fn order_from_row(row: &AnyRow) -> StoreResult<OrderRecord> {
         buyer_id,
         auth_code_sha256: get_opt_string(row, "auth_code_sha256")?,
         channel_trade_no: get_opt_string(row, "channel_trade_no")?,
-        expire_at: get_i64(row, "expire_at")?,
-        requested_expire_time: get_opt_i64(row, "requested_expire_time")?,
-        paid_at: get_opt_i64(row, "paid_at")?,
-        closed_at: get_opt_i64(row, "closed_at")?,
-        created_at: get_i64(row, "created_at")?,
-        updated_at: get_i64(row, "updated_at")?,
+        expire_at_ms: get_i64(row, "expire_at")?,
+        requested_expire_at_secs: get_opt_i64(row, "requested_expire_time")?,
+        paid_at_ms: get_opt_i64(row, "paid_at")?,
+        closed_at_ms: get_opt_i64(row, "closed_at")?,
+        created_at_ms: get_i64(row, "created_at")?,
+        updated_at_ms: get_i64(row, "updated_at")?,
     })
 }
 
@@ -157,9 +210,9 @@ impl Store {
         .bind(order.attach.as_deref())
         .bind(order.buyer_id.as_ref().map(|b| b.as_str()))
         .bind(order.auth_code_sha256.as_deref())
-        .bind(order.expire_at)
-        .bind(order.requested_expire_time)
-        .bind(order.created_at)
+        .bind(order.expire_at_ms)
+        .bind(order.requested_expire_at_secs)
+        .bind(order.created_at_ms)
         .execute(&mut *tx)
         .await
         .ctx("insert order")?
@@ -182,11 +235,11 @@ impl Store {
             OrderStatus::Created,
             order.status,
             OrderEvent::Submitted,
-            order.created_at,
+            order.created_at_ms,
         )
         .await?;
         tx.commit().await.ctx("commit insert order")?;
-        Ok(Inserted::New(order.clone()))
+        Ok(Inserted::New(order.to_record()))
     }
 
     pub async fn find_order(

@@ -23,11 +23,42 @@ pub struct RefundRecord {
     pub reason: String,
     pub status: RefundStatus,
     pub channel_refund_no: Option<String>,
-    pub created_at: i64,
-    pub finished_at: Option<i64>,
+    pub created_at_ms: i64,
+    pub finished_at_ms: Option<i64>,
 }
 
-pub type NewRefund = RefundRecord;
+/// A refund as it is accepted: PROCESSING, its amount to be reserved against the order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRefund {
+    pub refund_no: RefundNo,
+    pub merchant_id: MerchantId,
+    pub out_refund_no: OutRefundNo,
+    pub trade_no: TradeNo,
+    pub currency: Currency,
+    pub amount: Amount,
+    pub reason: String,
+    pub created_at_ms: i64,
+}
+
+impl NewRefund {
+    /// The refund as stored right after it is accepted.
+    pub fn to_record(&self) -> RefundRecord {
+        let new = self.clone();
+        RefundRecord {
+            refund_no: new.refund_no,
+            merchant_id: new.merchant_id,
+            out_refund_no: new.out_refund_no,
+            trade_no: new.trade_no,
+            currency: new.currency,
+            amount: new.amount,
+            reason: new.reason,
+            status: RefundStatus::Processing,
+            channel_refund_no: None,
+            created_at_ms: new.created_at_ms,
+            finished_at_ms: None,
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefundRef {
@@ -58,8 +89,8 @@ fn refund_from_row(row: &AnyRow) -> StoreResult<RefundRecord> {
         reason: get_string(row, "reason")?,
         status: get_parsed(row, "status")?,
         channel_refund_no: get_opt_string(row, "channel_refund_no")?,
-        created_at: get_i64(row, "created_at")?,
-        finished_at: get_opt_i64(row, "finished_at")?,
+        created_at_ms: get_i64(row, "created_at")?,
+        finished_at_ms: get_opt_i64(row, "finished_at")?,
     })
 }
 
@@ -113,7 +144,7 @@ impl Store {
         .bind(refund.amount.minor())
         .bind(&refund.reason)
         .bind(RefundStatus::Processing.as_str())
-        .bind(refund.created_at)
+        .bind(refund.created_at_ms)
         .execute(&mut *tx)
         .await
         .ctx("insert refund")?
@@ -134,7 +165,7 @@ impl Store {
              WHERE trade_no = $3 AND status IN ($4, $5) AND refund_reserved + $1 <= total_amount",
         )
         .bind(refund.amount.minor())
-        .bind(refund.created_at)
+        .bind(refund.created_at_ms)
         .bind(refund.trade_no.as_str())
         .bind(OrderStatus::Success.as_str())
         .bind(OrderStatus::PartialRefund.as_str())
@@ -144,7 +175,7 @@ impl Store {
         .rows_affected();
         if reserved == 1 {
             tx.commit().await.ctx("commit reserve refund")?;
-            return Ok(RefundReservation::New(refund.clone()));
+            return Ok(RefundReservation::New(refund.to_record()));
         }
         tx.rollback().await.ctx("rollback refused refund")?;
         let order = self

@@ -28,7 +28,7 @@ async fn payment_of(
             wallet_trade_no: get_string(&r, "wallet_trade_no")?,
             amount: get_amount(&r, "amount")?,
             refunded: get_amount(&r, "refunded")?,
-            paid_at: get_i64(&r, "paid_at")?,
+            paid_at_ms: get_i64(&r, "paid_at")?,
         })
     })
     .transpose()
@@ -82,7 +82,7 @@ pub struct WalletPayment {
     pub wallet_trade_no: String,
     pub amount: Amount,
     pub refunded: Amount,
-    pub paid_at: i64,
+    pub paid_at_ms: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -228,7 +228,7 @@ impl Store {
             wallet_trade_no: wallet_trade_no(charge.trade_no),
             amount: charge.amount,
             refunded: Amount::ZERO,
-            paid_at: charge.at_ms,
+            paid_at_ms: charge.at_ms,
         }))
     }
 

@@ -23,9 +23,9 @@ use anyhow::Context;
 use paygate_app::App;
 use paygate_client::{fresh_nonce, ApiRequest, Client, CreateOrder};
 use paygate_domain::{
-    Amount, Currency, MerchantId, Money, Nonce, OrderEvent, OrderStatus, PayType, TradeNo,
+    Currency, MerchantId, Money, Nonce, OrderEvent, OrderStatus, PayType, TradeNo,
 };
-use paygate_store::{Inserted, NonceOutcome, OrderRecord, Store};
+use paygate_store::{Inserted, NewOrder, NonceOutcome, Store};
 use serde_json::{Map, Value};
 use sqlx::any::AnyPoolOptions;
 use std::sync::Arc;
@@ -105,7 +105,7 @@ pub async fn store_create(
         .await?;
     anyhow::ensure!(outcome == NonceOutcome::Fresh, "nonce collided");
     let money = Money::parse(AMOUNT, Currency::Cny).expect("a valid amount");
-    let order = OrderRecord {
+    let order = NewOrder {
         trade_no: TradeNo::mint(now_ms),
         merchant_id: merchant,
         out_trade_no: out_trade_no(&run, id),
@@ -115,8 +115,6 @@ pub async fn store_create(
             .expect("a new order can always be submitted"),
         currency: money.currency,
         total_amount: money.amount,
-        refund_reserved: Amount::ZERO,
-        refunded_amount: Amount::ZERO,
         subject: SUBJECT.into(),
         body: None,
         notify_url: NOTIFY_URL.into(),
@@ -124,13 +122,9 @@ pub async fn store_create(
         attach: None,
         buyer_id: None,
         auth_code_sha256: None,
-        channel_trade_no: None,
-        expire_at: now_ms + ORDER_TTL_MS,
-        requested_expire_time: None,
-        paid_at: None,
-        closed_at: None,
-        created_at: now_ms,
-        updated_at: now_ms,
+        expire_at_ms: now_ms + ORDER_TTL_MS,
+        requested_expire_at_secs: None,
+        created_at_ms: now_ms,
     };
     match store.insert_order(&order).await? {
         Inserted::New(_) => Ok(()),
