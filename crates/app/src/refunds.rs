@@ -161,6 +161,7 @@ impl App {
             .await?
             .ok_or(AppError::RefundNotFound)?;
         let order = self.reload(&refund.trade_no).await?;
+        paygate_store::debug_assert_refund_fits(&refund, &order);
         Ok((refund, order))
     }
 }

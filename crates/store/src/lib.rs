@@ -29,7 +29,9 @@ pub use notifications::{AttemptOutcome, AttemptRecord, AttemptVerdict, Notificat
 pub use orders::{Inserted, NewOrder, OrderRecord, OrderRef};
 pub use outbox::Outbox;
 pub use paycodes::PayCodeInsert;
-pub use refunds::{NewRefund, RefundFinish, RefundRecord, RefundRef, RefundReservation};
+pub use refunds::{
+    debug_assert_refund_fits, NewRefund, RefundFinish, RefundRecord, RefundRef, RefundReservation,
+};
 pub use transitions::{event_name, OrderTransition, TransitionRecord};
 pub use wallet::{
     WalletCharge, WalletPayOutcome, WalletPayment, WalletRefundOutcome, WalletTotals,

@@ -112,7 +112,7 @@ pub(crate) fn order_from_row(row: &AnyRow) -> StoreResult<OrderRecord> {
         }
         None => None,
     };
-    Ok(OrderRecord {
+    let order = OrderRecord {
         trade_no: get_id(row, "trade_no", TradeNo::parse)?,
         merchant_id: get_id(row, "merchant_id", MerchantId::parse)?,
         out_trade_no: get_id(row, "out_trade_no", OutTradeNo::parse)?,
@@ -136,7 +136,39 @@ pub(crate) fn order_from_row(row: &AnyRow) -> StoreResult<OrderRecord> {
         closed_at_ms: get_opt_i64(row, "closed_at")?,
         created_at_ms: get_i64(row, "created_at")?,
         updated_at_ms: get_i64(row, "updated_at")?,
-    })
+    };
+    debug_assert_order_holds(&order);
+    Ok(order)
+}
+
+/// What every stored order satisfies, checked where it is read back so that a corrupt row
+/// stops a test run instead of flowing on.
+fn debug_assert_order_holds(order: &OrderRecord) {
+    let no = &order.trade_no;
+    debug_assert!(
+        order.refunded_amount <= order.refund_reserved
+            && order.refund_reserved <= order.total_amount,
+        "order {no}: refunded {:?} <= reserved {:?} <= total {:?} does not hold",
+        order.refunded_amount,
+        order.refund_reserved,
+        order.total_amount
+    );
+    debug_assert!(!order.total_amount.is_zero(), "order {no} is for nothing");
+    debug_assert!(
+        !order.status.is_paid() || order.paid_at_ms.is_some(),
+        "order {no} is {} without a paid time",
+        order.status
+    );
+    debug_assert!(
+        order.status != OrderStatus::Closed || order.closed_at_ms.is_some(),
+        "order {no} is closed without a closed time"
+    );
+    debug_assert!(
+        order.status != OrderStatus::Refund || order.refunded_amount == order.total_amount,
+        "order {no} is fully refunded with {:?} of {:?} refunded",
+        order.refunded_amount,
+        order.total_amount
+    );
 }
 
 pub(crate) const ORDER_COLUMNS: &str = "trade_no, merchant_id, out_trade_no, pay_type, status, \
@@ -180,6 +212,10 @@ impl Store {
         order: &NewOrder,
         nonce: Option<&RequestNonce>,
     ) -> StoreResult<Inserted> {
+        debug_assert!(
+            !order.total_amount.is_zero(),
+            "inserting an order for nothing"
+        );
         let mut tx = self.pool.begin().await.ctx("begin insert order")?;
         if let Some(nonce) = nonce {
             if insert_nonce(&mut tx, nonce).await? == NonceOutcome::Replayed {

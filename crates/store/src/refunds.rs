@@ -3,6 +3,7 @@ use crate::rows::{
     get_amount, get_i64, get_id, get_opt_i64, get_opt_string, get_parsed, get_string,
 };
 use crate::transitions::{write_transition, OrderTransition};
+use crate::OrderRecord;
 use crate::{Ctx, Store, StoreError, StoreResult};
 use paygate_domain::refund::RefundEvent;
 use paygate_domain::{
@@ -79,7 +80,7 @@ pub enum RefundReservation {
 }
 
 fn refund_from_row(row: &AnyRow) -> StoreResult<RefundRecord> {
-    Ok(RefundRecord {
+    let refund = RefundRecord {
         refund_no: get_id(row, "refund_no", RefundNo::parse)?,
         merchant_id: get_id(row, "merchant_id", MerchantId::parse)?,
         out_refund_no: get_id(row, "out_refund_no", OutRefundNo::parse)?,
@@ -91,7 +92,36 @@ fn refund_from_row(row: &AnyRow) -> StoreResult<RefundRecord> {
         channel_refund_no: get_opt_string(row, "channel_refund_no")?,
         created_at_ms: get_i64(row, "created_at")?,
         finished_at_ms: get_opt_i64(row, "finished_at")?,
-    })
+    };
+    debug_assert!(
+        !refund.amount.is_zero(),
+        "refund {} is for nothing",
+        refund.refund_no
+    );
+    debug_assert!(
+        (refund.status == RefundStatus::Processing) == refund.finished_at_ms.is_none(),
+        "refund {} is {} with finish time {:?}",
+        refund.refund_no,
+        refund.status,
+        refund.finished_at_ms
+    );
+    Ok(refund)
+}
+
+/// A refund and its order, read back together: the refund fits inside the order.
+pub fn debug_assert_refund_fits(refund: &RefundRecord, order: &OrderRecord) {
+    debug_assert!(
+        refund.trade_no == order.trade_no
+            && refund.currency == order.currency
+            && refund.amount <= order.total_amount,
+        "refund {} of {:?} {} does not fit order {} of {:?} {}",
+        refund.refund_no,
+        refund.amount,
+        refund.currency,
+        order.trade_no,
+        order.total_amount,
+        order.currency
+    );
 }
 
 const REFUND_COLUMNS: &str = "refund_no, merchant_id, out_refund_no, trade_no, currency, amount, \
@@ -129,6 +159,7 @@ impl Store {
     /// conditional update of the order row, so concurrent refunds can never together exceed the
     /// paid amount on either engine.
     pub async fn reserve_refund(&self, refund: &NewRefund) -> StoreResult<RefundReservation> {
+        debug_assert!(!refund.amount.is_zero(), "reserving a refund of nothing");
         let mut tx = self.pool.begin().await.ctx("begin reserve refund")?;
         let inserted = sqlx::query(
             "INSERT INTO refunds (refund_no, merchant_id, out_refund_no, trade_no, currency, amount,
