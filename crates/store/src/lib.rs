@@ -18,6 +18,8 @@ mod paycodes;
 mod platform;
 mod refunds;
 mod rows;
+#[cfg(feature = "testkit")]
+mod testkit;
 mod transitions;
 mod wallet;
 
@@ -37,7 +39,7 @@ pub use wallet::{
     WalletCharge, WalletPayOutcome, WalletPayment, WalletRefundOutcome, WalletTotals,
 };
 
-use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 use std::time::Duration;
 
@@ -177,10 +179,6 @@ impl Store {
         self.backend
     }
 
-    pub fn pool(&self) -> &AnyPool {
-        &self.pool
-    }
-
     pub async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)
@@ -191,35 +189,5 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
-    }
-
-    /// Counts rows of a table, for tests and operators checking that a refused request wrote
-    /// nothing. The name is checked against the schema's tables, never interpolated blindly.
-    pub async fn count_rows(&self, table: &str) -> StoreResult<i64> {
-        const TABLES: [&str; 14] = [
-            "merchants",
-            "orders",
-            "order_transitions",
-            "refunds",
-            "notifications",
-            "wallet_accounts",
-            "wallet_payments",
-            "wallet_refunds",
-            "wallet_topups",
-            "wallet_merchant_balances",
-            "wallet_paycodes",
-            "notification_attempts",
-            "status_polls",
-            "order_anomalies",
-        ];
-        let table = TABLES
-            .iter()
-            .find(|t| **t == table)
-            .ok_or_else(|| StoreError::Corrupt(format!("unknown table {table}")))?;
-        let row: AnyRow = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
-            .fetch_one(&self.pool)
-            .await
-            .ctx("count rows")?;
-        rows::get_i64(&row, "n")
     }
 }
