@@ -13,6 +13,7 @@
 mod admin;
 mod bad_input;
 mod consent;
+mod corrupt_rows;
 mod idempotency;
 mod jobs;
 mod keys;
