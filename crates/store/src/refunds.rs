@@ -147,6 +147,51 @@ async fn release_reservation(
     Ok(())
 }
 
+/// A refund's amount that succeeded at the channel, to add to its order.
+struct RefundedAmount<'a> {
+    trade_no: &'a TradeNo,
+    amount: i64,
+    at_ms: i64,
+}
+
+/// Grows the order's refunded total and moves the order to PARTIAL_REFUND or REFUND through the
+/// one order-transition writer (audit row and `outbox` included).
+async fn add_refunded_amount(
+    tx: &mut Transaction<'static, Any>,
+    refunded: &RefundedAmount<'_>,
+    outbox: Option<&Outbox>,
+) -> StoreResult<()> {
+    let trade_no = refunded.trade_no;
+    let order = sqlx::query(
+        "UPDATE orders SET refunded_amount = refunded_amount + $1, updated_at = $2
+         WHERE trade_no = $3
+         RETURNING status, refunded_amount, total_amount",
+    )
+    .bind(refunded.amount)
+    .bind(refunded.at_ms)
+    .bind(trade_no.as_str())
+    .fetch_one(&mut **tx)
+    .await
+    .ctx("add refunded amount")?;
+    let fully_refunded = get_i64(&order, "refunded_amount")? == get_i64(&order, "total_amount")?;
+    // The update above holds the order's row (and SQLite has one writer), so the status it
+    // returned is still the order's and the compare-and-set applies.
+    let change = OrderTransition {
+        trade_no: trade_no.clone(),
+        from: get_parsed(&order, "status")?,
+        event: OrderEvent::Refunded { fully_refunded },
+        at_ms: refunded.at_ms,
+        channel_trade_no: None,
+        outbox: outbox.cloned(),
+    };
+    match write_transition(tx, &change).await? {
+        Some(_) => Ok(()),
+        None => Err(StoreError::Corrupt(format!(
+            "order {trade_no} changed under its refund's row lock"
+        ))),
+    }
+}
+
 /// How a processing refund ended at the channel.
 #[derive(Debug, Clone)]
 pub enum RefundFinish {
@@ -269,34 +314,12 @@ impl Store {
         let amount = get_i64(&row, "amount")?;
         match finish {
             RefundFinish::Succeeded { .. } => {
-                let order = sqlx::query(
-                    "UPDATE orders SET refunded_amount = refunded_amount + $1, updated_at = $2
-                     WHERE trade_no = $3
-                     RETURNING status, refunded_amount, total_amount",
-                )
-                .bind(amount)
-                .bind(at_ms)
-                .bind(trade_no.as_str())
-                .fetch_one(&mut *tx)
-                .await
-                .ctx("add refunded amount")?;
-                let fully_refunded =
-                    get_i64(&order, "refunded_amount")? == get_i64(&order, "total_amount")?;
-                // The update above holds the order's row (and SQLite has one writer), so the
-                // status it returned is still the order's and the compare-and-set applies.
-                let change = OrderTransition {
-                    trade_no: trade_no.clone(),
-                    from: get_parsed(&order, "status")?,
-                    event: OrderEvent::Refunded { fully_refunded },
+                let refunded = RefundedAmount {
+                    trade_no: &trade_no,
+                    amount,
                     at_ms,
-                    channel_trade_no: None,
-                    outbox: outbox.cloned(),
                 };
-                if write_transition(&mut tx, &change).await?.is_none() {
-                    return Err(StoreError::Corrupt(format!(
-                        "order {trade_no} changed under its refund's row lock"
-                    )));
-                }
+                add_refunded_amount(&mut tx, &refunded, outbox).await?;
             }
             RefundFinish::Failed => {
                 release_reservation(&mut tx, &trade_no, amount, at_ms).await?;
