@@ -1,12 +1,15 @@
 //! Checking a signed merchant request (DESIGN §3, §12): known merchant, the configured sign
 //! type and no other (no algorithm substitution), a fresh timestamp, a valid signature, and a
 //! nonce never seen before. The nonce is recorded only after the signature holds, so a forger
-//! cannot burn a merchant's nonces.
+//! cannot burn a merchant's nonces. A create records it in the order's own transaction
+//! (`verify_request_deferring_nonce`, then `App::create_signed_order`); every other request, at
+//! once (`verify_request`).
 
 use crate::{App, AppError, MerchantKeys};
 use paygate_api::{envelope, field};
 use paygate_domain::sign::SignError;
 use paygate_store::NonceOutcome;
+pub use paygate_store::RequestNonce;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -15,6 +18,13 @@ use std::sync::Arc;
 pub struct VerifiedRequest {
     pub merchant: Arc<MerchantKeys>,
     pub fields: Map<String, Value>,
+    /// Recorded already, unless the request came from `verify_request_deferring_nonce`.
+    pub nonce: RequestNonce,
+}
+
+/// The answer to a nonce used before, whichever way its first request went.
+pub(crate) fn nonce_replayed() -> AppError {
+    AppError::Sign("nonce was already used".into())
 }
 
 /// The merchant a request names, once it is known to exist (so errors can be signed to it).
@@ -42,6 +52,18 @@ impl App {
         merchant: Arc<MerchantKeys>,
         fields: Map<String, Value>,
     ) -> Result<VerifiedRequest, AppError> {
+        let verified = self.verify_request_deferring_nonce(merchant, fields)?;
+        self.record_nonce(&verified.nonce).await?;
+        Ok(verified)
+    }
+
+    /// Every check but the nonce's freshness, which the caller must then record: a create does
+    /// so in the order's own transaction (`create_signed_order`).
+    pub fn verify_request_deferring_nonce(
+        &self,
+        merchant: Arc<MerchantKeys>,
+        fields: Map<String, Value>,
+    ) -> Result<VerifiedRequest, AppError> {
         let sign_type = envelope::sign_type(&fields)?;
         if sign_type != merchant.record.sign_type {
             return Err(AppError::Sign(format!(
@@ -63,13 +85,23 @@ impl App {
             .saturating_add(window)
             .saturating_mul(1000)
             .saturating_add(1000);
-        match self
-            .store()
-            .remember_nonce(&merchant.record.id, &nonce, expires_at_ms)
-            .await?
-        {
-            NonceOutcome::Fresh => Ok(VerifiedRequest { merchant, fields }),
-            NonceOutcome::Replayed => Err(AppError::Sign("nonce was already used".into())),
+        let nonce = RequestNonce {
+            merchant_id: merchant.record.id.clone(),
+            nonce,
+            expires_at_ms,
+        };
+        Ok(VerifiedRequest {
+            merchant,
+            fields,
+            nonce,
+        })
+    }
+
+    /// Records a verified request's nonce on its own; a second use is refused (1002).
+    pub async fn record_nonce(&self, nonce: &RequestNonce) -> Result<(), AppError> {
+        match self.store().record_nonce(nonce).await? {
+            NonceOutcome::Fresh => Ok(()),
+            NonceOutcome::Replayed => Err(nonce_replayed()),
         }
     }
 

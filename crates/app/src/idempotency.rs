@@ -3,11 +3,11 @@
 //! field that differs; only an identical retry gets the stored order or refund back.
 
 use paygate_api::field;
-use paygate_store::{OrderRecord, RefundRecord};
+use paygate_store::{NewOrder, NewRefund, OrderRecord, RefundRecord};
 
 /// The first field, in wire names, where a create's order differs from the one stored under
 /// its `out_trade_no`.
-pub(crate) fn order_difference(stored: &OrderRecord, asked: &OrderRecord) -> Option<&'static str> {
+pub(crate) fn order_difference(stored: &OrderRecord, asked: &NewOrder) -> Option<&'static str> {
     let same = [
         (
             field::TOTAL_AMOUNT,
@@ -22,7 +22,7 @@ pub(crate) fn order_difference(stored: &OrderRecord, asked: &OrderRecord) -> Opt
         (field::ATTACH, stored.attach == asked.attach),
         (
             field::EXPIRE_TIME,
-            stored.requested_expire_time == asked.requested_expire_time,
+            stored.requested_expire_at_secs == asked.requested_expire_at_secs,
         ),
         (field::BUYER_ID, stored.buyer_id == asked.buyer_id),
         (
@@ -39,7 +39,7 @@ pub(crate) fn order_difference(stored: &OrderRecord, asked: &OrderRecord) -> Opt
 /// `out_refund_no`; `order_field` is how the request named its order.
 pub(crate) fn refund_difference(
     stored: &RefundRecord,
-    asked: &RefundRecord,
+    asked: &NewRefund,
     order_field: &'static str,
 ) -> Option<&'static str> {
     let same = [

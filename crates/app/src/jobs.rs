@@ -120,7 +120,7 @@ impl App {
         // The channel call whose outcome was unknown counts as the first attempt, so the
         // queries follow the schedule's 5 s, 10 s, 20 s... from there.
         let attempts = poll.attempts as u32 + 2;
-        match RetrySchedule::status_poll().after_failure(attempts, poll.first_at, now) {
+        match RetrySchedule::status_poll().after_failure(attempts, poll.first_at_ms, now) {
             NextAttempt::At(at) => self.store().reschedule_poll(poll, owner, at).await?,
             // Past the schedule: the expiry job (orders) or an operator (refunds) takes over.
             NextAttempt::GiveUp => {

@@ -7,7 +7,7 @@ use paygate_domain::address::PrivateTargets;
 use paygate_domain::schedule::RetrySchedule;
 use paygate_domain::sign::{RsaPrivateKey, RsaPublicKey, SignKey, SignType, VerifyKey};
 use paygate_domain::{MerchantId, PayType};
-use paygate_store::{KeysUpdate, MerchantRecord};
+use paygate_store::{KeysUpdate, MerchantRecord, NewMerchant};
 use rand::distributions::{Alphanumeric, DistString};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -140,7 +140,7 @@ impl App {
         });
         notify_schedule(notify_delays_secs.as_deref())?;
         let now = self.clock().now_ms();
-        let record = MerchantRecord {
+        let record = NewMerchant {
             id: id.clone(),
             name: input.name,
             sign_type: input.sign_type,
@@ -149,8 +149,7 @@ impl App {
             pay_types: input.pay_types,
             notify_delays_secs,
             private_targets: input.private_targets,
-            created_at: now,
-            updated_at: now,
+            created_at_ms: now,
         };
         if !self.store().insert_merchant(&record).await? {
             return Err(AppError::param(

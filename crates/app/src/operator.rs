@@ -71,11 +71,11 @@ impl App {
         let rows = self.store().open_anomalies(ANOMALIES_LISTED_MAX).await?;
         Ok(rows
             .into_iter()
-            .map(|(trade_no, kind, detail, at)| Anomaly {
-                trade_no,
-                kind,
-                detail,
-                detected_at: format_time(at),
+            .map(|a| Anomaly {
+                trade_no: a.trade_no.to_string(),
+                kind: a.kind,
+                detail: a.detail,
+                detected_at: format_time(a.detected_at_ms),
             })
             .collect())
     }

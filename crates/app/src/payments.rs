@@ -1,6 +1,7 @@
 //! Create, query and close (DESIGN §3): idempotent on the merchant's order number, with every
 //! state change going through `OrderStatus::apply` and the store's compare-and-set.
 
+use crate::auth::nonce_replayed;
 use crate::commands::{check_targets, CreateOrder};
 use crate::idempotency::order_difference;
 use crate::{App, AppError, MerchantKeys};
@@ -8,8 +9,10 @@ use paygate_api::field;
 use paygate_channels::{
     Channel, ChannelError, DeclineReason, PayOutcome, PayRequest, Payer, TradeState,
 };
-use paygate_domain::{Amount, MerchantId, OrderEvent, OrderStatus, TradeNo};
-use paygate_store::{Inserted, OrderRecord, OrderRef, OrderTransition, Outbox};
+use paygate_domain::{MerchantId, OrderEvent, OrderStatus, TradeNo};
+use paygate_store::{
+    Inserted, NewOrder, NonceOutcome, OrderRecord, OrderRef, OrderTransition, Outbox, RequestNonce,
+};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -26,12 +29,12 @@ pub enum CloseNotice {
 
 /// The order a create asks for, entering at WAIT_PAY. The pay code itself is not kept, only its
 /// digest, to compare retries with.
-fn new_order(cmd: CreateOrder, merchant_id: MerchantId, now_ms: i64, ttl_secs: i64) -> OrderRecord {
-    let requested_expire_time = cmd.expire_time.map(|at| at.timestamp());
-    let expire_at = requested_expire_time
+fn new_order(cmd: CreateOrder, merchant_id: MerchantId, now_ms: i64, ttl_secs: i64) -> NewOrder {
+    let requested_expire_at_secs = cmd.expire_time.map(|at| at.timestamp());
+    let expire_at_ms = requested_expire_at_secs
         .map(|secs| secs * 1000)
         .unwrap_or(now_ms + ttl_secs * 1000);
-    OrderRecord {
+    NewOrder {
         trade_no: TradeNo::mint(now_ms),
         merchant_id,
         out_trade_no: cmd.out_trade_no,
@@ -41,8 +44,6 @@ fn new_order(cmd: CreateOrder, merchant_id: MerchantId, now_ms: i64, ttl_secs: i
             .expect("a new order can always be submitted"),
         currency: cmd.amount.currency,
         total_amount: cmd.amount.amount,
-        refund_reserved: Amount::ZERO,
-        refunded_amount: Amount::ZERO,
         subject: cmd.subject,
         body: cmd.body,
         notify_url: cmd.notify_url,
@@ -50,22 +51,92 @@ fn new_order(cmd: CreateOrder, merchant_id: MerchantId, now_ms: i64, ttl_secs: i
         attach: cmd.attach,
         buyer_id: cmd.buyer_id,
         auth_code_sha256: cmd.auth_code.as_ref().map(|code| code.digest()),
-        channel_trade_no: None,
-        expire_at,
-        requested_expire_time,
-        paid_at: None,
-        closed_at: None,
-        created_at: now_ms,
-        updated_at: now_ms,
+        expire_at_ms,
+        requested_expire_at_secs,
+        created_at_ms: now_ms,
     }
 }
 
+/// A create that passed its checks: the order to insert, the channel and the payer to charge.
+struct PreparedOrder {
+    order: NewOrder,
+    channel: Arc<dyn Channel>,
+    payer: Option<Payer>,
+}
+
 impl App {
+    /// A create whose request nonce was recorded already (or that has none).
     pub async fn create_order(
         &self,
         merchant: &MerchantKeys,
         cmd: CreateOrder,
     ) -> Result<OrderRecord, AppError> {
+        self.create(merchant, Ok(cmd), None).await
+    }
+
+    /// A signed create whose nonce is not yet recorded (`verify_request_deferring_nonce`): it is
+    /// recorded in the order's own transaction, and on every way out where that transaction does
+    /// not commit (a refused command, a database error) on its own, so a replay is refused
+    /// whatever became of the first request. `cmd` is the parse's result, so that a parse
+    /// failure records the nonce too.
+    pub async fn create_signed_order(
+        &self,
+        merchant: &MerchantKeys,
+        cmd: Result<CreateOrder, AppError>,
+        nonce: &RequestNonce,
+    ) -> Result<OrderRecord, AppError> {
+        self.create(merchant, cmd, Some(nonce)).await
+    }
+
+    async fn create(
+        &self,
+        merchant: &MerchantKeys,
+        cmd: Result<CreateOrder, AppError>,
+        nonce: Option<&RequestNonce>,
+    ) -> Result<OrderRecord, AppError> {
+        let attempt = match cmd.and_then(|cmd| self.prepare_order(merchant, cmd)) {
+            Ok(prepared) => self
+                .insert(&prepared.order, nonce)
+                .await
+                .map(|inserted| (prepared, inserted)),
+            Err(error) => Err(error),
+        };
+        let (prepared, inserted) = match attempt {
+            Ok(done) => done,
+            Err(error) => return Err(self.refuse_unrecorded(nonce, error).await),
+        };
+        let order = match inserted {
+            Inserted::New(order) => {
+                metrics::counter!("paygate_orders_created_total").increment(1);
+                order
+            }
+            Inserted::Existing(order) => {
+                if let Some(field) = order_difference(&order, &prepared.order) {
+                    return Err(AppError::KeyReused {
+                        key: field::OUT_TRADE_NO,
+                        field,
+                    });
+                }
+                order
+            }
+            Inserted::Replayed => return Err(nonce_replayed()),
+        };
+        // Only the payer's pay code charges; a `buyer_id` alone leaves the order to the cashier.
+        let channel = prepared.channel;
+        match prepared.payer {
+            Some(payer) if order.status.is_unpaid_open() && channel.info().pays_at_once => {
+                self.charge_now(channel, order, payer).await
+            }
+            _ => Ok(order),
+        }
+    }
+
+    /// The checks a create passes before anything is written.
+    fn prepare_order(
+        &self,
+        merchant: &MerchantKeys,
+        cmd: CreateOrder,
+    ) -> Result<PreparedOrder, AppError> {
         let record = &merchant.record;
         check_targets(&cmd, self.private_targets(record))?;
         if !record.pay_types.contains(&cmd.pay_type) {
@@ -83,28 +154,40 @@ impl App {
         }
         let now = self.clock().now_ms();
         let payer = cmd.auth_code.clone().map(Payer::AuthCode);
-        let new = new_order(cmd, record.id.clone(), now, self.settings().order_ttl_secs);
-        let order = match self.store().insert_order(&new).await? {
-            Inserted::New(order) => {
-                metrics::counter!("paygate_orders_created_total").increment(1);
-                order
-            }
-            Inserted::Existing(order) => {
-                if let Some(field) = order_difference(&order, &new) {
-                    return Err(AppError::KeyReused {
-                        key: field::OUT_TRADE_NO,
-                        field,
-                    });
-                }
-                order
-            }
+        let order = new_order(cmd, record.id.clone(), now, self.settings().order_ttl_secs);
+        Ok(PreparedOrder {
+            order,
+            channel,
+            payer,
+        })
+    }
+
+    async fn insert(
+        &self,
+        order: &NewOrder,
+        nonce: Option<&RequestNonce>,
+    ) -> Result<Inserted, AppError> {
+        Ok(match nonce {
+            Some(nonce) => self.store().insert_order_with_nonce(order, nonce).await?,
+            None => self.store().insert_order(order).await?,
+        })
+    }
+
+    /// The answer to a create whose order transaction did not commit: the nonce is recorded on
+    /// its own first, so the request cannot be replayed; a nonce used before makes the answer a
+    /// replay refusal, as if it had been checked first.
+    async fn refuse_unrecorded(&self, nonce: Option<&RequestNonce>, error: AppError) -> AppError {
+        let Some(nonce) = nonce else {
+            return error;
         };
-        // Only the payer's pay code charges; a `buyer_id` alone leaves the order to the cashier.
-        match payer {
-            Some(payer) if order.status.is_unpaid_open() && channel.info().pays_at_once => {
-                self.charge_now(channel, order, payer).await
+        match self.store().record_nonce(nonce).await {
+            Ok(NonceOutcome::Fresh) => error,
+            Ok(NonceOutcome::Replayed) => nonce_replayed(),
+            Err(recording) => {
+                // Nothing was written either: a replay would meet a create never done.
+                tracing::warn!(error = %recording, "recording a failed create's nonce failed");
+                error
             }
-            _ => Ok(order),
         }
     }
 
@@ -253,10 +336,10 @@ impl App {
         let mut changed = order.clone();
         changed.status = status;
         let kind = if status == OrderStatus::Success {
-            changed.paid_at = Some(now_ms);
+            changed.paid_at_ms = Some(now_ms);
             "TRADE_SUCCESS"
         } else {
-            changed.closed_at = Some(now_ms);
+            changed.closed_at_ms = Some(now_ms);
             "TRADE_CLOSED"
         };
         let mut payload = self.order_view(&changed);

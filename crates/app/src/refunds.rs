@@ -9,7 +9,7 @@ use paygate_api::field;
 use paygate_channels::{ChannelError, RefundOutcome, RefundRequest};
 use paygate_domain::{Money, RefundNo, RefundStatus};
 use paygate_store::{
-    OrderRecord, Outbox, RefundFinish, RefundRecord, RefundRef, RefundReservation,
+    NewRefund, OrderRecord, Outbox, RefundFinish, RefundRecord, RefundRef, RefundReservation,
 };
 use serde_json::Value;
 
@@ -30,7 +30,7 @@ impl App {
             )));
         }
         let now = self.clock().now_ms();
-        let new = RefundRecord {
+        let new = NewRefund {
             refund_no: RefundNo::mint(now),
             merchant_id: order.merchant_id.clone(),
             out_refund_no: cmd.out_refund_no.clone(),
@@ -38,10 +38,7 @@ impl App {
             currency: order.currency,
             amount: money.amount,
             reason: cmd.refund_reason.clone(),
-            status: RefundStatus::Processing,
-            channel_refund_no: None,
-            created_at: now,
-            finished_at: None,
+            created_at_ms: now,
         };
         let refund = match self.store().reserve_refund(&new).await? {
             RefundReservation::New(refund) => refund,
@@ -140,7 +137,7 @@ impl App {
         };
         let mut ended = refund.clone();
         ended.status = status;
-        ended.finished_at = Some(now_ms);
+        ended.finished_at_ms = Some(now_ms);
         let mut payload = self.refund_view(&ended, order);
         payload.insert(field::NOTIFY_TYPE.into(), Value::from(kind));
         Outbox {
@@ -161,6 +158,7 @@ impl App {
             .await?
             .ok_or(AppError::RefundNotFound)?;
         let order = self.reload(&refund.trade_no).await?;
+        paygate_store::debug_assert_refund_fits(&refund, &order);
         Ok((refund, order))
     }
 }

@@ -51,8 +51,8 @@ impl App {
             receipt_amount: paid.then(|| money(order.total_amount)),
             refunded_amount: paid.then(|| money(order.refunded_amount)),
             pay_url: order.status.is_unpaid_open().then(|| self.pay_url(order)),
-            expire_time: DateTime::from_timestamp_millis(order.expire_at),
-            pay_time: order.paid_at.and_then(DateTime::from_timestamp_millis),
+            expire_time: DateTime::from_timestamp_millis(order.expire_at_ms),
+            pay_time: order.paid_at_ms.and_then(DateTime::from_timestamp_millis),
             channel_trade_no: order.channel_trade_no.clone(),
             attach: order.attach.clone(),
             raw: Map::new(),
@@ -73,7 +73,9 @@ impl App {
             refund_amount: Money::new(refund.amount, refund.currency),
             refund_status: refund.status,
             refund_reason: Some(refund.reason.clone()),
-            success_time: refund.finished_at.and_then(DateTime::from_timestamp_millis),
+            success_time: refund
+                .finished_at_ms
+                .and_then(DateTime::from_timestamp_millis),
             raw: Map::new(),
         }
     }

@@ -57,7 +57,7 @@ impl Channel for WalletChannel {
         Ok(match outcome {
             WalletPayOutcome::Paid(payment) => PayOutcome::Paid {
                 channel_trade_no: payment.wallet_trade_no,
-                paid_at_ms: payment.paid_at,
+                paid_at_ms: payment.paid_at_ms,
             },
             WalletPayOutcome::InsufficientBalance => {
                 PayOutcome::Declined(DeclineReason::InsufficientBalance)
@@ -71,7 +71,7 @@ impl Channel for WalletChannel {
         Ok(match payment {
             Some(p) => TradeState::Paid {
                 channel_trade_no: p.wallet_trade_no,
-                paid_at_ms: p.paid_at,
+                paid_at_ms: p.paid_at_ms,
             },
             None => TradeState::NotFound,
         })

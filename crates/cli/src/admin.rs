@@ -209,7 +209,7 @@ fn print_merchants(records: &[paygate_store::MerchantRecord], json: bool) {
                 "pay_types": pay_types,
                 "rsa_public_key": record.rsa_public_key,
                 "allow_private_notify": allow_private_notify,
-                "created_at": record.created_at / 1000,
+                "created_at": record.created_at_ms / 1000,
             });
             println!("{value}");
         } else {

@@ -16,6 +16,7 @@ pub mod refund;
 pub mod schedule;
 pub mod secret;
 pub mod sign;
+mod text_enum;
 pub mod untrusted;
 
 pub use error::ErrorCode;

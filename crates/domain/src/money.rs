@@ -2,8 +2,6 @@
 //! (DESIGN §12); nothing here ever touches a float.
 
 use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Currency {
@@ -25,34 +23,14 @@ impl Currency {
             Currency::Cny | Currency::Hkd | Currency::Usd => 2,
         }
     }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Currency::Cny => "CNY",
-            Currency::Hkd => "HKD",
-            Currency::Usd => "USD",
-            Currency::Jpy => "JPY",
-        }
-    }
 }
 
-impl FromStr for Currency {
-    type Err = AmountError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "CNY" => Ok(Currency::Cny),
-            "HKD" => Ok(Currency::Hkd),
-            "USD" => Ok(Currency::Usd),
-            "JPY" => Ok(Currency::Jpy),
-            _ => Err(AmountError::UnknownCurrency),
-        }
-    }
-}
-
-impl fmt::Display for Currency {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+crate::text_enum! {
+    Currency, unknown(_text) => AmountError::UnknownCurrency, AmountError;
+    Cny = "CNY",
+    Hkd = "HKD",
+    Usd = "USD",
+    Jpy = "JPY",
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

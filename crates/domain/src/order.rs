@@ -2,8 +2,6 @@
 //! decided; stores persist its result with a compare-and-set on the previous status.
 
 use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -16,6 +14,17 @@ pub enum OrderStatus {
     PartialRefund,
     Refund,
     Closed,
+}
+
+crate::text_enum! {
+    OrderStatus, unknown(text) => format!("unknown order status {text:?}"), String;
+    Created = "CREATED",
+    WaitPay = "WAIT_PAY",
+    UserPaying = "USERPAYING",
+    Success = "SUCCESS",
+    PartialRefund = "PARTIAL_REFUND",
+    Refund = "REFUND",
+    Closed = "CLOSED",
 }
 
 /// What happened to an order.
@@ -43,16 +52,6 @@ pub struct TransitionError {
 }
 
 impl OrderStatus {
-    pub const ALL: [OrderStatus; 7] = [
-        OrderStatus::Created,
-        OrderStatus::WaitPay,
-        OrderStatus::UserPaying,
-        OrderStatus::Success,
-        OrderStatus::PartialRefund,
-        OrderStatus::Refund,
-        OrderStatus::Closed,
-    ];
-
     pub fn apply(self, event: OrderEvent) -> Result<OrderStatus, TransitionError> {
         use OrderEvent as E;
         use OrderStatus as S;
@@ -87,34 +86,6 @@ impl OrderStatus {
             OrderStatus::Created | OrderStatus::WaitPay | OrderStatus::UserPaying
         )
     }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrderStatus::Created => "CREATED",
-            OrderStatus::WaitPay => "WAIT_PAY",
-            OrderStatus::UserPaying => "USERPAYING",
-            OrderStatus::Success => "SUCCESS",
-            OrderStatus::PartialRefund => "PARTIAL_REFUND",
-            OrderStatus::Refund => "REFUND",
-            OrderStatus::Closed => "CLOSED",
-        }
-    }
-}
-
-impl FromStr for OrderStatus {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        OrderStatus::ALL
-            .into_iter()
-            .find(|status| status.as_str() == s)
-            .ok_or_else(|| format!("unknown order status {s:?}"))
-    }
-}
-
-impl fmt::Display for OrderStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// How the merchant asks to be paid. External channels join this list as they arrive.
@@ -125,24 +96,9 @@ pub enum PayType {
     Wallet,
 }
 
-impl PayType {
-    pub const ALL: [PayType; 1] = [PayType::Wallet];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PayType::Wallet => "wallet",
-        }
-    }
-}
-
-impl FromStr for PayType {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        PayType::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s)
-            .ok_or_else(|| format!("unknown pay_type {s:?}"))
-    }
+crate::text_enum! {
+    PayType, unknown(text) => format!("unknown pay_type {text:?}"), String;
+    Wallet = "wallet",
 }
 
 #[cfg(test)]

@@ -1,7 +1,6 @@
 //! The refund lifecycle (DESIGN §4): `PROCESSING → {SUCCESS, FAIL}`.
 
 use serde::{Deserialize, Serialize};
-use std::str::FromStr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -9,6 +8,13 @@ pub enum RefundStatus {
     Processing,
     Success,
     Fail,
+}
+
+crate::text_enum! {
+    RefundStatus, unknown(text) => format!("unknown refund status {text:?}"), String;
+    Processing = "PROCESSING",
+    Success = "SUCCESS",
+    Fail = "FAIL",
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,36 +31,12 @@ pub struct RefundTransitionError {
 }
 
 impl RefundStatus {
-    pub const ALL: [RefundStatus; 3] = [
-        RefundStatus::Processing,
-        RefundStatus::Success,
-        RefundStatus::Fail,
-    ];
-
     pub fn apply(self, event: RefundEvent) -> Result<RefundStatus, RefundTransitionError> {
         match (self, event) {
             (RefundStatus::Processing, RefundEvent::Succeeded) => Ok(RefundStatus::Success),
             (RefundStatus::Processing, RefundEvent::Failed) => Ok(RefundStatus::Fail),
             (from, event) => Err(RefundTransitionError { from, event }),
         }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RefundStatus::Processing => "PROCESSING",
-            RefundStatus::Success => "SUCCESS",
-            RefundStatus::Fail => "FAIL",
-        }
-    }
-}
-
-impl FromStr for RefundStatus {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        RefundStatus::ALL
-            .into_iter()
-            .find(|status| status.as_str() == s)
-            .ok_or_else(|| format!("unknown refund status {s:?}"))
     }
 }
 

@@ -180,30 +180,11 @@ pub enum NotificationStatus {
     GaveUp,
 }
 
-impl NotificationStatus {
-    pub const ALL: [NotificationStatus; 3] = [
-        NotificationStatus::Pending,
-        NotificationStatus::Delivered,
-        NotificationStatus::GaveUp,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NotificationStatus::Pending => "PENDING",
-            NotificationStatus::Delivered => "DELIVERED",
-            NotificationStatus::GaveUp => "GAVE_UP",
-        }
-    }
-}
-
-impl std::str::FromStr for NotificationStatus {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        NotificationStatus::ALL
-            .into_iter()
-            .find(|status| status.as_str() == s)
-            .ok_or_else(|| format!("unknown notification status {s:?}"))
-    }
+crate::text_enum! {
+    NotificationStatus, unknown(text) => format!("unknown notification status {text:?}"), String;
+    Pending = "PENDING",
+    Delivered = "DELIVERED",
+    GaveUp = "GAVE_UP",
 }
 
 /// The host part of a notify URL, which bounds concurrent deliveries per merchant server.

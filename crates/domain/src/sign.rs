@@ -14,7 +14,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::Sha256;
 use std::fmt;
-use std::str::FromStr;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
@@ -30,32 +29,11 @@ pub enum SignType {
     Rsa2,
 }
 
-impl SignType {
-    pub const ALL: [SignType; 3] = [SignType::Md5, SignType::HmacSha256, SignType::Rsa2];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SignType::Md5 => "MD5",
-            SignType::HmacSha256 => "HMAC-SHA256",
-            SignType::Rsa2 => "RSA2",
-        }
-    }
-}
-
-impl FromStr for SignType {
-    type Err = SignError;
-    fn from_str(s: &str) -> Result<Self, SignError> {
-        SignType::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s)
-            .ok_or(SignError::UnknownSignType)
-    }
-}
-
-impl fmt::Display for SignType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+crate::text_enum! {
+    SignType, unknown(_text) => SignError::UnknownSignType, SignError;
+    Md5 = "MD5",
+    HmacSha256 = "HMAC-SHA256",
+    Rsa2 = "RSA2",
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

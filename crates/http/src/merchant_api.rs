@@ -1,7 +1,7 @@
 //! The merchant API (DESIGN §3): thin handlers that take a verified request, call one use case
 //! and answer with a signed view.
 
-use crate::signed::Signed;
+use crate::signed::{Signed, SignedDeferred};
 use crate::ApiError;
 use axum::response::Response;
 use paygate_api::{CloseOrder, CreateOrder, ErrorResponse, Order, QueryOrder, QueryRefund};
@@ -14,10 +14,16 @@ use paygate_app::commands::{order_ref, refund_ref};
     responses((status = 200, body = Order),
               (status = "4XX", body = ErrorResponse),
               (status = 503, description = "1006: retry later", body = ErrorResponse)))]
-pub async fn create(Signed { caller, request }: Signed<CreateOrder>) -> Result<Response, ApiError> {
+pub async fn create(
+    SignedDeferred {
+        caller,
+        request,
+        nonce,
+    }: SignedDeferred<CreateOrder>,
+) -> Result<Response, ApiError> {
     let order = caller
         .app
-        .create_order(&caller.merchant, request)
+        .create_signed_order(&caller.merchant, request, &nonce)
         .await
         .map_err(|e| caller.fail(e))?;
     Ok(caller.ok(caller.app.order_view(&order)))

@@ -9,6 +9,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use paygate_api::ApiRequest;
+use paygate_app::auth::{RequestNonce, VerifiedRequest};
 use paygate_app::{App, AppError, MerchantKeys};
 use serde::de::{DeserializeSeed, Deserializer, Error as _, MapAccess, Visitor};
 use serde_json::{Map, Value};
@@ -91,53 +92,91 @@ impl<'de> Visitor<'de> for UniqueKeys<'_> {
     }
 }
 
+/// A verified create whose nonce is not yet recorded: the create records it in the order's own
+/// transaction (`App::create_signed_order`), and the parse's result is kept so that a refused
+/// request records it too (a replay is refused whatever became of the first request).
+pub struct SignedDeferred<R> {
+    pub caller: Caller,
+    pub request: Result<R, AppError>,
+    pub nonce: RequestNonce,
+}
+
+/// Reads, identifies and verifies a signed request; the nonce is recorded here unless `defer`.
+async fn verify(
+    request: Request,
+    app: &App,
+    defer: bool,
+) -> Result<(Caller, VerifiedRequest), Response> {
+    let unsigned = |error| {
+        ApiError {
+            error,
+            app: app.clone(),
+            merchant: None,
+        }
+        .into_response()
+    };
+    let bytes = Bytes::from_request(request, app)
+        .await
+        .map_err(|rejection| {
+            // Over the limit is 413 (so a client knows to send less, not to fix a field), with
+            // the same JSON body as every other refusal.
+            let mut response = unsigned(AppError::param("body", rejection.body_text()));
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+            }
+            response
+        })?;
+    let fields = parse_body(&bytes).map_err(unsigned)?;
+    let merchant = paygate_app::auth::identify(app, &fields)
+        .await
+        .map_err(unsigned)?;
+    let verified = if defer {
+        app.verify_request_deferring_nonce(merchant.clone(), fields)
+    } else {
+        app.verify_request(merchant.clone(), fields).await
+    };
+    let verified = verified.map_err(|error| {
+        ApiError {
+            error,
+            app: app.clone(),
+            merchant: Some(merchant),
+        }
+        .into_response()
+    })?;
+    let caller = Caller {
+        app: app.clone(),
+        merchant: verified.merchant.clone(),
+    };
+    Ok((caller, verified))
+}
+
+fn parse<R: ApiRequest>(app: &App, verified: &VerifiedRequest) -> Result<R, AppError> {
+    let now_secs = app.clock().now_ms() / 1000;
+    R::parse(&verified.fields, now_secs).map_err(Into::into)
+}
+
 impl<R: ApiRequest + Send> FromRequest<App> for Signed<R> {
     type Rejection = Response;
 
     async fn from_request(request: Request, app: &App) -> Result<Self, Self::Rejection> {
-        let unsigned = |error| {
-            ApiError {
-                error,
-                app: app.clone(),
-                merchant: None,
-            }
-            .into_response()
-        };
-        let bytes = Bytes::from_request(request, app)
-            .await
-            .map_err(|rejection| {
-                // Over the limit is 413 (so a client knows to send less, not to fix a field), with
-                // the same JSON body as every other refusal.
-                let mut response = unsigned(AppError::param("body", rejection.body_text()));
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
-                }
-                response
-            })?;
-        let fields = parse_body(&bytes).map_err(unsigned)?;
-        let merchant = paygate_app::auth::identify(app, &fields)
-            .await
-            .map_err(unsigned)?;
-        let verified = app
-            .verify_request(merchant.clone(), fields)
-            .await
-            .map_err(|error| {
-                ApiError {
-                    error,
-                    app: app.clone(),
-                    merchant: Some(merchant),
-                }
-                .into_response()
-            })?;
-        let caller = Caller {
-            app: app.clone(),
-            merchant: verified.merchant,
-        };
-        let now_secs = app.clock().now_ms() / 1000;
-        match R::parse(&verified.fields, now_secs) {
+        let (caller, verified) = verify(request, app, false).await?;
+        match parse(app, &verified) {
             Ok(request) => Ok(Signed { caller, request }),
-            Err(refused) => Err(caller.fail(refused.into()).into_response()),
+            Err(refused) => Err(caller.fail(refused).into_response()),
         }
+    }
+}
+
+impl<R: ApiRequest + Send> FromRequest<App> for SignedDeferred<R> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, app: &App) -> Result<Self, Self::Rejection> {
+        let (caller, verified) = verify(request, app, true).await?;
+        Ok(SignedDeferred {
+            request: parse(app, &verified),
+            nonce: verified.nonce,
+            caller,
+        })
     }
 }
 

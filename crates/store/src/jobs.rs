@@ -12,7 +12,16 @@ pub struct PollRecord {
     pub kind: String,
     pub subject: String,
     pub attempts: i64,
-    pub first_at: i64,
+    pub first_at_ms: i64,
+}
+
+/// A scheduled poll as stored, claimed or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduledPoll {
+    pub kind: String,
+    pub subject: String,
+    pub attempts: i64,
+    pub next_at_ms: i64,
 }
 
 impl Store {
@@ -73,7 +82,7 @@ impl Store {
                     kind: get_string(r, "kind")?,
                     subject: get_string(r, "subject")?,
                     attempts: get_i64(r, "attempts")?,
-                    first_at: get_i64(r, "first_at")?,
+                    first_at_ms: get_i64(r, "first_at")?,
                 })
             })
             .collect()
@@ -111,8 +120,8 @@ impl Store {
         Ok(())
     }
 
-    /// Scheduled polls as (kind, subject, attempts, next_at), for tests and operators.
-    pub async fn pending_polls(&self) -> StoreResult<Vec<(String, String, i64, i64)>> {
+    /// Scheduled polls, soonest first, for tests and operators.
+    pub async fn pending_polls(&self) -> StoreResult<Vec<ScheduledPoll>> {
         let rows = sqlx::query(
             "SELECT kind, subject, attempts, next_at FROM status_polls ORDER BY next_at",
         )
@@ -121,12 +130,12 @@ impl Store {
         .ctx("list polls")?;
         rows.iter()
             .map(|r| {
-                Ok((
-                    get_string(r, "kind")?,
-                    get_string(r, "subject")?,
-                    get_i64(r, "attempts")?,
-                    get_i64(r, "next_at")?,
-                ))
+                Ok(ScheduledPoll {
+                    kind: get_string(r, "kind")?,
+                    subject: get_string(r, "subject")?,
+                    attempts: get_i64(r, "attempts")?,
+                    next_at_ms: get_i64(r, "next_at")?,
+                })
             })
             .collect()
     }

@@ -7,29 +7,39 @@
 //! wallet balance not going negative) is a conditional `UPDATE` that either applies or touches no
 //! row. That keeps the two engines' behaviour the same without engine-specific row locks.
 
+mod anomalies;
 mod jobs;
 mod merchants;
 mod nonces;
 mod notifications;
 mod orders;
+mod outbox;
 mod paycodes;
 mod platform;
 mod refunds;
 mod rows;
+#[cfg(feature = "testkit")]
+mod testkit;
+mod transitions;
 mod wallet;
 
-pub use jobs::PollRecord;
+pub use anomalies::AnomalyRecord;
+pub use jobs::{PollRecord, ScheduledPoll};
 pub use merchants::{KeysUpdate, MerchantRecord, NewMerchant};
-pub use nonces::NonceOutcome;
+pub use nonces::{NonceOutcome, RequestNonce};
 pub use notifications::{AttemptOutcome, AttemptRecord, AttemptVerdict, NotificationRecord};
-pub use orders::{Inserted, NewOrder, OrderRecord, OrderRef, OrderTransition, Outbox};
+pub use orders::{Inserted, NewOrder, OrderRecord, OrderRef};
+pub use outbox::Outbox;
 pub use paycodes::PayCodeInsert;
-pub use refunds::{NewRefund, RefundFinish, RefundRecord, RefundRef, RefundReservation};
+pub use refunds::{
+    debug_assert_refund_fits, NewRefund, RefundFinish, RefundRecord, RefundRef, RefundReservation,
+};
+pub use transitions::{event_name, OrderTransition, TransitionRecord};
 pub use wallet::{
     WalletCharge, WalletPayOutcome, WalletPayment, WalletRefundOutcome, WalletTotals,
 };
 
-use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 use std::time::Duration;
 
@@ -169,10 +179,6 @@ impl Store {
         self.backend
     }
 
-    pub fn pool(&self) -> &AnyPool {
-        &self.pool
-    }
-
     pub async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)
@@ -183,35 +189,5 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
-    }
-
-    /// Counts rows of a table, for tests and operators checking that a refused request wrote
-    /// nothing. The name is checked against the schema's tables, never interpolated blindly.
-    pub async fn count_rows(&self, table: &str) -> StoreResult<i64> {
-        const TABLES: [&str; 14] = [
-            "merchants",
-            "orders",
-            "order_transitions",
-            "refunds",
-            "notifications",
-            "wallet_accounts",
-            "wallet_payments",
-            "wallet_refunds",
-            "wallet_topups",
-            "wallet_merchant_balances",
-            "wallet_paycodes",
-            "notification_attempts",
-            "status_polls",
-            "order_anomalies",
-        ];
-        let table = TABLES
-            .iter()
-            .find(|t| **t == table)
-            .ok_or_else(|| StoreError::Corrupt(format!("unknown table {table}")))?;
-        let row: AnyRow = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
-            .fetch_one(&self.pool)
-            .await
-            .ctx("count rows")?;
-        rows::get_i64(&row, "n")
     }
 }

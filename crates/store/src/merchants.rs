@@ -19,11 +19,23 @@ pub struct MerchantRecord {
     /// Whether this merchant's URLs may point at non-public addresses (column
     /// `allow_private_notify`).
     pub private_targets: PrivateTargets,
-    pub created_at: i64,
-    pub updated_at: i64,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
 }
 
-pub type NewMerchant = MerchantRecord;
+/// A merchant as it is registered; its keys are first set now, so it is updated now too.
+#[derive(Debug, Clone)]
+pub struct NewMerchant {
+    pub id: MerchantId,
+    pub name: String,
+    pub sign_type: SignType,
+    pub secret_sealed: String,
+    pub rsa_public_key: Option<String>,
+    pub pay_types: Vec<PayType>,
+    pub notify_delays_secs: Option<String>,
+    pub private_targets: PrivateTargets,
+    pub created_at_ms: i64,
+}
 
 /// New keys for a merchant (rotation); the secret is already sealed for the merchant.
 #[derive(Debug, Clone)]
@@ -60,8 +72,8 @@ fn from_row(row: &AnyRow) -> StoreResult<MerchantRecord> {
             1 => PrivateTargets::Allowed,
             other => return Err(StoreError::Corrupt(format!("allow_private_notify={other}"))),
         },
-        created_at: get_i64(row, "created_at")?,
-        updated_at: get_i64(row, "updated_at")?,
+        created_at_ms: get_i64(row, "created_at")?,
+        updated_at_ms: get_i64(row, "updated_at")?,
     })
 }
 
@@ -97,8 +109,8 @@ impl Store {
             PrivateTargets::Refused => 0_i64,
             PrivateTargets::Allowed => 1_i64,
         })
-        .bind(merchant.created_at)
-        .bind(merchant.updated_at)
+        .bind(merchant.created_at_ms)
+        .bind(merchant.created_at_ms)
         .execute(&self.pool)
         .await
         .ctx("insert merchant")?;

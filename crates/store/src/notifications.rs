@@ -54,7 +54,7 @@ const NOTIFICATION_COLUMNS: &str = "id, merchant_id, trade_no, kind, notify_url,
 fn notification_from_row(row: &AnyRow) -> StoreResult<NotificationRecord> {
     let corrupt =
         |column: &str, e: paygate_domain::IdError| StoreError::Corrupt(format!("{column}: {e}"));
-    Ok(NotificationRecord {
+    let notification = NotificationRecord {
         id: get_i64(row, "id")?,
         merchant_id: MerchantId::parse(&get_string(row, "merchant_id")?)
             .map_err(|e| corrupt("merchant_id", e))?,
@@ -70,7 +70,21 @@ fn notification_from_row(row: &AnyRow) -> StoreResult<NotificationRecord> {
         created_at: get_i64(row, "created_at")?,
         last_error: get_opt_string(row, "last_error")?,
         finished_at: get_opt_i64(row, "finished_at")?,
-    })
+    };
+    // Checked where it is read back, so a corrupt row stops a test run.
+    debug_assert!(
+        notification.attempts >= 0,
+        "notification {} has {} attempts",
+        notification.id,
+        notification.attempts
+    );
+    debug_assert!(
+        notification.status == NotificationStatus::Pending || notification.finished_at.is_some(),
+        "notification {} is {} without a finish time",
+        notification.id,
+        notification.status
+    );
+    Ok(notification)
 }
 
 /// One attempt to record, with where it leaves its notification.

@@ -1,5 +1,9 @@
-use crate::orders::{record_transition, write_outbox, Outbox};
-use crate::rows::{get_amount, get_i64, get_opt_i64, get_opt_string, get_parsed, get_string};
+use crate::outbox::{write_outbox, Outbox};
+use crate::rows::{
+    get_amount, get_i64, get_id, get_opt_i64, get_opt_string, get_parsed, get_string,
+};
+use crate::transitions::{write_transition, OrderTransition};
+use crate::OrderRecord;
 use crate::{Ctx, Store, StoreError, StoreResult};
 use paygate_domain::refund::RefundEvent;
 use paygate_domain::{
@@ -7,6 +11,7 @@ use paygate_domain::{
     TradeNo,
 };
 use sqlx::any::AnyRow;
+use sqlx::{Any, Transaction};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefundRecord {
@@ -19,11 +24,42 @@ pub struct RefundRecord {
     pub reason: String,
     pub status: RefundStatus,
     pub channel_refund_no: Option<String>,
-    pub created_at: i64,
-    pub finished_at: Option<i64>,
+    pub created_at_ms: i64,
+    pub finished_at_ms: Option<i64>,
 }
 
-pub type NewRefund = RefundRecord;
+/// A refund as it is accepted: PROCESSING, its amount to be reserved against the order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRefund {
+    pub refund_no: RefundNo,
+    pub merchant_id: MerchantId,
+    pub out_refund_no: OutRefundNo,
+    pub trade_no: TradeNo,
+    pub currency: Currency,
+    pub amount: Amount,
+    pub reason: String,
+    pub created_at_ms: i64,
+}
+
+impl NewRefund {
+    /// The refund as stored right after it is accepted.
+    pub fn to_record(&self) -> RefundRecord {
+        let new = self.clone();
+        RefundRecord {
+            refund_no: new.refund_no,
+            merchant_id: new.merchant_id,
+            out_refund_no: new.out_refund_no,
+            trade_no: new.trade_no,
+            currency: new.currency,
+            amount: new.amount,
+            reason: new.reason,
+            status: RefundStatus::Processing,
+            channel_refund_no: None,
+            created_at_ms: new.created_at_ms,
+            finished_at_ms: None,
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefundRef {
@@ -43,30 +79,118 @@ pub enum RefundReservation {
     Exceeded { refundable: Amount },
 }
 
-fn corrupt<E: std::fmt::Display>(column: &str) -> impl FnOnce(E) -> StoreError + '_ {
-    move |e| StoreError::Corrupt(format!("{column}: {e}"))
-}
-
 fn refund_from_row(row: &AnyRow) -> StoreResult<RefundRecord> {
-    Ok(RefundRecord {
-        refund_no: RefundNo::parse(&get_string(row, "refund_no")?).map_err(corrupt("refund_no"))?,
-        merchant_id: MerchantId::parse(&get_string(row, "merchant_id")?)
-            .map_err(corrupt("merchant_id"))?,
-        out_refund_no: OutRefundNo::parse(&get_string(row, "out_refund_no")?)
-            .map_err(corrupt("out_refund_no"))?,
-        trade_no: TradeNo::parse(&get_string(row, "trade_no")?).map_err(corrupt("trade_no"))?,
+    let refund = RefundRecord {
+        refund_no: get_id(row, "refund_no", RefundNo::parse)?,
+        merchant_id: get_id(row, "merchant_id", MerchantId::parse)?,
+        out_refund_no: get_id(row, "out_refund_no", OutRefundNo::parse)?,
+        trade_no: get_id(row, "trade_no", TradeNo::parse)?,
         currency: get_parsed(row, "currency")?,
         amount: get_amount(row, "amount")?,
         reason: get_string(row, "reason")?,
         status: get_parsed(row, "status")?,
         channel_refund_no: get_opt_string(row, "channel_refund_no")?,
-        created_at: get_i64(row, "created_at")?,
-        finished_at: get_opt_i64(row, "finished_at")?,
-    })
+        created_at_ms: get_i64(row, "created_at")?,
+        finished_at_ms: get_opt_i64(row, "finished_at")?,
+    };
+    debug_assert!(
+        !refund.amount.is_zero(),
+        "refund {} is for nothing",
+        refund.refund_no
+    );
+    debug_assert!(
+        (refund.status == RefundStatus::Processing) == refund.finished_at_ms.is_none(),
+        "refund {} is {} with finish time {:?}",
+        refund.refund_no,
+        refund.status,
+        refund.finished_at_ms
+    );
+    Ok(refund)
+}
+
+/// A refund and its order, read back together: the refund fits inside the order.
+pub fn debug_assert_refund_fits(refund: &RefundRecord, order: &OrderRecord) {
+    debug_assert!(
+        refund.trade_no == order.trade_no
+            && refund.currency == order.currency
+            && refund.amount <= order.total_amount,
+        "refund {} of {:?} {} does not fit order {} of {:?} {}",
+        refund.refund_no,
+        refund.amount,
+        refund.currency,
+        order.trade_no,
+        order.total_amount,
+        order.currency
+    );
 }
 
 const REFUND_COLUMNS: &str = "refund_no, merchant_id, out_refund_no, trade_no, currency, amount, \
     reason, status, channel_refund_no, created_at, finished_at";
+
+/// Gives a failed refund's amount back to what the order can still refund.
+async fn release_reservation(
+    tx: &mut Transaction<'static, Any>,
+    trade_no: &TradeNo,
+    amount: i64,
+    at_ms: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE orders SET refund_reserved = refund_reserved - $1, updated_at = $2
+         WHERE trade_no = $3",
+    )
+    .bind(amount)
+    .bind(at_ms)
+    .bind(trade_no.as_str())
+    .execute(&mut **tx)
+    .await
+    .ctx("release refund reservation")?;
+    Ok(())
+}
+
+/// A refund's amount that succeeded at the channel, to add to its order.
+struct RefundedAmount<'a> {
+    trade_no: &'a TradeNo,
+    amount: i64,
+    at_ms: i64,
+}
+
+/// Grows the order's refunded total and moves the order to PARTIAL_REFUND or REFUND through the
+/// one order-transition writer (audit row and `outbox` included).
+async fn add_refunded_amount(
+    tx: &mut Transaction<'static, Any>,
+    refunded: &RefundedAmount<'_>,
+    outbox: Option<&Outbox>,
+) -> StoreResult<()> {
+    let trade_no = refunded.trade_no;
+    let order = sqlx::query(
+        "UPDATE orders SET refunded_amount = refunded_amount + $1, updated_at = $2
+         WHERE trade_no = $3
+         RETURNING status, refunded_amount, total_amount",
+    )
+    .bind(refunded.amount)
+    .bind(refunded.at_ms)
+    .bind(trade_no.as_str())
+    .fetch_one(&mut **tx)
+    .await
+    .ctx("add refunded amount")?;
+    let fully_refunded = get_i64(&order, "refunded_amount")? == get_i64(&order, "total_amount")?;
+    // The update above holds the order's row (and SQLite has one writer), so the status it
+    // returned is still the order's and the compare-and-set applies.
+    let change = OrderTransition {
+        trade_no: trade_no.clone(),
+        from: get_parsed(&order, "status")?,
+        event: OrderEvent::Refunded { fully_refunded },
+        at_ms: refunded.at_ms,
+        channel_trade_no: None,
+        outbox: outbox.cloned(),
+    };
+    match write_transition(tx, &change).await? {
+        Some(_) => Ok(()),
+        None => Err(StoreError::Corrupt(format!(
+            "order {trade_no} changed under its refund's row lock"
+        ))),
+    }
+}
 
 /// How a processing refund ended at the channel.
 #[derive(Debug, Clone)]
@@ -80,6 +204,7 @@ impl Store {
     /// conditional update of the order row, so concurrent refunds can never together exceed the
     /// paid amount on either engine.
     pub async fn reserve_refund(&self, refund: &NewRefund) -> StoreResult<RefundReservation> {
+        debug_assert!(!refund.amount.is_zero(), "reserving a refund of nothing");
         let mut tx = self.pool.begin().await.ctx("begin reserve refund")?;
         let inserted = sqlx::query(
             "INSERT INTO refunds (refund_no, merchant_id, out_refund_no, trade_no, currency, amount,
@@ -95,7 +220,7 @@ impl Store {
         .bind(refund.amount.minor())
         .bind(&refund.reason)
         .bind(RefundStatus::Processing.as_str())
-        .bind(refund.created_at)
+        .bind(refund.created_at_ms)
         .execute(&mut *tx)
         .await
         .ctx("insert refund")?
@@ -116,7 +241,7 @@ impl Store {
              WHERE trade_no = $3 AND status IN ($4, $5) AND refund_reserved + $1 <= total_amount",
         )
         .bind(refund.amount.minor())
-        .bind(refund.created_at)
+        .bind(refund.created_at_ms)
         .bind(refund.trade_no.as_str())
         .bind(OrderStatus::Success.as_str())
         .bind(OrderStatus::PartialRefund.as_str())
@@ -126,7 +251,7 @@ impl Store {
         .rows_affected();
         if reserved == 1 {
             tx.commit().await.ctx("commit reserve refund")?;
-            return Ok(RefundReservation::New(refund.clone()));
+            return Ok(RefundReservation::New(refund.to_record()));
         }
         tx.rollback().await.ctx("rollback refused refund")?;
         let order = self
@@ -184,55 +309,24 @@ impl Store {
             tx.rollback().await.ctx("rollback finished refund")?;
             return Ok(None);
         };
-        let trade_no =
-            TradeNo::parse(&get_string(&row, "trade_no")?).map_err(corrupt("trade_no"))?;
-        let merchant_id =
-            MerchantId::parse(&get_string(&row, "merchant_id")?).map_err(corrupt("merchant_id"))?;
+        let trade_no = get_id(&row, "trade_no", TradeNo::parse)?;
+        let merchant_id = get_id(&row, "merchant_id", MerchantId::parse)?;
         let amount = get_i64(&row, "amount")?;
         match finish {
             RefundFinish::Succeeded { .. } => {
-                let order = sqlx::query(
-                    "UPDATE orders SET refunded_amount = refunded_amount + $1, updated_at = $2
-                     WHERE trade_no = $3
-                     RETURNING status, refunded_amount, total_amount",
-                )
-                .bind(amount)
-                .bind(at_ms)
-                .bind(trade_no.as_str())
-                .fetch_one(&mut *tx)
-                .await
-                .ctx("add refunded amount")?;
-                let from: OrderStatus = get_parsed(&order, "status")?;
-                let fully_refunded =
-                    get_i64(&order, "refunded_amount")? == get_i64(&order, "total_amount")?;
-                let event = OrderEvent::Refunded { fully_refunded };
-                let next = from
-                    .apply(event)
-                    .map_err(|e| StoreError::Corrupt(format!("refund on order: {e}")))?;
-                sqlx::query("UPDATE orders SET status = $1 WHERE trade_no = $2 AND status = $3")
-                    .bind(next.as_str())
-                    .bind(trade_no.as_str())
-                    .bind(from.as_str())
-                    .execute(&mut *tx)
-                    .await
-                    .ctx("move order to refunded state")?;
-                record_transition(&mut tx, &trade_no, from, next, event, at_ms).await?;
+                let refunded = RefundedAmount {
+                    trade_no: &trade_no,
+                    amount,
+                    at_ms,
+                };
+                add_refunded_amount(&mut tx, &refunded, outbox).await?;
             }
             RefundFinish::Failed => {
-                sqlx::query(
-                    "UPDATE orders SET refund_reserved = refund_reserved - $1, updated_at = $2
-                     WHERE trade_no = $3",
-                )
-                .bind(amount)
-                .bind(at_ms)
-                .bind(trade_no.as_str())
-                .execute(&mut *tx)
-                .await
-                .ctx("release refund reservation")?;
+                release_reservation(&mut tx, &trade_no, amount, at_ms).await?;
+                if let Some(outbox) = outbox {
+                    write_outbox(&mut tx, &merchant_id, &trade_no, outbox, at_ms).await?;
+                }
             }
-        }
-        if let Some(outbox) = outbox {
-            write_outbox(&mut tx, &merchant_id, &trade_no, outbox, at_ms).await?;
         }
         tx.commit().await.ctx("commit finish refund")?;
         Ok(Some(to))

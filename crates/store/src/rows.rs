@@ -41,3 +41,13 @@ pub(crate) fn get_amount(row: &AnyRow, column: &str) -> StoreResult<paygate_doma
     paygate_domain::Amount::from_minor(minor)
         .map_err(|e| StoreError::Corrupt(format!("{column}={minor}: {e}")))
 }
+
+/// An identifier column, checked by its type's `parse`.
+pub(crate) fn get_id<T, E: std::fmt::Display>(
+    row: &AnyRow,
+    column: &str,
+    parse: fn(&str) -> Result<T, E>,
+) -> StoreResult<T> {
+    let text = get_string(row, column)?;
+    parse(&text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}

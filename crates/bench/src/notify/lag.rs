@@ -153,7 +153,7 @@ impl Marked {
         done: Result<anyhow::Result<paygate_store::OrderRecord>, tokio::task::JoinError>,
     ) {
         let failure = match done {
-            Ok(Ok(order)) => match order.paid_at {
+            Ok(Ok(order)) => match order.paid_at_ms {
                 Some(at) => {
                     self.paid_at.insert(order.trade_no.to_string(), at);
                     return;

@@ -154,7 +154,7 @@ pub async fn mark_paid(app: &App, order: OrderRecord) -> anyhow::Result<OrderRec
         .await
         .map_err(|e| anyhow::anyhow!("mark {trade_no} paid: {e}"))?;
     anyhow::ensure!(
-        settled.status.is_paid() && settled.paid_at.is_some(),
+        settled.status.is_paid() && settled.paid_at_ms.is_some(),
         "order {trade_no} is {} after being marked paid",
         settled.status
     );

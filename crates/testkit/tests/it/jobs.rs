@@ -133,10 +133,10 @@ async fn a_payment_reported_after_we_closed_is_recorded_not_lost(backend: DbBack
     }
     let anomalies = s.t.store().open_anomalies(10).await.unwrap();
     assert_eq!(anomalies.len(), 1);
-    assert_eq!(anomalies[0].0, order.trade_no.as_str());
-    assert_eq!(anomalies[0].1, "PAID_AFTER_CLOSE");
+    assert_eq!(anomalies[0].trade_no, order.trade_no);
+    assert_eq!(anomalies[0].kind, "PAID_AFTER_CLOSE");
     assert!(
-        anomalies[0].2.contains("CH-1"),
+        anomalies[0].detail.contains("CH-1"),
         "the channel's trade number is kept for repair"
     );
     s.t.stop().await;

@@ -13,6 +13,7 @@
 mod admin;
 mod bad_input;
 mod consent;
+mod corrupt_rows;
 mod idempotency;
 mod jobs;
 mod keys;
@@ -25,6 +26,7 @@ mod notify_verdicts;
 mod openapi_requests;
 mod orders;
 mod refunds;
+mod replay;
 mod signing;
 mod slow_connections;
 mod smoke;

@@ -7,6 +7,7 @@ use paygate_client::{
 use paygate_domain::{
     Currency, Money, OrderStatus, OutRefundNo, OutTradeNo, PayCode, TradeNo, WalletAccountId,
 };
+use paygate_store::event_name;
 use paygate_testkit::TestApp;
 use serde_json::{json, Map, Value};
 use std::fmt::Debug;
@@ -160,12 +161,13 @@ pub async fn query_refund(t: &TestApp, by: QueryRefund) -> RefundView {
     t.client.query_refund(&by).await.expect("query refund")
 }
 
-/// The order's audited steps as (from, to, event).
+/// The order's audited steps as (from, to, event), in their stored names.
 pub async fn audited_steps(t: &TestApp, trade_no: &TradeNo) -> Vec<(String, String, String)> {
-    t.store()
-        .order_transitions(trade_no)
-        .await
-        .expect("list transitions")
+    let stored = t.store().order_transitions(trade_no).await;
+    let name = |status: OrderStatus| status.as_str().to_owned();
+    (stored.expect("list transitions").into_iter())
+        .map(|s| (name(s.from), name(s.to), event_name(s.event).to_owned()))
+        .collect()
 }
 
 pub fn steps(expected: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {

@@ -1,0 +1,43 @@
+//! Raw access for tests and the benchmark, behind the `testkit` feature: the gateway itself
+//! never reaches past the store's API.
+
+use crate::{rows, Ctx, Store, StoreError, StoreResult};
+use sqlx::any::AnyRow;
+use sqlx::AnyPool;
+
+impl Store {
+    /// The connection pool, for tests and the benchmark to run their own SQL.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Counts rows of a table, for tests checking that a refused request wrote nothing. The name
+    /// is checked against the schema's tables, never interpolated blindly.
+    pub async fn count_rows(&self, table: &str) -> StoreResult<i64> {
+        const TABLES: [&str; 14] = [
+            "merchants",
+            "orders",
+            "order_transitions",
+            "refunds",
+            "notifications",
+            "wallet_accounts",
+            "wallet_payments",
+            "wallet_refunds",
+            "wallet_topups",
+            "wallet_merchant_balances",
+            "wallet_paycodes",
+            "notification_attempts",
+            "status_polls",
+            "order_anomalies",
+        ];
+        let table = TABLES
+            .iter()
+            .find(|t| **t == table)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown table {table}")))?;
+        let row: AnyRow = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+            .fetch_one(&self.pool)
+            .await
+            .ctx("count rows")?;
+        rows::get_i64(&row, "n")
+    }
+}
