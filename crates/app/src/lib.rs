@@ -28,7 +28,7 @@ pub use error::AppError;
 pub use merchants::{CreatedMerchant, Downgrade, MerchantKeys, NewMerchantInput, RotateKeyInput};
 
 use paygate_channels::Channel;
-use paygate_domain::secret::MasterKey;
+use paygate_domain::secret::{MasterKey, Secret};
 use paygate_domain::sign::RsaPrivateKey;
 use paygate_domain::PayType;
 use paygate_store::Store;
@@ -49,12 +49,12 @@ pub struct AppSettings {
     /// How long a process trusts its cached copy of a merchant's keys.
     pub merchant_cache_ttl_ms: u64,
     /// Bearer token of the admin API; `None` (or empty) turns the admin API off.
-    pub admin_token: Option<String>,
+    pub admin_token: Option<Secret>,
     /// Lets every merchant's URLs point at loopback and private addresses (development only;
     /// `PAYGATE_NOTIFY_ALLOW_PRIVATE`).
     pub notify_allow_private: bool,
     /// Bearer token `/metrics` requires; `None` (or empty) leaves it open.
-    pub metrics_token: Option<String>,
+    pub metrics_token: Option<Secret>,
 }
 
 impl Default for AppSettings {

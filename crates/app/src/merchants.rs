@@ -5,6 +5,7 @@
 use crate::{App, AppError};
 use paygate_domain::address::PrivateTargets;
 use paygate_domain::schedule::RetrySchedule;
+use paygate_domain::secret::Secret;
 use paygate_domain::sign::{RsaPrivateKey, RsaPublicKey, SignKey, SignType, VerifyKey};
 use paygate_domain::{MerchantId, PayType};
 use paygate_store::{KeysUpdate, MerchantRecord, NewMerchant};
@@ -87,7 +88,7 @@ fn notify_schedule(text: Option<&str>) -> Result<RetrySchedule, AppError> {
 pub struct CreatedMerchant {
     pub id: MerchantId,
     pub sign_type: SignType,
-    pub secret: String,
+    pub secret: Secret,
     pub rsa_private_key: Option<String>,
     pub rsa_public_key: Option<String>,
 }
@@ -160,7 +161,7 @@ impl App {
         Ok(CreatedMerchant {
             id,
             sign_type: input.sign_type,
-            secret,
+            secret: secret.into(),
             rsa_private_key,
             rsa_public_key,
         })
@@ -220,7 +221,7 @@ impl App {
         Ok(CreatedMerchant {
             id: id.clone(),
             sign_type,
-            secret,
+            secret: secret.into(),
             rsa_private_key,
             rsa_public_key,
         })
@@ -277,10 +278,11 @@ impl App {
 
     fn open_keys(&self, record: MerchantRecord) -> Result<MerchantKeys, AppError> {
         // Sealed for this merchant's id: a value copied from another merchant's row fails here.
-        let secret = self
+        let secret: Secret = self
             .inner
             .master_key
-            .unseal(&record.secret_sealed, record.id.as_str())?;
+            .unseal(&record.secret_sealed, record.id.as_str())?
+            .into();
         let (verify, respond) = match record.sign_type {
             SignType::Md5 => (VerifyKey::Md5(secret.clone()), SignKey::Md5(secret)),
             SignType::HmacSha256 => (

@@ -128,7 +128,7 @@ impl Target {
             listen: "127.0.0.1:0".into(),
             public_url: None,
             database_url: Some(url.to_owned()),
-            master_key: Some(MasterKey::generate_hex()),
+            master_key: Some(MasterKey::generate_hex().into()),
             demo: Some(false),
             // Only created, never written: the master key is given and there is no demo data.
             data_dir: std::env::temp_dir(),

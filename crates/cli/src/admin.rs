@@ -120,7 +120,7 @@ fn print_credentials(created: &CreatedMerchant, json: bool) {
     }
     println!("merchant_id={}", created.id);
     println!("sign_type={}", created.sign_type);
-    println!("secret={}", created.secret);
+    println!("secret={}", created.secret.expose());
     if let Some(key) = &created.rsa_private_key {
         println!("rsa_private_key={key}");
     }

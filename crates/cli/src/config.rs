@@ -5,6 +5,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use paygate_app::ADMIN_TOKEN_CHARS_MIN;
 use paygate_domain::secret::MasterKey;
+use paygate_domain::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -16,7 +17,7 @@ pub struct Settings {
     pub database_url: Option<String>,
     /// 64 hex characters. Required on PostgreSQL; on SQLite generated into the data directory,
     /// with a warning, when unset.
-    pub master_key: Option<String>,
+    pub master_key: Option<Secret>,
     /// Base of cashier links; default `http://<listen>`.
     pub public_url: Option<String>,
     pub log: String,
@@ -28,9 +29,9 @@ pub struct Settings {
     pub pg_connections_max: u32,
     /// Bearer token for the operator API under /admin, at least `ADMIN_TOKEN_CHARS_MIN`
     /// characters; unset or empty turns the admin API off.
-    pub admin_token: Option<String>,
+    pub admin_token: Option<Secret>,
     /// Bearer token `/metrics` requires; unset or empty leaves it open.
-    pub metrics_token: Option<String>,
+    pub metrics_token: Option<Secret>,
     /// How long a process holds a claimed notification; must exceed twice the HTTP timeout (a
     /// claimed notification may wait one delivery for its slot, then take one).
     pub notify_lease_ms: i64,
@@ -120,7 +121,7 @@ impl Settings {
                  (a master key is generated only for the embedded SQLite database)"
                     .to_owned(),
             ),
-            Some(hex) if MasterKey::from_hex(hex).is_err() => {
+            Some(hex) if MasterKey::from_hex(hex.expose()).is_err() => {
                 problems.push("PAYGATE_MASTER_KEY must be 64 hex characters".to_owned())
             }
             _ => {}
@@ -177,12 +178,18 @@ impl Settings {
 
     /// The admin token, `None` when unset or empty (admin API off).
     pub fn admin_token(&self) -> Option<&str> {
-        self.admin_token.as_deref().filter(|t| !t.is_empty())
+        self.admin_token
+            .as_ref()
+            .map(Secret::expose)
+            .filter(|t| !t.is_empty())
     }
 
     /// The metrics token, `None` when unset or empty (`/metrics` open).
     pub fn metrics_token(&self) -> Option<&str> {
-        self.metrics_token.as_deref().filter(|t| !t.is_empty())
+        self.metrics_token
+            .as_ref()
+            .map(Secret::expose)
+            .filter(|t| !t.is_empty())
     }
 
     pub fn connection_limits(&self) -> paygate_http::ConnectionLimits {
@@ -236,7 +243,7 @@ mod tests {
     fn on_postgres() -> Settings {
         Settings {
             database_url: Some(PG_URL.into()),
-            master_key: Some(MasterKey::generate_hex()),
+            master_key: Some(MasterKey::generate_hex().into()),
             ..Settings::default()
         }
     }
@@ -275,7 +282,7 @@ mod tests {
     fn every_problem_is_reported_on_its_own_line() {
         let settings = Settings {
             master_key: Some("abcd".into()),
-            admin_token: Some("x".repeat(31)),
+            admin_token: Some("x".repeat(31).into()),
             order_ttl_secs: 10,
             ..Settings::default()
         };

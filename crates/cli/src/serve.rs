@@ -60,7 +60,8 @@ async fn ensure_demo(app: &App, settings: &Settings) -> anyhow::Result<()> {
     wiring::write_private(&path, &serde_json::to_string_pretty(&json)?)?;
     println!(
         "demo merchant: merchant_id={} secret={} sign_type=MD5",
-        created.id, created.secret
+        created.id,
+        created.secret.expose()
     );
     println!(
         "demo details (and the payer wallet {DEMO_PAYER} with 1000.00 CNY): {}; \

@@ -3,7 +3,7 @@
 use crate::config::Settings;
 use anyhow::Context;
 use paygate_app::{App, AppSettings, Clock, SystemClock};
-use paygate_domain::secret::MasterKey;
+use paygate_domain::secret::{MasterKey, Secret};
 use paygate_store::{Store, StoreOptions};
 use std::sync::Arc;
 
@@ -13,7 +13,7 @@ use std::sync::Arc;
 /// silently differ between the processes sharing the database.
 pub fn master_key(settings: &Settings) -> anyhow::Result<MasterKey> {
     if let Some(hex) = &settings.master_key {
-        return MasterKey::from_hex(hex).context("PAYGATE_MASTER_KEY");
+        return MasterKey::from_hex(hex.expose()).context("PAYGATE_MASTER_KEY");
     }
     anyhow::ensure!(
         !settings.is_postgres(),
@@ -71,8 +71,8 @@ pub fn app_settings(settings: &Settings) -> AppSettings {
     AppSettings {
         public_url: settings.public_url(),
         order_ttl_secs: settings.order_ttl_secs,
-        admin_token: settings.admin_token().map(str::to_owned),
-        metrics_token: settings.metrics_token().map(str::to_owned),
+        admin_token: settings.admin_token().map(Secret::from),
+        metrics_token: settings.metrics_token().map(Secret::from),
         notify_allow_private: settings.notify_allow_private,
         ..AppSettings::default()
     }

@@ -108,8 +108,8 @@ fn a_fresh_data_dir_starts_with_a_demo_merchant_that_can_create_an_order() {
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let order = runtime.block_on(async {
-        let client = Client::builder(&base_url, merchant, SignKey::Md5(secret.clone()))
-            .verify_key(VerifyKey::Md5(secret))
+        let client = Client::builder(&base_url, merchant, SignKey::Md5(secret.clone().into()))
+            .verify_key(VerifyKey::Md5(secret.into()))
             .build()
             .unwrap();
         let create = CreateOrder::new(

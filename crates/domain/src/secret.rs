@@ -130,9 +130,52 @@ impl fmt::Debug for MasterKey {
     }
 }
 
+/// A secret held in memory: a merchant's shared signing key, a bearer token, the master key's
+/// text. Its `Debug` never shows it, so no log line, panic message or error can carry it;
+/// `expose()` reads it at the one place it is used.
+#[derive(Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<String> for Secret {
+    fn from(text: String) -> Secret {
+        Secret(text)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(text: &str) -> Secret {
+        Secret(text.to_owned())
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_never_shows_in_debug_output() {
+        let secret = Secret::from("k3y-th4t-must-n0t-leak");
+        assert_eq!(format!("{secret:?}"), "Secret(..)");
+        assert_eq!(format!("{:?}", Some(&secret)), "Some(Secret(..))");
+        assert_eq!(secret.expose(), "k3y-th4t-must-n0t-leak");
+    }
 
     fn fresh_key() -> MasterKey {
         MasterKey::from_hex(&MasterKey::generate_hex()).unwrap()

@@ -4,6 +4,7 @@
 //! joined as `k=v` with `&`. MD5 appends `&key=SECRET`; HMAC-SHA256 keys the MAC with the secret;
 //! RSA2 is SHA256withRSA (PKCS#1 v1.5) with base64 output.
 
+use crate::secret::Secret;
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
 use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256};
@@ -209,16 +210,16 @@ impl fmt::Debug for RsaPublicKey {
 /// What signs: a shared secret or our (or the merchant's) RSA private key.
 #[derive(Clone, Debug)]
 pub enum SignKey {
-    Md5(String),
-    HmacSha256(String),
+    Md5(Secret),
+    HmacSha256(Secret),
     Rsa2(RsaPrivateKey),
 }
 
 /// What verifies: a shared secret or the other side's RSA public key.
 #[derive(Clone, Debug)]
 pub enum VerifyKey {
-    Md5(String),
-    HmacSha256(String),
+    Md5(Secret),
+    HmacSha256(Secret),
     Rsa2(RsaPublicKey),
 }
 
@@ -233,8 +234,8 @@ impl SignKey {
 
     pub fn sign_string(&self, s: &str) -> Result<String, SignError> {
         match self {
-            SignKey::Md5(secret) => Ok(md5_sign(s, secret)),
-            SignKey::HmacSha256(secret) => Ok(hmac_sign(s, secret)),
+            SignKey::Md5(secret) => Ok(md5_sign(s, secret.expose())),
+            SignKey::HmacSha256(secret) => Ok(hmac_sign(s, secret.expose())),
             SignKey::Rsa2(key) => key.sign(s),
         }
     }
@@ -263,8 +264,10 @@ impl VerifyKey {
 
     pub fn verify_string(&self, s: &str, sign: &str) -> Result<(), SignError> {
         let ok = match self {
-            VerifyKey::Md5(secret) => constant_time_hex_eq(&md5_sign(s, secret), sign),
-            VerifyKey::HmacSha256(secret) => constant_time_hex_eq(&hmac_sign(s, secret), sign),
+            VerifyKey::Md5(secret) => constant_time_hex_eq(&md5_sign(s, secret.expose()), sign),
+            VerifyKey::HmacSha256(secret) => {
+                constant_time_hex_eq(&hmac_sign(s, secret.expose()), sign)
+            }
             VerifyKey::Rsa2(key) => return key.verify(s, sign),
         };
         if ok {

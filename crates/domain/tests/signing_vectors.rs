@@ -21,10 +21,13 @@ fn text<'a>(object: &'a Map<String, Value>, key: &str) -> &'a str {
 fn keys(doc: &Map<String, Value>, sign_type: &str) -> (SignKey, VerifyKey) {
     let secret = text(doc, "secret").to_owned();
     match sign_type {
-        "MD5" => (SignKey::Md5(secret.clone()), VerifyKey::Md5(secret)),
+        "MD5" => (
+            SignKey::Md5(secret.clone().into()),
+            VerifyKey::Md5(secret.into()),
+        ),
         "HMAC-SHA256" => (
-            SignKey::HmacSha256(secret.clone()),
-            VerifyKey::HmacSha256(secret),
+            SignKey::HmacSha256(secret.clone().into()),
+            VerifyKey::HmacSha256(secret.into()),
         ),
         "RSA2" => (
             SignKey::Rsa2(RsaPrivateKey::from_text(text(doc, "rsa_private_key_pkcs8")).unwrap()),

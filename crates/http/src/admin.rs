@@ -22,7 +22,11 @@ impl FromRequestParts<App> for Admin {
     /// An unset or empty token means the admin API is off (404); otherwise only the exact bearer
     /// token passes, and a missing header is a 401 like a wrong one.
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        let expected = app.settings().admin_token.as_deref().unwrap_or("");
+        let expected = app
+            .settings()
+            .admin_token
+            .as_ref()
+            .map_or("", |t| t.expose());
         if expected.is_empty() {
             return Err(StatusCode::NOT_FOUND.into_response());
         }

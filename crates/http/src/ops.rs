@@ -67,7 +67,11 @@ pub async fn healthz(State(app): State<App>) -> Response {
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain"),
               (status = 401, description = "PAYGATE_METRICS_TOKEN is set and the bearer token is missing or wrong", body = paygate_api::ErrorResponse)))]
 pub async fn metrics(State(app): State<App>, headers: HeaderMap) -> Response {
-    let expected = app.settings().metrics_token.as_deref().unwrap_or("");
+    let expected = app
+        .settings()
+        .metrics_token
+        .as_ref()
+        .map_or("", |t| t.expose());
     if !expected.is_empty() && !crate::bearer::matches(&headers, expected) {
         return crate::bearer::unauthorized(&app, "metrics token required");
     }

@@ -81,7 +81,7 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> TestApp {
         // Only created, never written: the master key is given and there is no demo data.
         data_dir: std::env::temp_dir(),
         database_url: Some(db.url.clone()),
-        master_key: Some(master_key_hex),
+        master_key: Some(master_key_hex.into()),
         demo: Some(false),
         http_header_read_timeout_ms: limits.header_read_timeout_ms,
         http_idle_timeout_ms: limits.idle_timeout_ms,

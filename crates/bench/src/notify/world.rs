@@ -42,7 +42,7 @@ impl World {
         // The gateway's own opening (migrations, secrets), with the settings the processes get.
         let settings = Settings {
             database_url: Some(database_url.to_owned()),
-            master_key: Some(master_key_hex.clone()),
+            master_key: Some(master_key_hex.clone().into()),
             pg_connections_max,
             order_ttl_secs: ORDER_TTL_SECS,
             notify_allow_private: true,

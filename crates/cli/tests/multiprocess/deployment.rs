@@ -142,14 +142,18 @@ impl Deployment {
 
 impl Merchant {
     pub fn client(&self, base_url: &str) -> Client {
-        Client::builder(base_url, self.id.clone(), SignKey::Md5(self.secret.clone()))
-            .verify_key(self.verify_key())
-            .build()
-            .expect("client")
+        Client::builder(
+            base_url,
+            self.id.clone(),
+            SignKey::Md5(self.secret.clone().into()),
+        )
+        .verify_key(self.verify_key())
+        .build()
+        .expect("client")
     }
 
     pub fn verify_key(&self) -> VerifyKey {
-        VerifyKey::Md5(self.secret.clone())
+        VerifyKey::Md5(self.secret.clone().into())
     }
 }
 

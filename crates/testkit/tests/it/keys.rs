@@ -93,7 +93,12 @@ async fn old_format_secrets_are_resealed_at_start_and_keep_working(backend: DbBa
     let t = spawn_app(backend).await;
     let id = t.merchant_id().clone();
     let key = t.master_key.clone();
-    set_sealed_secret(&t, &id, &key.seal_unbound_for_tests(&t.merchant.secret)).await;
+    set_sealed_secret(
+        &t,
+        &id,
+        &key.seal_unbound_for_tests(t.merchant.secret.expose()),
+    )
+    .await;
     let platform = t
         .store()
         .platform_secrets()
@@ -120,7 +125,7 @@ async fn old_format_secrets_are_resealed_at_start_and_keep_working(backend: DbBa
     assert_eq!(SealFormat::of(&resealed), SealFormat::Bound);
     assert_eq!(
         key.unseal(&resealed, id.as_str()).unwrap(),
-        t.merchant.secret
+        t.merchant.secret.expose()
     );
     let platform = t.store().platform_secrets().await.unwrap();
     assert_eq!(SealFormat::of(&platform[0].1), SealFormat::Bound);

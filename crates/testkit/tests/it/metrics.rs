@@ -126,7 +126,7 @@ async fn an_empty_metrics_token_leaves_metrics_open(backend: DbBackend) {
         backend,
         TestOptions {
             settings: AppSettings {
-                metrics_token: Some(String::new()),
+                metrics_token: Some(String::new().into()),
                 ..AppSettings::default()
             },
             ..TestOptions::default()
