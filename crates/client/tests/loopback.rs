@@ -94,7 +94,7 @@ fn by_out_trade_no(no: &str) -> QueryOrder {
 #[tokio::test]
 async fn a_signed_answer_is_verified_and_parsed() {
     let server = spawn_server().await;
-    let client = Client::new(&server.base_url, merchant(), SignKey::Md5(SECRET.into())).unwrap();
+    let client = md5_client(&server);
     let view = client
         .query_order(&by_out_trade_no("ORDER-1"))
         .await
@@ -103,21 +103,31 @@ async fn a_signed_answer_is_verified_and_parsed() {
     assert_eq!(view.trade_status, OrderStatus::Success);
 }
 
-#[tokio::test]
-async fn a_tampered_success_is_refused() {
-    let server = spawn_server().await;
-    let client = Client::new(&server.base_url, merchant(), SignKey::Md5(SECRET.into())).unwrap();
+/// Querying `out_trade_no` gets an answer the client must refuse: its signature does not hold.
+async fn assert_refused_as_forged(client: &Client, out_trade_no: &str) {
     let err = client
-        .query_order(&by_out_trade_no("TAMPERED"))
+        .query_order(&by_out_trade_no(out_trade_no))
         .await
         .unwrap_err();
     assert!(matches!(err, ClientError::BadResponseSignature), "{err:?}");
 }
 
+/// A client signing with the shared MD5 secret.
+fn md5_client(server: &Harness) -> Client {
+    Client::new(&server.base_url, merchant(), SignKey::Md5(SECRET.into())).unwrap()
+}
+
+#[tokio::test]
+async fn a_tampered_success_is_refused() {
+    let server = spawn_server().await;
+    let client = md5_client(&server);
+    assert_refused_as_forged(&client, "TAMPERED").await;
+}
+
 #[tokio::test]
 async fn an_unsigned_failure_with_an_http_error_status_is_the_api_error() {
     let server = spawn_server().await;
-    let client = Client::new(&server.base_url, merchant(), SignKey::Md5(SECRET.into())).unwrap();
+    let client = md5_client(&server);
     match client.query_order(&by_out_trade_no("UNKNOWN")).await {
         Err(ClientError::Api {
             error_code,
@@ -131,7 +141,7 @@ async fn an_unsigned_failure_with_an_http_error_status_is_the_api_error() {
 #[tokio::test]
 async fn a_non_json_answer_is_a_decode_error() {
     let server = spawn_server().await;
-    let client = Client::new(&server.base_url, merchant(), SignKey::Md5(SECRET.into())).unwrap();
+    let client = md5_client(&server);
     let err = client
         .query_order(&by_out_trade_no("HTML"))
         .await
@@ -152,11 +162,7 @@ async fn an_rsa_client_fetches_the_platform_key_to_verify_answers() {
         .await
         .unwrap();
     assert_eq!(view.trade_status, OrderStatus::Success);
-    let err = client
-        .query_order(&by_out_trade_no("TAMPERED"))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, ClientError::BadResponseSignature), "{err:?}");
+    assert_refused_as_forged(&client, "TAMPERED").await;
 }
 
 #[tokio::test]
@@ -171,17 +177,13 @@ async fn an_rsa_answer_signed_by_anyone_but_the_pinned_platform_key_is_refused()
     .verify_key(VerifyKey::Rsa2(impostor))
     .build()
     .unwrap();
-    let err = client
-        .query_order(&by_out_trade_no("ORDER-1"))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, ClientError::BadResponseSignature), "{err:?}");
+    assert_refused_as_forged(&client, "ORDER-1").await;
 }
 
 #[tokio::test]
 async fn raw_calls_return_status_and_body_as_they_came() {
     let server = spawn_server().await;
-    let client = Client::new(&server.base_url, merchant(), SignKey::Md5(SECRET.into())).unwrap();
+    let client = md5_client(&server);
     let fields = json!({"out_trade_no": "ORDER-1"})
         .as_object()
         .unwrap()
