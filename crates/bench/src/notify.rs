@@ -1,4 +1,4 @@
-//! `paygate bench notify`: how fast real `paygate serve` processes deliver merchant
+//! `paygate-bench notify`: how fast real `paygate serve` processes deliver merchant
 //! notifications, on PostgreSQL.
 //!
 //! - **drain** (`drain`): a backlog of paid orders' notifications written before the gateway
