@@ -84,6 +84,9 @@ struct Inner {
     clock: Arc<dyn Clock>,
     settings: AppSettings,
     merchant_cache: merchants::KeyCache,
+    /// Rung when this process writes a notification to the outbox, so its notifier claims it at
+    /// once instead of at its next poll.
+    outbox_written: tokio::sync::Notify,
 }
 
 const PLATFORM_KEY_NAME: &str = "platform_rsa_private_key";
@@ -119,6 +122,7 @@ impl App {
                 clock,
                 settings,
                 merchant_cache: merchants::KeyCache::default(),
+                outbox_written: tokio::sync::Notify::new(),
             }),
         })
     }
@@ -145,6 +149,16 @@ impl App {
 
     pub fn settings(&self) -> &AppSettings {
         &self.inner.settings
+    }
+
+    /// Waits until this process writes a notification to the outbox (or returns at once if one
+    /// was written since the last wait).
+    pub async fn outbox_written(&self) {
+        self.inner.outbox_written.notified().await
+    }
+
+    fn announce_outbox(&self) {
+        self.inner.outbox_written.notify_one();
     }
 
     pub fn platform_public_key(&self) -> String {

@@ -359,6 +359,7 @@ impl Notifier {
                 Outcome::Idle => tokio::select! {
                     () = shutdown.cancelled() => break,
                     () = self.inner.slot_freed.notified() => {}
+                    () = self.inner.app.outbox_written() => {}
                     () = tokio::time::sleep(idle) => {}
                 },
             }

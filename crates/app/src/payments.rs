@@ -297,6 +297,9 @@ impl App {
             if let Some(status) = self.store().transition_order(&change).await? {
                 metrics::counter!("paygate_order_transitions_total", "to" => status.as_str())
                     .increment(1);
+                if change.outbox.is_some() {
+                    self.announce_outbox();
+                }
             }
             self.reload(&order.trade_no).await?
         };

@@ -109,9 +109,13 @@ impl App {
     ) -> Result<(RefundRecord, OrderRecord), AppError> {
         let now = self.clock().now_ms();
         let outbox = self.refund_notification(&refund, &order, &finish, now);
-        self.store()
+        let finished = self
+            .store()
             .finish_refund(&refund.refund_no, &finish, now, Some(&outbox))
             .await?;
+        if finished.is_some() {
+            self.announce_outbox();
+        }
         let refund = self
             .store()
             .find_refund(

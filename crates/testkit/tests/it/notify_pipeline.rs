@@ -240,3 +240,32 @@ async fn a_batch_records_each_attempt_once_and_only_for_the_lease_holder(backend
     t.stop().await;
 }
 both_databases!(a_batch_records_each_attempt_once_and_only_for_the_lease_holder);
+
+/// A state change this process writes wakes its notifier at once: with an idle pause of a
+/// minute, the merchant still hears of the payment within seconds.
+async fn a_payment_made_here_is_delivered_without_waiting_for_the_next_poll(backend: DbBackend) {
+    let t = spawn_app(backend).await;
+    t.fund_wallet("alice", "1000.00").await;
+    let merchant = MerchantServer::start().await;
+    let settings = NotifierSettings {
+        idle_pause_ms: 60_000,
+        ..NotifierSettings::default()
+    };
+    let notifier = Notifier::new(t.app.clone(), settings).unwrap();
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(notifier.run(shutdown.clone()));
+    // The notifier's first claim finds nothing and it settles into its minute-long pause.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(merchant.received().is_empty());
+
+    let trade_no = paid_order(&t, "WAKE-1", &merchant.url).await;
+    until("the payment's notification arrived", || {
+        merchant.received().len() == 1
+    })
+    .await;
+    assert_eq!(merchant.received()[0]["trade_no"], trade_no.as_str());
+    shutdown.cancel();
+    running.await.unwrap();
+    t.stop().await;
+}
+both_databases!(a_payment_made_here_is_delivered_without_waiting_for_the_next_poll);
