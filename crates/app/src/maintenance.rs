@@ -23,6 +23,20 @@ pub async fn prune_nonces_step(app: &App) -> Result<Outcome, AppError> {
     })
 }
 
+/// Deletes pay codes that expired unused: they can never be presented again, and nothing else
+/// refers to them (a code a trade presented is kept with that trade).
+pub async fn prune_pay_codes_step(app: &App) -> Result<Outcome, AppError> {
+    let removed = app
+        .store()
+        .prune_unused_pay_codes(app.clock().now_ms())
+        .await?;
+    Ok(if removed == 0 {
+        Outcome::Idle
+    } else {
+        Outcome::DidWork(removed)
+    })
+}
+
 pub const NONCE_PRUNE_INTERVAL_MS: u64 = 60_000;
 
 pub async fn run_nonce_pruner(app: App, shutdown: CancellationToken) {
@@ -32,6 +46,11 @@ pub async fn run_nonce_pruner(app: App, shutdown: CancellationToken) {
             Ok(Outcome::DidWork(n)) => tracing::debug!(removed = n, "pruned expired nonces"),
             Ok(Outcome::Idle) => {}
             Err(error) => tracing::warn!(%error, "nonce pruning failed; will retry"),
+        }
+        match prune_pay_codes_step(&app).await {
+            Ok(Outcome::DidWork(n)) => tracing::debug!(removed = n, "pruned unused pay codes"),
+            Ok(Outcome::Idle) => {}
+            Err(error) => tracing::warn!(%error, "pay code pruning failed; will retry"),
         }
         tokio::select! {
             () = shutdown.cancelled() => return,

@@ -44,6 +44,18 @@ impl Store {
         })
     }
 
+    /// Deletes pay codes that expired before `before_ms` without ever being presented. A code
+    /// bound to a trade is kept: it is that trade's record of the payer's consent.
+    pub async fn prune_unused_pay_codes(&self, before_ms: i64) -> StoreResult<u64> {
+        let done =
+            sqlx::query("DELETE FROM wallet_paycodes WHERE trade_no IS NULL AND expires_at < $1")
+                .bind(before_ms)
+                .execute(&self.pool)
+                .await
+                .ctx("prune pay codes")?;
+        Ok(done.rows_affected())
+    }
+
     /// Sets (or replaces) the digest of the account's payer token. False when there is no
     /// such account.
     pub async fn wallet_set_payer_token(
