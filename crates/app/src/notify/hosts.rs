@@ -169,7 +169,7 @@ impl HostTable {
         });
     }
 
-    /// The current limit of `host`, for tests and the metrics.
+    /// The current limit of `host` (`Notifier::host_limit`).
     pub(super) fn limit_of(&self, host: &str) -> Option<usize> {
         self.hosts.get(host).map(Host::limit)
     }

@@ -134,6 +134,6 @@ fn report(pending: &Pending, recorded: bool) {
         );
     } else if outcome.verdict == AttemptVerdict::GaveUp {
         tracing::warn!(id = outcome.notification_id, trade_no = %pending.trade_no,
-            reason = %outcome.attempt.outcome, "gave up notifying the merchant");
+            reason = ?outcome.attempt.outcome, "gave up notifying the merchant");
     }
 }

@@ -13,7 +13,6 @@ use paygate_testkit::{
     TestOptions,
 };
 use serde_json::{json, Map, Value};
-use sqlx::Row;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 const TEN_MINUTES_SECS: i64 = 10 * 60;
@@ -207,15 +206,6 @@ async fn a_refusal_to_a_known_merchant_is_signed(backend: DbBackend) {
 }
 both_databases!(a_refusal_to_a_known_merchant_is_signed);
 
-/// Rows in `request_nonces` (not among the tables `count_rows` knows, so counted here).
-async fn nonce_rows(t: &TestApp) -> i64 {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM request_nonces")
-        .fetch_one(t.store().pool())
-        .await
-        .expect("count nonces");
-    row.try_get::<i64, _>("n").expect("a count")
-}
-
 /// A 1002 for exactly `why`, and nothing written: no order, no nonce.
 async fn assert_refused_because(
     t: &TestApp,
@@ -226,7 +216,7 @@ async fn assert_refused_because(
     assert_refused_as_unauthentic(t, answer).await;
     assert_eq!(answer.1["msg"], why, "{:?}", answer.1);
     assert_eq!(
-        nonce_rows(t).await,
+        count_rows(t, "request_nonces").await,
         nonces_before,
         "a refused request burnt a nonce"
     );
@@ -237,7 +227,7 @@ async fn assert_refused_because(
 async fn an_rsa2_merchant_refuses_md5_and_hmac_signatures(backend: DbBackend) {
     let t = spawn_app(backend).await;
     let merchant = create_merchant(&t.app, SignType::Rsa2).await;
-    let nonces_before = nonce_rows(&t).await;
+    let nonces_before = count_rows(&t, "request_nonces").await;
     for weaker in [
         SignKey::Md5(merchant.secret.clone()),
         SignKey::HmacSha256(merchant.secret.clone()),
@@ -271,7 +261,7 @@ async fn an_hmac_merchants_request_without_sign_type_is_refused(backend: DbBacke
         .sign(&fields)
         .expect("sign");
     fields.insert("sign".into(), sign.into());
-    let nonces_before = nonce_rows(&t).await;
+    let nonces_before = count_rows(&t, "request_nonces").await;
 
     let answer = client
         .send_unsigned(paths::CREATE, fields)
@@ -306,7 +296,7 @@ async fn the_timestamp_window_is_300_seconds_each_way(backend: DbBackend) {
     let (options, clock) = TestOptions::with_manual_clock();
     let t = spawn_app_with(backend, options).await;
     let now = clock.now_ms() / 1000;
-    let nonces_before = nonce_rows(&t).await;
+    let nonces_before = count_rows(&t, "request_nonces").await;
 
     for (i, offset) in [301, -301].into_iter().enumerate() {
         let answer = create_at(&t, &format!("WINDOW-OUT-{i}"), json!(now + offset)).await;
@@ -322,7 +312,7 @@ async fn the_timestamp_window_is_300_seconds_each_way(backend: DbBackend) {
         );
     }
     assert_eq!(count_rows(&t, "orders").await, 4);
-    assert_eq!(nonce_rows(&t).await, nonces_before + 4);
+    assert_eq!(count_rows(&t, "request_nonces").await, nonces_before + 4);
     t.stop().await;
 }
 both_databases!(the_timestamp_window_is_300_seconds_each_way);
@@ -332,7 +322,7 @@ both_databases!(the_timestamp_window_is_300_seconds_each_way);
 /// window. The requests are signed correctly, so only the timestamp check can refuse them.
 async fn extreme_timestamps_are_refused_as_stale(backend: DbBackend) {
     let t = spawn_app(backend).await;
-    let nonces_before = nonce_rows(&t).await;
+    let nonces_before = count_rows(&t, "request_nonces").await;
     let extremes = [
         json!(i64::MIN),
         json!(i64::MAX),
@@ -361,7 +351,7 @@ async fn a_forged_request_writes_no_nonce(backend: DbBackend) {
     let genuine = t.client.sign_fields(fields).expect("sign");
     let mut forged = genuine.clone();
     forged.insert("sign".into(), "0123456789ABCDEF0123456789ABCDEF".into());
-    let nonces_before = nonce_rows(&t).await;
+    let nonces_before = count_rows(&t, "request_nonces").await;
 
     let refused = t
         .client
@@ -376,7 +366,7 @@ async fn a_forged_request_writes_no_nonce(backend: DbBackend) {
         .await
         .expect("an answer");
     assert_eq!(accepted.1["code"], "SUCCESS", "{:?}", accepted.1);
-    assert_eq!(nonce_rows(&t).await, nonces_before + 1);
+    assert_eq!(count_rows(&t, "request_nonces").await, nonces_before + 1);
     t.stop().await;
 }
 both_databases!(a_forged_request_writes_no_nonce);
