@@ -206,6 +206,7 @@ impl App {
             money: paygate_domain::Money::new(order.total_amount, order.currency),
             subject: order.subject.clone(),
             payer,
+            client_ip: None,
         };
         self.schedule_order_poll(&order).await?;
         let answer = channel.pay(&request).await;

@@ -36,9 +36,10 @@ fn unknown(error: StoreError) -> ChannelError {
 impl Channel for WalletChannel {
     fn info(&self) -> ChannelInfo {
         ChannelInfo {
-            pay_type: PayType::Wallet,
+            name: "wallet",
             currencies: &[Currency::Cny],
             pays_at_once: true,
+            rules: None,
         }
     }
 

@@ -6,11 +6,18 @@
 //! trade layer may change an order's state; an unknown outcome leaves the order waiting and is
 //! settled later by a status query.
 
+pub mod callback;
+pub mod prepare;
 pub mod rules;
 pub mod wechat;
 
 use async_trait::async_trait;
-use paygate_domain::{Currency, MerchantId, Money, PayCode, PayType, RefundNo, TradeNo};
+use paygate_domain::{Currency, MerchantId, Money, PayCode, RefundNo, TradeNo};
+
+pub use callback::{
+    BillLine, BillLineKind, CallbackEvent, CallbackRefusal, CallbackReply, CallbackRequest,
+};
+pub use prepare::{PrepareRequest, Prepared, Scenario};
 
 /// The payer's consent to be charged, as the channel takes it. Naming an account is not
 /// consent (DESIGN §3): only a credential the payer's own wallet or app issued is.
@@ -29,6 +36,8 @@ pub struct PayRequest {
     pub money: Money,
     pub subject: String,
     pub payer: Payer,
+    /// The payer's device address as the merchant reported it (WeChat's `spbill_create_ip`).
+    pub client_ip: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,10 +110,13 @@ pub enum ChannelError {
 /// Static facts about a channel that the core needs to route and to validate.
 #[derive(Debug, Clone)]
 pub struct ChannelInfo {
-    pub pay_type: PayType,
+    /// The channel's name in callback paths (`/callback/{name}/{kind}`) and logs.
+    pub name: &'static str,
     pub currencies: &'static [Currency],
     /// Whether `create` can charge at once when the payer presents a pay code.
     pub pays_at_once: bool,
+    /// The channel's rules, checked before any call (`None`: the platform's own wallet).
+    pub rules: Option<&'static rules::ChannelRules>,
 }
 
 #[async_trait]
@@ -122,4 +134,49 @@ pub trait Channel: Send + Sync {
     async fn refund(&self, request: &RefundRequest) -> Result<RefundOutcome, ChannelError>;
 
     async fn query_refund(&self, refund_no: &RefundNo) -> Result<RefundOutcome, ChannelError>;
+
+    /// Opens a trade the payer completes on their own device (JSAPI, Native, H5, APP) and
+    /// answers what the merchant's page or app needs to start it. Idempotent on the trade
+    /// number: asked again with the same request, the channel answers the same trade.
+    async fn prepare(&self, _request: &PrepareRequest) -> Result<Prepared, ChannelError> {
+        Err(ChannelError::Unsupported)
+    }
+
+    /// A status query naming the trade by the channel's own number.
+    async fn query_by_channel_no(
+        &self,
+        _channel_trade_no: &str,
+    ) -> Result<TradeState, ChannelError> {
+        Err(ChannelError::Unsupported)
+    }
+
+    /// Cancels a charge-at-once trade whose outcome is still open (micropay reverse): whatever
+    /// the payer paid goes back and the trade is closed at the channel. `Ok` means it is done.
+    async fn cancel(&self, _trade_no: &TradeNo) -> Result<(), ChannelError> {
+        Err(ChannelError::Unsupported)
+    }
+
+    /// Verifies and reads a callback the channel sent to `/callback/{channel}/{kind}`. The
+    /// adapter checks the signature, the freshness, and that it is meant for this channel
+    /// account (merchant number, app id); the order number and amount are the caller's to
+    /// check against its own order.
+    fn parse_callback(
+        &self,
+        _request: &CallbackRequest<'_>,
+    ) -> Result<CallbackEvent, CallbackRefusal> {
+        Err(CallbackRefusal::Unsupported)
+    }
+
+    /// The answer the channel expects to a callback: accepted, or refused (it will retry).
+    fn callback_reply(&self, accepted: Result<(), &CallbackRefusal>) -> CallbackReply {
+        match accepted {
+            Ok(()) => CallbackReply::text(200, "success"),
+            Err(refusal) => CallbackReply::text(400, &refusal.to_string()),
+        }
+    }
+
+    /// The channel's trade bill for one clearing day, parsed to its lines with exact amounts.
+    async fn bill(&self, _day: chrono::NaiveDate) -> Result<Vec<BillLine>, ChannelError> {
+        Err(ChannelError::Unsupported)
+    }
 }

@@ -82,9 +82,10 @@ fn unscripted(op: &str) -> ChannelError {
 impl Channel for ScriptedChannel {
     fn info(&self) -> ChannelInfo {
         ChannelInfo {
-            pay_type: self.pay_type,
+            name: "scripted",
             currencies: &[Currency::Cny],
             pays_at_once: true,
+            rules: None,
         }
     }
 

@@ -1,0 +1,46 @@
+//! Trades the payer completes on their own device (DESIGN §6): the scenario a merchant asks
+//! for and what the channel hands back to start it.
+
+use paygate_domain::{MerchantId, Money, TradeNo};
+use std::collections::BTreeMap;
+
+/// Where the payer will pay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scenario {
+    /// Inside WeChat (official account page or mini program), as the payer `openid` of the
+    /// channel's app.
+    Jsapi { openid: String },
+    /// A QR code the payer scans (C scans B).
+    Native,
+    /// A mobile browser outside the wallet's app, redirected into it.
+    H5,
+    /// The merchant's own app, through the wallet's SDK.
+    App,
+}
+
+#[derive(Debug, Clone)]
+pub struct PrepareRequest {
+    pub trade_no: TradeNo,
+    pub merchant_id: MerchantId,
+    pub money: Money,
+    pub subject: String,
+    pub scenario: Scenario,
+    /// The order's deadline; the channel's trade expires with it.
+    pub expire_at_ms: i64,
+    /// The payer's device address as the merchant reported it (required by H5).
+    pub client_ip: Option<String>,
+    /// Where the channel sends its payment callback (ours, `/callback/{channel}/pay`).
+    pub notify_url: String,
+}
+
+/// What the merchant's page or app needs to start the payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prepared {
+    /// The QR code's content (Native `code_url`).
+    CodeUrl(String),
+    /// A URL the payer's browser is sent to (H5 `h5_url`).
+    RedirectUrl(String),
+    /// Signed parameters the wallet's JS bridge or app SDK is invoked with (JSAPI, APP),
+    /// field names exactly as that SDK expects them.
+    Params(BTreeMap<String, String>),
+}
