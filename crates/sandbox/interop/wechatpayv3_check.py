@@ -1,11 +1,14 @@
 """Points the PyPI package wechatpayv3 (WeChat Pay's community Python SDK) at a running
 WeChat Pay sandbox: a Native order is created, queried, paid by the payer simulator and
-refunded; the payment callback the sandbox sends is verified and decrypted by the SDK.
+refunded; the payment callback the sandbox sends is verified and decrypted by the SDK; the
+day's bill is fetched gzipped and checked against its SHA1.
 
 Usage: python wechatpayv3_check.py <data_dir>/sandbox/wechat.json
 Exits non-zero on the first disagreement.
 """
 
+import gzip
+import hashlib
 import json
 import sys
 import threading
@@ -92,7 +95,16 @@ def main(credentials_path):
     expect(code == 200 and json.loads(message)["status"] == "PROCESSING", "refund", code, message)
     code, message = pay.query_refund(out_refund_no="R" + out_trade_no)
     expect(code == 200, "refund query", code, message)
-    print("wechatpayv3 interop: create, query, callback, refund, refund query all agree")
+
+    code, message = pay.trade_bill(bill_date=resource["success_time"][:10])
+    expect(code == 200, "trade bill", code, message)
+    location = json.loads(message)
+    code, packed = pay.download_bill(location["download_url"])
+    expect(code == 200, "bill download", code)
+    bill = gzip.decompress(packed)
+    expect(hashlib.sha1(bill).hexdigest() == location["hash_value"], "bill hash")
+    expect(out_trade_no in bill.decode("utf-8"), "the bill lists the trade")
+    print("wechatpayv3 interop: create, query, callback, refund, refund query, bill all agree")
 
 
 def expect(ok, *what):

@@ -4,6 +4,7 @@
 //! (by its success time) and each refund asked that day, with WeChat Pay's fees
 //! (round half up of amount × rate; a refund gives back the fee on its amount). Unlike WeChat
 //! Pay (bills ready at D+1 10:00), the sandbox serves a day's bill at once, today's included.
+//! `tar_type=GZIP` serves the file gzipped; the hash stays the uncompressed bill's.
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -25,27 +26,41 @@ use crate::{ids, App};
 /// Download tokens kept at once; the oldest is forgotten first.
 const TOKENS_MAX: usize = 64;
 
-/// Bills fetched and not yet forgotten, by download token: the text the hash was taken of.
+/// How the file is served: as is, or gzipped (`tar_type=GZIP`, what SDKs ask by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Packing {
+    Plain,
+    Gzip,
+}
+
+/// A bill as it will be downloaded.
+#[derive(Debug, Clone)]
+struct File {
+    bytes: Vec<u8>,
+    packing: Packing,
+}
+
+/// Bills fetched and not yet forgotten, by download token.
 #[derive(Default)]
 pub struct Bills {
-    issued: VecDeque<(String, String)>,
+    issued: VecDeque<(String, File)>,
 }
 
 impl Bills {
-    fn issue(&mut self, text: String) -> String {
+    fn issue(&mut self, file: File) -> String {
         let token = ids::alnum(32);
         if self.issued.len() == TOKENS_MAX {
             self.issued.pop_front();
         }
-        self.issued.push_back((token.clone(), text));
+        self.issued.push_back((token.clone(), file));
         token
     }
 
-    fn text(&self, token: &str) -> Option<String> {
+    fn file(&self, token: &str) -> Option<File> {
         self.issued
             .iter()
             .find(|(issued, _)| issued == token)
-            .map(|(_, text)| text.clone())
+            .map(|(_, file)| file.clone())
     }
 }
 
@@ -54,6 +69,8 @@ pub struct BillQuery {
     bill_date: String,
     #[serde(default)]
     bill_type: Option<String>,
+    #[serde(default)]
+    tar_type: Option<String>,
 }
 
 pub async fn trade_bill(
@@ -66,6 +83,11 @@ pub async fn trade_bill(
     if query.bill_type.as_deref().is_some_and(|t| t != "ALL") {
         return Err(V3Error::param("the sandbox serves bill_type ALL only"));
     }
+    let packing = match query.tar_type.as_deref() {
+        None => Packing::Plain,
+        Some("GZIP") => Packing::Gzip,
+        Some(_) => return Err(V3Error::param("tar_type must be GZIP or absent")),
+    };
     let rows = rows_of_day(&app.book(), date, app.fee_rate_ppm);
     if rows.is_empty() {
         return Err(V3Error::new(
@@ -75,8 +97,13 @@ pub async fn trade_bill(
         ));
     }
     let text = bill::write(&rows);
+    // The hash is the bill's own, before any compression, as WeChat Pay documents it.
     let hash_value = bill::sha1_hex(&text);
-    let token = app.bills().issue(text);
+    let bytes = match packing {
+        Packing::Plain => text.into_bytes(),
+        Packing::Gzip => gzip(text.as_bytes()),
+    };
+    let token = app.bills().issue(File { bytes, packing });
     Ok(Json(BillLocation {
         hash_type: "SHA1".to_owned(),
         hash_value,
@@ -97,11 +124,24 @@ pub async fn download(
     Query(query): Query<DownloadQuery>,
     _signed: Verified,
 ) -> Result<Response, V3Error> {
-    let text = app
+    let file = app
         .bills()
-        .text(&query.token)
+        .file(&query.token)
         .ok_or_else(|| V3Error::new(StatusCode::NOT_FOUND, "RESOURCE_NOT_EXISTS", "账单不存在"))?;
-    Ok(([("Content-Type", "text/plain; charset=utf-8")], text).into_response())
+    let content_type = match file.packing {
+        Packing::Plain => "text/plain; charset=utf-8",
+        Packing::Gzip => "application/gzip",
+    };
+    Ok(([("Content-Type", content_type)], file.bytes).into_response())
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder
+        .write_all(bytes)
+        .expect("writing to memory does not fail");
+    encoder.finish().expect("writing to memory does not fail")
 }
 
 /// The day's rows, in time order.

@@ -131,3 +131,43 @@ async fn a_day_without_trades_has_no_bill_and_downloads_need_a_signature() {
         .unwrap();
     assert_eq!(unknown.status().as_u16(), 404);
 }
+
+#[tokio::test]
+async fn a_gzipped_bill_unpacks_to_the_bill_its_hash_names() {
+    use std::io::Read;
+    let h = start().await;
+    let paid = h
+        .paid_native("P20261129411", 2_000, "https://merchant.example/notify")
+        .await;
+    let mchid = &h.credentials.mchid;
+    let query = h
+        .get(&format!("/v3/pay/transactions/id/{paid}?mchid={mchid}"))
+        .await;
+    let day = &query.body["success_time"].as_str().unwrap()[..10];
+    let location = h
+        .get(&format!(
+            "/v3/bill/tradebill?bill_date={day}&bill_type=ALL&tar_type=GZIP"
+        ))
+        .await;
+    let download_url = location.body["download_url"].as_str().unwrap();
+    let path = download_url.strip_prefix(&h.credentials.base_url).unwrap();
+    let packed = h
+        .send_v3("GET", path, None, Signing::Genuine)
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&packed[..])
+        .read_to_string(&mut text)
+        .unwrap();
+    assert_eq!(
+        bill::sha1_hex(&text),
+        location.body["hash_value"].as_str().unwrap()
+    );
+    let parsed = bill::parse(&text).unwrap();
+    assert_eq!(parsed.rows.len(), 1);
+    assert_eq!(parsed.rows[0].total_fen, 2_000);
+    assert_eq!(parsed.rows[0].fee_fen, 12);
+}
