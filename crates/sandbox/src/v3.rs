@@ -229,8 +229,10 @@ pub fn check_notify_url(text: &str) -> Result<(), V3Error> {
     }
 }
 
+/// Optional, so a missing `mchid` is answered as WeChat Pay does (`PARAM_ERROR`).
 #[derive(Debug, Deserialize)]
 pub struct MchidQuery {
+    #[serde(default)]
     mchid: Option<String>,
 }
 
