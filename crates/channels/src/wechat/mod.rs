@@ -3,6 +3,7 @@
 //! channel adapter and the sandbox that plays WeChat Pay's server.
 
 pub mod bill;
+pub mod micropay;
 pub mod v2_sign;
 pub mod v2_xml;
 pub mod v3_auth;
