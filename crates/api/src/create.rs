@@ -8,7 +8,7 @@ use crate::schema::{
 };
 use crate::{paths, ApiRequest, FieldError};
 use chrono::{DateTime, Utc};
-use paygate_domain::{Money, OutTradeNo, PayCode, PayType, WalletAccountId};
+use paygate_domain::{AuthCode, Money, OutTradeNo, PayType, WalletAccountId};
 use serde_json::{Map, Value};
 use std::net::IpAddr;
 use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, OneOfBuilder, Ref, Schema};
@@ -40,7 +40,7 @@ pub struct CreateOrder {
     pub buyer_id: Option<WalletAccountId>,
     /// The payer's one-time pay code (18 digits starting 88, valid 60 s), scanned from the
     /// payer's wallet: the payer's consent to be charged now (micropay).
-    pub auth_code: Option<PayCode>,
+    pub auth_code: Option<AuthCode>,
     /// The payer's `openid` under the channel's app: required by `wechat_jsapi`.
     pub openid: Option<String>,
     /// The payer's device address as the merchant saw it: required by `wechat_h5`, passed to
@@ -76,10 +76,10 @@ impl CreateOrder {
 
 /// `auth_code`, the payer's pay code: its shape is checked here (1001), its validity by the
 /// wallet that issued it (1011).
-fn pay_code(f: &Fields<'_>) -> Result<Option<PayCode>, FieldError> {
+fn pay_code(f: &Fields<'_>) -> Result<Option<AuthCode>, FieldError> {
     f.text(field::AUTH_CODE, 32)?
         .map(|text| {
-            PayCode::parse(text).map_err(|e| FieldError::new(field::AUTH_CODE, e.to_string()))
+            AuthCode::parse(text).map_err(|e| FieldError::new(field::AUTH_CODE, e.to_string()))
         })
         .transpose()
 }
@@ -164,7 +164,7 @@ impl ApiRequest for CreateOrder {
         insert_opt(
             &mut fields,
             field::AUTH_CODE,
-            self.auth_code.as_ref().map(PayCode::as_str),
+            self.auth_code.as_ref().map(AuthCode::as_str),
         );
         insert_opt(&mut fields, field::OPENID, self.openid.as_deref());
         if let Some(ip) = self.client_ip {

@@ -119,7 +119,7 @@ fn create_sends_every_optional_field_when_set_and_empty_text_as_absent() {
         attach: Some("cart=7".into()),
         expire_time: DateTime::from_timestamp(1_795_000_000, 0),
         buyer_id: Some(WalletAccountId::parse("W42").unwrap()),
-        auth_code: Some(PayCode::parse("880000000000000042").unwrap()),
+        auth_code: Some(AuthCode::parse("880000000000000042").unwrap()),
         ..minimal_order()
     };
     let fields = order.to_fields();
@@ -167,7 +167,7 @@ fn what_the_client_writes_the_server_reads_back() {
     let order = CreateOrder {
         body: Some("blue ink".into()),
         expire_time: DateTime::from_timestamp(1_795_000_600, 0),
-        auth_code: Some(PayCode::parse("880000000000000042").unwrap()),
+        auth_code: Some(AuthCode::parse("880000000000000042").unwrap()),
         ..minimal_order()
     };
     assert_eq!(

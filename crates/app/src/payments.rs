@@ -10,7 +10,7 @@ use paygate_api::field;
 use paygate_channels::{
     Channel, ChannelError, DeclineReason, PayOutcome, PayRequest, Payer, Scenario, TradeState,
 };
-use paygate_domain::{MerchantId, OrderEvent, OrderStatus, PayFlow, TradeNo};
+use paygate_domain::{AuthCode, MerchantId, OrderEvent, OrderStatus, PayFlow, TradeNo};
 use paygate_store::{
     Inserted, NewOrder, NonceOutcome, OrderRecord, OrderRef, OrderTransition, Outbox, RequestNonce,
 };
@@ -186,7 +186,10 @@ impl App {
         }
         let scenario = scenario_of(&cmd)?;
         let now = self.clock().now_ms();
-        let payer = cmd.auth_code.clone().map(Payer::AuthCode);
+        let payer = cmd.auth_code.clone().map(|code| match code {
+            AuthCode::Wallet(code) => Payer::AuthCode(code),
+            AuthCode::Wechat(code) => Payer::WechatAuthCode(code),
+        });
         let client_ip = cmd.client_ip.map(|ip| ip.to_string());
         let order = new_order(cmd, record.id.clone(), now, self.settings().order_ttl_secs);
         if let Some(rules) = channel.info().rules {

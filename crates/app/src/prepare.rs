@@ -5,11 +5,22 @@ use crate::commands::CreateOrder;
 use crate::{App, AppError};
 use paygate_api::field;
 use paygate_channels::{Channel, ChannelError, PrepareRequest, Scenario};
-use paygate_domain::{OrderRecord, PayFlow, Scene};
+use paygate_domain::{AuthCode, OrderRecord, PayFlow, PayType, Scene};
 use std::sync::Arc;
 
 /// The trade a prepared pay type opens at its channel, with what its scenario requires.
 pub(crate) fn scenario_of(cmd: &CreateOrder) -> Result<Option<Scenario>, AppError> {
+    let issuer_fits = match (&cmd.auth_code, cmd.pay_type) {
+        (None, _) => true,
+        (Some(AuthCode::Wallet(_)), pay_type) => pay_type == PayType::Wallet,
+        (Some(AuthCode::Wechat(_)), pay_type) => pay_type == PayType::WechatMicropay,
+    };
+    if !issuer_fits {
+        return Err(AppError::param(
+            field::AUTH_CODE,
+            format!("is not a pay code of pay_type {}", cmd.pay_type),
+        ));
+    }
     Ok(match cmd.pay_type.flow() {
         PayFlow::Cashier => None,
         PayFlow::PayCode => {

@@ -24,7 +24,9 @@ pub use error::ErrorCode;
 pub use ids::*;
 pub use money::{Amount, AmountError, Currency, Money};
 pub use order::{OrderEvent, OrderStatus, PayFlow, PayType, Scene, TransitionError};
-pub use paycode::{PayCode, PayCodeError, PayerToken, WechatPayCode, WechatPayCodeError};
+pub use paycode::{
+    AuthCode, AuthCodeError, PayCode, PayCodeError, PayerToken, WechatPayCode, WechatPayCodeError,
+};
 pub use records::{OrderRecord, PayData, RefundRecord};
 pub use refund::{RefundEvent, RefundStatus};
 pub use untrusted::Untrusted;

@@ -104,6 +104,47 @@ impl fmt::Debug for WechatPayCode {
     }
 }
 
+/// A pay code as the merchant scanned it, told apart by its issuer's prefix (`88` ours,
+/// `10`-`15` WeChat Pay's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthCode {
+    Wallet(PayCode),
+    Wechat(WechatPayCode),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "auth_code must be a pay code: 18 digits starting with 88 (wallet) or 10 to 15 (WeChat Pay)"
+)]
+pub struct AuthCodeError;
+
+impl From<PayCode> for AuthCode {
+    fn from(code: PayCode) -> AuthCode {
+        AuthCode::Wallet(code)
+    }
+}
+
+impl AuthCode {
+    pub fn parse(text: &str) -> Result<AuthCode, AuthCodeError> {
+        PayCode::parse(text)
+            .map(AuthCode::Wallet)
+            .or_else(|_| WechatPayCode::parse(text).map(AuthCode::Wechat))
+            .map_err(|_| AuthCodeError)
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            AuthCode::Wallet(code) => code.as_str(),
+            AuthCode::Wechat(code) => code.as_str(),
+        }
+    }
+
+    /// What an order keeps of the code, to compare a retried create with.
+    pub fn digest(&self) -> String {
+        sha256_hex(self.as_str())
+    }
+}
+
 /// The bearer token of a payer's app: proves "I am the holder of this wallet account".
 #[derive(Clone, PartialEq, Eq)]
 pub struct PayerToken(String);
@@ -142,6 +183,26 @@ impl fmt::Debug for PayerToken {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_scanned_code_is_told_apart_by_its_prefix() {
+        let ours = "881234567890123456";
+        let wechat = "134567890123456789";
+        assert!(matches!(AuthCode::parse(ours), Ok(AuthCode::Wallet(_))));
+        assert!(matches!(AuthCode::parse(wechat), Ok(AuthCode::Wechat(_))));
+        for bad in [
+            "161234567890123456",
+            "8812345678901234567",
+            "88123456789012345x",
+            "",
+        ] {
+            assert_eq!(AuthCode::parse(bad), Err(AuthCodeError), "{bad}");
+        }
+        assert_eq!(
+            AuthCode::parse(ours).unwrap().digest(),
+            PayCode::parse(ours).unwrap().digest()
+        );
+    }
 
     #[test]
     fn a_pay_code_is_eighteen_digits_starting_88() {

@@ -20,7 +20,7 @@ pub fn paid_order(n: u64, notify_url: &str, code: PayCode) -> CreateOrder {
         "multiprocess",
         notify_url,
     );
-    create.auth_code = Some(code);
+    create.auth_code = Some(code.into());
     create
 }
 

@@ -31,7 +31,7 @@ async fn operators_see_every_attempt_and_can_resend(backend: DbBackend) {
         "tea",
         merchant.url.as_str(),
     );
-    create.auth_code = Some(t.pay_code("alice").await);
+    create.auth_code = Some(t.pay_code("alice").await.into());
     let order = t.client.create_order(&create).await.unwrap();
     let notifier = Notifier::new(t.app.clone(), NotifierSettings::default()).unwrap();
     notifier.try_step().await.unwrap();

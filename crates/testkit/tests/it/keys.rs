@@ -242,7 +242,7 @@ async fn a_notification_that_cannot_be_signed_is_a_failed_attempt_not_an_unsigne
         "tea",
         merchant.url.as_str(),
     );
-    create.auth_code = Some(t.pay_code("alice").await);
+    create.auth_code = Some(t.pay_code("alice").await.into());
     let order = t.client.create_order(&create).await.expect("paid order");
     let notification = t
         .store()

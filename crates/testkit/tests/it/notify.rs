@@ -43,7 +43,7 @@ async fn paid_order(s: &Scene, number: &str, notify_url: &str) -> TradeNo {
         "green tea",
         notify_url,
     );
-    create.auth_code = Some(s.t.pay_code("alice").await);
+    create.auth_code = Some(s.t.pay_code("alice").await.into());
     let order = s.t.client.create_order(&create).await.unwrap();
     assert_eq!(order.trade_status, OrderStatus::Success);
     order.trade_no

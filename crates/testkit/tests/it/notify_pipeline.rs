@@ -22,7 +22,7 @@ async fn paid_order(t: &TestApp, number: &str, notify_url: &str) -> TradeNo {
         "green tea",
         notify_url,
     );
-    create.auth_code = Some(t.pay_code("alice").await);
+    create.auth_code = Some(t.pay_code("alice").await.into());
     let order = t.client.create_order(&create).await.unwrap();
     assert_eq!(order.trade_status, OrderStatus::Success);
     order.trade_no

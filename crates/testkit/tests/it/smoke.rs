@@ -14,7 +14,7 @@ async fn wallet_order_is_paid_queried_and_refunded(backend: DbBackend) {
         "green tea",
         "https://shop.example/notify",
     );
-    create.auth_code = Some(t.pay_code("alice").await);
+    create.auth_code = Some(t.pay_code("alice").await.into());
     let paid = t.client.create_order(&create).await.expect("create");
     assert_eq!(paid.trade_status, OrderStatus::Success);
 
@@ -60,7 +60,7 @@ async fn running_workers_deliver_notifications_unprompted(backend: DbBackend) {
         "green tea",
         &merchant.url,
     );
-    create.auth_code = Some(t.pay_code("alice").await);
+    create.auth_code = Some(t.pay_code("alice").await.into());
     let paid = t.client.create_order(&create).await.expect("create");
     assert_eq!(paid.trade_status, OrderStatus::Success);
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -40,7 +40,7 @@ pub fn unpaid_order(number: &str, amount: &str) -> CreateOrder {
 /// A wallet order charged, as it is created, to the payer who showed the pay code `code`.
 pub fn wallet_order(number: &str, amount: &str, code: &PayCode) -> CreateOrder {
     CreateOrder {
-        auth_code: Some(code.clone()),
+        auth_code: Some(code.clone().into()),
         ..unpaid_order(number, amount)
     }
 }
