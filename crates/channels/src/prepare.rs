@@ -27,10 +27,9 @@ pub struct PrepareRequest {
     pub scenario: Scenario,
     /// The order's deadline; the channel's trade expires with it.
     pub expire_at_ms: i64,
-    /// The payer's device address as the merchant reported it (required by H5).
+    /// The payer's device address as the merchant reported it (required by H5). Where the
+    /// channel sends its callbacks is the channel's configuration, not the request's.
     pub client_ip: Option<String>,
-    /// Where the channel sends its payment callback (ours, `/callback/{channel}/pay`).
-    pub notify_url: String,
 }
 
 /// What the merchant's page or app needs to start the payment.

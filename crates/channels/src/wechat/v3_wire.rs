@@ -197,6 +197,27 @@ pub enum RefundStatus {
     Abnormal,
 }
 
+/// What a refund callback's resource holds (it names no app id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundNotice {
+    pub mchid: String,
+    pub out_trade_no: String,
+    pub transaction_id: String,
+    pub out_refund_no: String,
+    pub refund_id: String,
+    pub refund_status: RefundStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success_time: Option<String>,
+    pub user_received_account: String,
+    pub amount: RefundAmount,
+}
+
+/// `POST .../close` carries only the merchant number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloseOrder {
+    pub mchid: String,
+}
+
 /// A callback's envelope; `resource` is sealed with the APIv3 key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notification {

@@ -1,0 +1,310 @@
+//! `WechatPay`: the `Channel` for WeChat Pay API v3 (JSAPI, Native, H5, APP; queries, close,
+//! refunds, bills). Field mapping lives in `mapping`, the signed HTTP in `http`, callbacks in
+//! `callback`; this file only says which call each operation makes and what its answer means.
+
+use async_trait::async_trait;
+use paygate_domain::sign::SignKey;
+use paygate_domain::{Currency, RefundNo, TradeNo};
+
+use super::config::{ConfigError, WechatConfig};
+use super::http::{self, V3Client};
+use super::mapping::{self, Invoke, MappingError, CNY};
+use super::v3_wire::{
+    self, BillLocation, CloseOrder, CreateOrder, CreateRefund, Created, H5Info, OrderAmount,
+    Refund, RefundAmountRequest, SceneInfo, Transaction,
+};
+use super::verify::PlatformKeys;
+use crate::{
+    CallbackEvent, CallbackRefusal, CallbackReply, CallbackRequest, Channel, ChannelError,
+    ChannelInfo, PayOutcome, PayRequest, PrepareRequest, Prepared, RefundOutcome, RefundRequest,
+    Scenario, TradeState,
+};
+
+/// The channel's name in callback paths and logs.
+pub const CHANNEL_NAME: &str = "wechat";
+
+/// One WeChat Pay merchant account; serves every product, the scenario picks the API.
+#[derive(Debug, Clone)]
+pub struct WechatPay {
+    pub(crate) config: WechatConfig,
+    pub(crate) client: V3Client,
+    pub(crate) platform: PlatformKeys,
+    merchant_key: SignKey,
+}
+
+impl From<MappingError> for ChannelError {
+    fn from(error: MappingError) -> ChannelError {
+        match error {
+            // Ours to send: WeChat Pay never saw it.
+            MappingError::Currency(_) => ChannelError::Rejected(error.to_string()),
+            // In an answer: we cannot read what WeChat Pay did.
+            _ => ChannelError::Unknown(format!("WeChat Pay's answer: {error}")),
+        }
+    }
+}
+
+/// A signed answer about something other than what we asked cannot be believed.
+fn expect_same(field: &str, answered: &str, asked: &str) -> Result<(), ChannelError> {
+    if answered == asked {
+        Ok(())
+    } else {
+        Err(ChannelError::Unknown(format!(
+            "WeChat Pay answered {field} {answered:?} for {asked:?}"
+        )))
+    }
+}
+
+impl WechatPay {
+    pub fn new(config: WechatConfig) -> Result<WechatPay, ConfigError> {
+        config.validate()?;
+        Ok(WechatPay {
+            client: V3Client::new(&config)?,
+            platform: PlatformKeys::new(&config.platform),
+            merchant_key: SignKey::Rsa2(config.merchant_private_key.clone()),
+            config,
+        })
+    }
+
+    /// The account this adapter speaks for (micropay reads `v2_key` and the numbers from it).
+    pub fn config(&self) -> &WechatConfig {
+        &self.config
+    }
+
+    fn notify_url(&self, kind: &str) -> String {
+        format!(
+            "{}/{kind}",
+            self.config.notify_base_url.trim_end_matches('/')
+        )
+    }
+
+    fn create_order(&self, request: &PrepareRequest) -> Result<CreateOrder, ChannelError> {
+        let (payer, scene_info) = match &request.scenario {
+            Scenario::Jsapi { openid } => (
+                Some(v3_wire::Payer {
+                    openid: openid.clone(),
+                }),
+                None,
+            ),
+            Scenario::H5 => {
+                let ip = request.client_ip.clone().ok_or_else(|| {
+                    ChannelError::Rejected("H5 payments need the payer's client_ip".into())
+                })?;
+                let scene = SceneInfo {
+                    payer_client_ip: ip,
+                    device_id: None,
+                    h5_info: Some(H5Info { kind: "Wap".into() }),
+                };
+                (None, Some(scene))
+            }
+            Scenario::Native | Scenario::App => (None, None),
+        };
+        Ok(CreateOrder {
+            appid: self.config.appid.clone(),
+            mchid: self.config.mchid.clone(),
+            description: request.subject.clone(),
+            out_trade_no: request.trade_no.as_str().to_owned(),
+            time_expire: Some(mapping::beijing_time(request.expire_at_ms)?),
+            attach: None,
+            notify_url: self.notify_url("pay"),
+            amount: OrderAmount {
+                total: mapping::to_fen(request.money)?,
+                currency: Some(CNY.into()),
+            },
+            payer,
+            scene_info,
+        })
+    }
+
+    fn invoke_params(
+        &self,
+        scenario: &Scenario,
+        prepay_id: &str,
+    ) -> Result<Prepared, ChannelError> {
+        let nonce = http::nonce();
+        let invoke = Invoke {
+            appid: &self.config.appid,
+            mchid: &self.config.mchid,
+            timestamp: chrono::Utc::now().timestamp(),
+            nonce: &nonce,
+            key: &self.merchant_key,
+        };
+        let signed = match scenario {
+            Scenario::Jsapi { .. } => mapping::jsapi_params(&invoke, prepay_id),
+            _ => mapping::app_params(&invoke, prepay_id),
+        };
+        signed
+            .map(Prepared::Params)
+            .map_err(|e| ChannelError::Unknown(format!("signing the invoke parameters: {e}")))
+    }
+
+    fn trade_state_of(&self, tx: &Transaction) -> Result<TradeState, ChannelError> {
+        expect_same("mchid", &tx.mchid, &self.config.mchid)?;
+        Ok(mapping::trade_state(tx)?)
+    }
+
+    fn refund_outcome_of(
+        &self,
+        refund: &Refund,
+        asked: &RefundNo,
+    ) -> Result<RefundOutcome, ChannelError> {
+        expect_same("out_refund_no", &refund.out_refund_no, asked.as_str())?;
+        Ok(mapping::refund_outcome(refund.status, &refund.refund_id))
+    }
+
+    async fn query_path(&self, path: &str) -> Result<Option<Transaction>, ChannelError> {
+        match self.client.get::<Transaction>(path).await {
+            Ok(tx) => Ok(Some(tx)),
+            Err(e) if e.is_verified_code("ORDER_NOT_EXIST") => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The day's ALL trade bill as WeChat Pay wrote it, its SHA1 checked against the hash the
+    /// bill API gave with the download URL.
+    pub async fn download_bill(&self, day: chrono::NaiveDate) -> Result<Vec<u8>, ChannelError> {
+        let path = format!(
+            "{}?bill_date={}&bill_type=ALL",
+            v3_wire::PATH_TRADE_BILL,
+            day.format("%Y-%m-%d")
+        );
+        let location: BillLocation = self.client.get(&path).await?;
+        if !location.hash_type.eq_ignore_ascii_case("SHA1") {
+            return Err(ChannelError::Unknown(format!(
+                "bill hash type {} is not SHA1",
+                location.hash_type
+            )));
+        }
+        let bytes = self.client.download(&location.download_url).await?;
+        if !http::sha1_hex(&bytes).eq_ignore_ascii_case(&location.hash_value) {
+            return Err(ChannelError::Unknown(
+                "the downloaded bill does not match its SHA1".into(),
+            ));
+        }
+        Ok(bytes)
+    }
+}
+
+#[async_trait]
+impl Channel for WechatPay {
+    fn info(&self) -> ChannelInfo {
+        ChannelInfo {
+            name: CHANNEL_NAME,
+            currencies: &[Currency::Cny],
+            pays_at_once: true,
+            rules: Some(&crate::rules::WECHAT),
+        }
+    }
+
+    /// Micropay (v2) is `wechat::micropay`'s; until it is wired in, charging at once is refused.
+    async fn pay(&self, _request: &PayRequest) -> Result<PayOutcome, ChannelError> {
+        Err(ChannelError::Unsupported)
+    }
+
+    async fn query(&self, trade_no: &TradeNo) -> Result<TradeState, ChannelError> {
+        let path = v3_wire::path_query_by_out_trade_no(trade_no.as_str(), &self.config.mchid);
+        match self.query_path(&path).await? {
+            Some(tx) => {
+                expect_same("out_trade_no", &tx.out_trade_no, trade_no.as_str())?;
+                self.trade_state_of(&tx)
+            }
+            None => Ok(TradeState::NotFound),
+        }
+    }
+
+    async fn query_by_channel_no(
+        &self,
+        channel_trade_no: &str,
+    ) -> Result<TradeState, ChannelError> {
+        let path = v3_wire::path_query_by_transaction_id(channel_trade_no, &self.config.mchid);
+        match self.query_path(&path).await? {
+            Some(tx) => {
+                let answered = tx.transaction_id.as_deref().unwrap_or("");
+                expect_same("transaction_id", answered, channel_trade_no)?;
+                self.trade_state_of(&tx)
+            }
+            None => Ok(TradeState::NotFound),
+        }
+    }
+
+    async fn close(&self, trade_no: &TradeNo) -> Result<(), ChannelError> {
+        let body = CloseOrder {
+            mchid: self.config.mchid.clone(),
+        };
+        match self
+            .client
+            .post_no_content(&v3_wire::path_close(trade_no.as_str()), &body)
+            .await
+        {
+            // Closing twice is the same close.
+            Err(e) if e.is_verified_code("ORDER_CLOSED") => Ok(()),
+            other => Ok(other?),
+        }
+    }
+
+    async fn refund(&self, request: &RefundRequest) -> Result<RefundOutcome, ChannelError> {
+        let body = CreateRefund {
+            transaction_id: None,
+            out_trade_no: Some(request.trade_no.as_str().to_owned()),
+            out_refund_no: request.refund_no.as_str().to_owned(),
+            reason: Some(request.reason.clone()).filter(|r| !r.is_empty()),
+            notify_url: Some(self.notify_url("refund")),
+            amount: RefundAmountRequest {
+                refund: mapping::to_fen(request.refund)?,
+                total: mapping::to_fen(request.total)?,
+                currency: CNY.into(),
+            },
+        };
+        let refund: Refund = self.client.post(v3_wire::PATH_REFUNDS, &body).await?;
+        expect_same(
+            "out_trade_no",
+            &refund.out_trade_no,
+            request.trade_no.as_str(),
+        )?;
+        self.refund_outcome_of(&refund, &request.refund_no)
+    }
+
+    async fn query_refund(&self, refund_no: &RefundNo) -> Result<RefundOutcome, ChannelError> {
+        let path = v3_wire::path_refund_query(refund_no.as_str());
+        let refund: Refund = self.client.get(&path).await?;
+        self.refund_outcome_of(&refund, refund_no)
+    }
+
+    async fn prepare(&self, request: &PrepareRequest) -> Result<Prepared, ChannelError> {
+        let path = match request.scenario {
+            Scenario::Jsapi { .. } => v3_wire::PATH_JSAPI,
+            Scenario::Native => v3_wire::PATH_NATIVE,
+            Scenario::H5 => v3_wire::PATH_H5,
+            Scenario::App => v3_wire::PATH_APP,
+        };
+        let order = self.create_order(request)?;
+        let created: Created = self.client.post(path, &order).await?;
+        let missing = |field: &str| {
+            ChannelError::Unknown(format!("WeChat Pay's create answer has no {field}"))
+        };
+        match &request.scenario {
+            Scenario::Native => created
+                .code_url
+                .map(Prepared::CodeUrl)
+                .ok_or_else(|| missing("code_url")),
+            Scenario::H5 => created
+                .h5_url
+                .map(Prepared::RedirectUrl)
+                .ok_or_else(|| missing("h5_url")),
+            scenario => {
+                let prepay_id = created.prepay_id.ok_or_else(|| missing("prepay_id"))?;
+                self.invoke_params(scenario, &prepay_id)
+            }
+        }
+    }
+
+    fn parse_callback(
+        &self,
+        request: &CallbackRequest<'_>,
+    ) -> Result<CallbackEvent, CallbackRefusal> {
+        super::callback::parse(self, request)
+    }
+
+    fn callback_reply(&self, accepted: Result<(), &CallbackRefusal>) -> CallbackReply {
+        super::callback::reply(accepted)
+    }
+}

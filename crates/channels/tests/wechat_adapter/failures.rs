@@ -1,0 +1,214 @@
+//! What cannot be trusted is an unknown outcome, never a refusal and never a state; both ways
+//! WeChat Pay names its key verify; the bill download is checked by its hash.
+
+use paygate_channels::wechat::{PlatformKey, WechatConfig, WechatPay};
+use paygate_channels::{Channel, ChannelError, TradeState};
+use paygate_domain::sign::RsaPrivateKey;
+use serde_json::json;
+
+use crate::operations::transaction;
+use crate::support::*;
+
+fn query_path() -> String {
+    format!("/v3/pay/transactions/out-trade-no/{TRADE_NO}")
+}
+
+async fn query_answered(status: u16, signing: Signing) -> Result<TradeState, ChannelError> {
+    let fx = Fixture::new(Mode::PublicKeyId).await;
+    let body = if status == 200 {
+        transaction("SUCCESS")
+    } else {
+        json!({"code": "SYSTEM_ERROR", "message": "系统错误"})
+    };
+    fx.answer("GET", &query_path(), status, body, signing).await;
+    fx.pay.query(&trade_no()).await
+}
+
+fn is_unknown(outcome: &Result<TradeState, ChannelError>) -> bool {
+    matches!(outcome, Err(ChannelError::Unknown(_)))
+}
+
+#[tokio::test]
+async fn an_answer_that_is_not_signed_by_wechat_pay_is_an_unknown_outcome() {
+    for signing in [
+        Signing::Tampered,
+        Signing::Unsigned,
+        Signing::UnknownSerial,
+        Signing::Stale,
+    ] {
+        let outcome = query_answered(200, signing).await;
+        assert!(is_unknown(&outcome), "{signing:?}: {outcome:?}");
+    }
+    assert!(matches!(
+        query_answered(200, Signing::Good).await,
+        Ok(TradeState::Paid { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_server_error_is_an_unknown_outcome_even_when_signed() {
+    assert!(is_unknown(&query_answered(500, Signing::Good).await));
+    assert!(is_unknown(&query_answered(503, Signing::Unsigned).await));
+}
+
+#[tokio::test]
+async fn a_refusal_keeps_wechat_pays_error_code() {
+    let fx = Fixture::new(Mode::PublicKeyId).await;
+    let error = json!({"code": "PARAM_ERROR", "message": "mchid参数错误"});
+    fx.answer("GET", &query_path(), 400, error, Signing::Good)
+        .await;
+    assert_eq!(
+        fx.pay.query(&trade_no()).await,
+        Err(ChannelError::Rejected("PARAM_ERROR: mchid参数错误".into()))
+    );
+}
+
+#[tokio::test]
+async fn a_timeout_is_an_unknown_outcome() {
+    let fx = Fixture::new(Mode::PublicKeyId).await;
+    let body = transaction("SUCCESS").to_string();
+    let late_ms = HTTP_TIMEOUT_MS + 1_000;
+    fx.answer_text("GET", &query_path(), 200, body, Signing::Good, late_ms)
+        .await;
+    let outcome = fx.pay.query(&trade_no()).await;
+    assert!(
+        matches!(&outcome, Err(ChannelError::Unknown(why)) if why.contains("timed out")),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn no_server_at_all_is_an_unknown_outcome() {
+    // Port 1 (tcpmux) has no listener on any machine these tests run on.
+    let pay = WechatPay::new(config("http://127.0.0.1:1", &[Mode::PublicKeyId])).unwrap();
+    assert!(is_unknown(&pay.query(&trade_no()).await));
+}
+
+#[tokio::test]
+async fn a_request_signed_with_another_key_is_refused_by_wechat_pay_as_sign_error() {
+    let fx = Fixture::new(Mode::PublicKeyId).await;
+    fx.answer(
+        "GET",
+        &query_path(),
+        200,
+        transaction("SUCCESS"),
+        Signing::Good,
+    )
+    .await;
+    let impostor = WechatConfig {
+        merchant_private_key: RsaPrivateKey::generate().unwrap(),
+        ..config(&fx.server.uri(), &[Mode::PublicKeyId])
+    };
+    let pay = WechatPay::new(impostor).unwrap();
+    assert_eq!(
+        pay.query(&trade_no()).await,
+        Err(ChannelError::Rejected("SIGN_ERROR: 签名错误".into()))
+    );
+}
+
+#[tokio::test]
+async fn answers_verify_in_certificate_serial_mode_and_in_public_key_id_mode() {
+    let paid = Ok(TradeState::Paid {
+        channel_trade_no: TRANSACTION_ID.into(),
+        paid_at_ms: 1_795_953_662_000,
+    });
+    for (known, signer) in [
+        (vec![Mode::CertificateSerial], Mode::CertificateSerial),
+        (vec![Mode::PublicKeyId], Mode::PublicKeyId),
+        // While moving from certificates to the public key both are in force.
+        (
+            vec![Mode::CertificateSerial, Mode::PublicKeyId],
+            Mode::CertificateSerial,
+        ),
+        (
+            vec![Mode::CertificateSerial, Mode::PublicKeyId],
+            Mode::PublicKeyId,
+        ),
+    ] {
+        let fx = Fixture::with_keys(&known, signer).await;
+        fx.answer(
+            "GET",
+            &query_path(),
+            200,
+            transaction("SUCCESS"),
+            Signing::Good,
+        )
+        .await;
+        assert_eq!(
+            fx.pay.query(&trade_no()).await,
+            paid,
+            "{known:?} {signer:?}"
+        );
+    }
+    let fx = Fixture::with_keys(&[Mode::PublicKeyId], Mode::CertificateSerial).await;
+    fx.answer(
+        "GET",
+        &query_path(),
+        200,
+        transaction("SUCCESS"),
+        Signing::Good,
+    )
+    .await;
+    assert!(is_unknown(&fx.pay.query(&trade_no()).await));
+}
+
+#[test]
+fn a_configuration_without_a_platform_key_or_with_a_short_apiv3_key_is_refused() {
+    let base = config("https://api.mch.weixin.qq.com", &[Mode::PublicKeyId]);
+    let no_keys = WechatConfig {
+        platform: vec![PlatformKey::Certificates(vec![])],
+        ..base.clone()
+    };
+    assert!(WechatPay::new(no_keys).is_err());
+    let short = WechatConfig {
+        apiv3_key: "too short".into(),
+        ..base.clone()
+    };
+    assert!(WechatPay::new(short).is_err());
+    let notify = WechatConfig {
+        notify_base_url: "gw.example/callback".into(),
+        ..base.clone()
+    };
+    assert!(WechatPay::new(notify).is_err());
+    assert!(WechatPay::new(base).is_ok());
+}
+
+/// `printf bill | sha1sum`.
+const BILL: &str = "bill";
+const BILL_SHA1: &str = "c692d6a10598e0a801576fdd4ecf3c37e45bfbc4";
+
+#[tokio::test]
+async fn a_bill_is_downloaded_with_a_signed_request_and_checked_by_its_sha1() {
+    for (hash, expected) in [
+        (BILL_SHA1.to_uppercase(), Ok(BILL.as_bytes().to_vec())),
+        ("0".repeat(40), Err(())),
+    ] {
+        let fx = Fixture::new(Mode::PublicKeyId).await;
+        let location = json!({
+            "hash_type": "SHA1", "hash_value": hash,
+            "download_url": format!("{}/v3/billdownload/file?token=6XIv5TUPto7pByrTQKhd6kwvyKLG2uY2", fx.server.uri())
+        });
+        fx.answer("GET", "/v3/bill/tradebill", 200, location, Signing::Good)
+            .await;
+        fx.answer_text(
+            "GET",
+            "/v3/billdownload/file",
+            200,
+            BILL.into(),
+            Signing::Unsigned,
+            0,
+        )
+        .await;
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+        let bill = fx.pay.download_bill(day).await;
+        match expected {
+            Ok(bytes) => assert_eq!(bill, Ok(bytes)),
+            Err(()) => assert!(matches!(bill, Err(ChannelError::Unknown(_))), "{bill:?}"),
+        }
+        let requests = fx.server.received_requests().await.unwrap();
+        assert_eq!(
+            requests[0].url.query(),
+            Some("bill_date=2026-11-28&bill_type=ALL")
+        );
+    }
+}
