@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use paygate_domain::sign::SignKey;
 use paygate_domain::{Currency, RefundNo, TradeNo};
 
+use super::bill;
 use super::config::{ConfigError, WechatConfig};
 use super::http::{self, V3Client};
 use super::mapping::{self, Invoke, MappingError, CNY};
@@ -15,9 +16,9 @@ use super::v3_wire::{
 };
 use super::verify::PlatformKeys;
 use crate::{
-    CallbackEvent, CallbackRefusal, CallbackReply, CallbackRequest, Channel, ChannelError,
-    ChannelInfo, PayOutcome, PayRequest, PrepareRequest, Prepared, RefundOutcome, RefundRequest,
-    Scenario, TradeState,
+    BillLine, CallbackEvent, CallbackRefusal, CallbackReply, CallbackRequest, Channel,
+    ChannelError, ChannelInfo, PayOutcome, PayRequest, PrepareRequest, Prepared, RefundOutcome,
+    RefundRequest, Scenario, TradeState,
 };
 
 /// The channel's name in callback paths and logs.
@@ -161,7 +162,7 @@ impl WechatPay {
 
     /// The day's ALL trade bill as WeChat Pay wrote it, its SHA1 checked against the hash the
     /// bill API gave with the download URL.
-    pub async fn download_bill(&self, day: chrono::NaiveDate) -> Result<Vec<u8>, ChannelError> {
+    pub async fn download_bill(&self, day: chrono::NaiveDate) -> Result<String, ChannelError> {
         let path = format!(
             "{}?bill_date={}&bill_type=ALL",
             v3_wire::PATH_TRADE_BILL,
@@ -175,12 +176,14 @@ impl WechatPay {
             )));
         }
         let bytes = self.client.download(&location.download_url).await?;
-        if !http::sha1_hex(&bytes).eq_ignore_ascii_case(&location.hash_value) {
+        let text = String::from_utf8(bytes)
+            .map_err(|_| ChannelError::Unknown("the downloaded bill is not UTF-8".into()))?;
+        if !bill::sha1_hex(&text).eq_ignore_ascii_case(&location.hash_value) {
             return Err(ChannelError::Unknown(
                 "the downloaded bill does not match its SHA1".into(),
             ));
         }
-        Ok(bytes)
+        Ok(text)
     }
 }
 
@@ -302,6 +305,15 @@ impl Channel for WechatPay {
         request: &CallbackRequest<'_>,
     ) -> Result<CallbackEvent, CallbackRefusal> {
         super::callback::parse(self, request)
+    }
+
+    /// A bill that does not parse, or whose summary disagrees with its rows, was not the bill
+    /// WeChat Pay meant to send: an unknown outcome, to be fetched again.
+    async fn bill(&self, day: chrono::NaiveDate) -> Result<Vec<BillLine>, ChannelError> {
+        let text = self.download_bill(day).await?;
+        let bill = bill::parse(&text)
+            .map_err(|e| ChannelError::Unknown(format!("the {day} bill does not read: {e}")))?;
+        Ok(bill::to_lines(&bill))
     }
 
     fn callback_reply(&self, accepted: Result<(), &CallbackRefusal>) -> CallbackReply {

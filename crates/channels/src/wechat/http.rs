@@ -275,9 +275,3 @@ fn read_json<T: DeserializeOwned>(text: &str) -> Result<T, CallError> {
         ))
     })
 }
-
-/// SHA1 of a download, lower-case hex, as `hash_value` gives it.
-pub(crate) fn sha1_hex(bytes: &[u8]) -> String {
-    use sha1::{Digest, Sha1};
-    hex::encode(Sha1::digest(bytes))
-}

@@ -4,6 +4,7 @@
 //! server; `WechatPay` is the adapter, configured by `WechatConfig` alone.
 
 mod adapter;
+pub mod bill;
 mod callback;
 pub mod config;
 mod http;
