@@ -33,15 +33,16 @@ pub struct WechatPay {
     merchant_key: SignKey,
 }
 
+/// What we read in WeChat Pay's answer and could not make sense of: we cannot know what it did.
 impl From<MappingError> for ChannelError {
     fn from(error: MappingError) -> ChannelError {
-        match error {
-            // Ours to send: WeChat Pay never saw it.
-            MappingError::Currency(_) => ChannelError::Rejected(error.to_string()),
-            // In an answer: we cannot read what WeChat Pay did.
-            _ => ChannelError::Unknown(format!("WeChat Pay's answer: {error}")),
-        }
+        ChannelError::Unknown(format!("WeChat Pay's answer: {error}"))
     }
+}
+
+/// What we were about to send and cannot express in WeChat Pay's terms: nothing was sent.
+fn unsendable(error: MappingError) -> ChannelError {
+    ChannelError::Rejected(error.to_string())
 }
 
 /// A signed answer about something other than what we asked cannot be believed.
@@ -104,11 +105,11 @@ impl WechatPay {
             mchid: self.config.mchid.clone(),
             description: request.subject.clone(),
             out_trade_no: request.trade_no.as_str().to_owned(),
-            time_expire: Some(mapping::beijing_time(request.expire_at_ms)?),
+            time_expire: Some(mapping::beijing_time(request.expire_at_ms).map_err(unsendable)?),
             attach: None,
             notify_url: self.notify_url("pay"),
             amount: OrderAmount {
-                total: mapping::to_fen(request.money)?,
+                total: mapping::to_fen(request.money).map_err(unsendable)?,
                 currency: Some(CNY.into()),
             },
             payer,
@@ -252,8 +253,8 @@ impl Channel for WechatPay {
             reason: Some(request.reason.clone()).filter(|r| !r.is_empty()),
             notify_url: Some(self.notify_url("refund")),
             amount: RefundAmountRequest {
-                refund: mapping::to_fen(request.refund)?,
-                total: mapping::to_fen(request.total)?,
+                refund: mapping::to_fen(request.refund).map_err(unsendable)?,
+                total: mapping::to_fen(request.total).map_err(unsendable)?,
                 currency: CNY.into(),
             },
         };

@@ -18,7 +18,7 @@ pub(crate) const CNY: &str = "CNY";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum MappingError {
-    #[error("WeChat Pay takes CNY only, not {0:?}")]
+    #[error("WeChat Pay takes CNY only, not {}", .0.as_str())]
     Currency(Currency),
     #[error("{0} is not an amount in fen")]
     Fen(i64),

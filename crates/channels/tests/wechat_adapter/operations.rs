@@ -380,3 +380,21 @@ async fn every_refund_status_maps_to_ours() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_amount_in_another_currency_is_refused_before_any_call() {
+    let fx = Fixture::new(Mode::PublicKeyId).await;
+    let usd = paygate_domain::Money::new(cny(1234).amount, paygate_domain::Currency::Usd);
+    let request = PrepareRequest {
+        money: usd,
+        ..prepare(Scenario::Native)
+    };
+    let refused = fx.pay.prepare(&request).await;
+    assert_eq!(
+        refused,
+        Err(ChannelError::Rejected(
+            "WeChat Pay takes CNY only, not USD".into()
+        ))
+    );
+    assert!(fx.server.received_requests().await.unwrap().is_empty());
+}
