@@ -197,21 +197,6 @@ pub enum RefundStatus {
     Abnormal,
 }
 
-/// What a refund callback's resource holds (it names no app id).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RefundNotice {
-    pub mchid: String,
-    pub out_trade_no: String,
-    pub transaction_id: String,
-    pub out_refund_no: String,
-    pub refund_id: String,
-    pub refund_status: RefundStatus,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub success_time: Option<String>,
-    pub user_received_account: String,
-    pub amount: RefundAmount,
-}
-
 /// `POST .../close` carries only the merchant number.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CloseOrder {
@@ -327,4 +312,27 @@ mod tests {
             );
         }
     }
+}
+
+/// A refund callback's resource, once opened (`original_type` `refund`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundNotice {
+    pub mchid: String,
+    pub out_trade_no: String,
+    pub transaction_id: String,
+    pub out_refund_no: String,
+    pub refund_id: String,
+    pub refund_status: RefundStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success_time: Option<String>,
+    pub user_received_account: String,
+    pub amount: RefundNoticeAmount,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundNoticeAmount {
+    pub total: i64,
+    pub refund: i64,
+    pub payer_total: i64,
+    pub payer_refund: i64,
 }
