@@ -44,7 +44,10 @@ impl Channel for WalletChannel {
     }
 
     async fn pay(&self, request: &PayRequest) -> Result<PayOutcome, ChannelError> {
-        let Payer::AuthCode(code) = &request.payer;
+        // Only a code our wallet issued can charge it; any other is not one of ours.
+        let Payer::AuthCode(code) = &request.payer else {
+            return Ok(PayOutcome::Declined(DeclineReason::PayCodeInvalid));
+        };
         let code_sha256 = code.digest();
         let charge = WalletCharge {
             trade_no: &request.trade_no,

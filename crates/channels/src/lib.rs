@@ -12,7 +12,7 @@ pub mod rules;
 pub mod wechat;
 
 use async_trait::async_trait;
-use paygate_domain::{Currency, MerchantId, Money, PayCode, RefundNo, TradeNo};
+use paygate_domain::{Currency, MerchantId, Money, PayCode, RefundNo, TradeNo, WechatPayCode};
 
 pub use callback::{
     BillLine, BillLineKind, CallbackEvent, CallbackRefusal, CallbackReply, CallbackRequest,
@@ -26,6 +26,8 @@ pub enum Payer {
     /// A one-time pay code the payer showed the merchant (micropay, B scans C). The channel
     /// that issued it checks it and uses it up.
     AuthCode(PayCode),
+    /// A pay code the payer's WeChat showed (WeChat Pay micropay).
+    WechatAuthCode(WechatPayCode),
 }
 
 /// What we ask a channel to charge at once (wallet, micropay): the payer has consented.

@@ -409,3 +409,11 @@ fn the_download_check_is_the_sha1_of_the_text_in_lower_case_hex() {
         bill::sha1_hex(&text.replace("100.00", "100.01"))
     );
 }
+
+#[test]
+#[should_panic(expected = "a bill row has refund columns exactly when it is not a payment")]
+fn writing_a_refund_row_without_its_refund_columns_is_a_bug() {
+    let mut row = sample_rows().remove(2);
+    row.refund = None;
+    bill::write(&[row]);
+}

@@ -23,6 +23,6 @@ pub use error::ErrorCode;
 pub use ids::*;
 pub use money::{Amount, AmountError, Currency, Money};
 pub use order::{OrderEvent, OrderStatus, PayType, TransitionError};
-pub use paycode::{PayCode, PayCodeError, PayerToken};
+pub use paycode::{PayCode, PayCodeError, PayerToken, WechatPayCode, WechatPayCodeError};
 pub use refund::{RefundEvent, RefundStatus};
 pub use untrusted::Untrusted;

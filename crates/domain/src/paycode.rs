@@ -70,6 +70,40 @@ impl fmt::Debug for PayCode {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a WeChat Pay auth_code is 18 digits starting with 10 to 15")]
+pub struct WechatPayCodeError;
+
+/// A WeChat Pay pay code (付款码) the payer's WeChat shows for micropay: 18 ASCII digits whose
+/// first two are 10 to 15, as WeChat's micropay API documents `auth_code`. WeChat checks and
+/// uses it up; we only pass it on.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WechatPayCode(String);
+
+impl WechatPayCode {
+    pub fn parse(text: &str) -> Result<WechatPayCode, WechatPayCodeError> {
+        let shaped = text.len() == PAY_CODE_LEN
+            && text.bytes().all(|b| b.is_ascii_digit())
+            && ("10"..="15").contains(&&text[..2]);
+        if shaped {
+            Ok(WechatPayCode(text.to_owned()))
+        } else {
+            Err(WechatPayCodeError)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Like ours, a credential for a minute: logs show only its last four digits.
+impl fmt::Debug for WechatPayCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "WechatPayCode(****{})", &self.0[PAY_CODE_LEN - 4..])
+    }
+}
+
 /// The bearer token of a payer's app: proves "I am the holder of this wallet account".
 #[derive(Clone, PartialEq, Eq)]
 pub struct PayerToken(String);
@@ -125,6 +159,34 @@ mod tests {
         ] {
             assert_eq!(PayCode::parse(bad), Err(PayCodeError), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_wechat_pay_code_is_eighteen_digits_starting_10_to_15() {
+        for good in [
+            "100000000000000001",
+            "134567890123456789",
+            "159999999999999999",
+        ] {
+            assert_eq!(WechatPayCode::parse(good).unwrap().as_str(), good);
+        }
+        for bad in [
+            "880000000000000001",  // ours
+            "160000000000000001",  // past 15
+            "090000000000000001",  // before 10
+            "13456789012345678",   // 17 digits
+            "1345678901234567890", // 19 digits
+            "13456789012345678a",
+            "",
+        ] {
+            assert_eq!(
+                WechatPayCode::parse(bad),
+                Err(WechatPayCodeError),
+                "{bad:?}"
+            );
+        }
+        let code = WechatPayCode::parse("134567890123456789").unwrap();
+        assert_eq!(format!("{code:?}"), "WechatPayCode(****6789)");
     }
 
     #[test]

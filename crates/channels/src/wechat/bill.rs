@@ -89,7 +89,8 @@ paygate_domain::text_enum! {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FeeRate(pub u32);
 
-/// The refund columns of a `REFUND` or `REVOKED` row; a payment row has none.
+/// The refund columns of a `REFUND` or `REVOKED` row; a `SUCCESS` row has none (`write` asserts
+/// it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BillRefund {
     /// 微信退款单号.
@@ -360,6 +361,16 @@ fn rate_text(rate: FeeRate) -> String {
 }
 
 fn row_cells(row: &TradeBillRow) -> Vec<String> {
+    let is_payment = row.trade_state == BillTradeState::Success;
+    assert_eq!(
+        row.refund.is_none(),
+        is_payment,
+        "a bill row has refund columns exactly when it is not a payment"
+    );
+    assert!(
+        !is_payment || row.fee_fen >= 0,
+        "a payment row's fee is not negative"
+    );
     let refund_cells = match &row.refund {
         None => [
             "0".to_owned(),

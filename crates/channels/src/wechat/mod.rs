@@ -9,6 +9,7 @@ mod callback;
 pub mod config;
 mod http;
 mod mapping;
+pub mod micropay;
 pub mod v2_sign;
 pub mod v2_xml;
 pub mod v3_auth;
