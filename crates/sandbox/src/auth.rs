@@ -9,7 +9,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
-use paygate_channels::wechat::v3_auth::{response_message, Authorization, Request as Signed};
+use paygate_channels::wechat::v3_auth::{self, response_message, Authorization, Request as Signed};
 
 use crate::v3::V3Error;
 use crate::{ids, App, BODY_BYTES_MAX};
@@ -98,6 +98,8 @@ pub async fn sign_answers(State(app): State<App>, request: Request, next: Next) 
     set("Wechatpay-Nonce", &nonce);
     set("Wechatpay-Signature", &signature);
     set("Wechatpay-Serial", &app.credentials.platform_public_key_id);
+    // SDKs (wechatpayv3 among them) refuse an answer that does not name its algorithm.
+    set("Wechatpay-Signature-Type", v3_auth::AUTH_SCHEME);
     set("Request-ID", &uuid::Uuid::new_v4().simple().to_string());
     Response::from_parts(parts, Body::from(bytes))
 }

@@ -71,6 +71,16 @@ pub struct Trade {
     pub held_callback: Option<Callback>,
 }
 
+impl Trade {
+    /// What the order said it sells (`description`, micropay's `body`).
+    pub fn description(&self) -> &str {
+        match &self.origin {
+            Origin::V3(_, order) => &order.description,
+            Origin::Micropay(order) => &order.body,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefundRecord {
     pub refund_id: String,
@@ -329,6 +339,14 @@ impl Book {
 
     pub fn refund_record(&self, out_refund_no: &str) -> Option<&RefundRecord> {
         self.refunds.get(out_refund_no)
+    }
+
+    pub fn trades(&self) -> impl Iterator<Item = &Trade> {
+        self.trades.values()
+    }
+
+    pub fn refund_records(&self) -> impl Iterator<Item = &RefundRecord> {
+        self.refunds.values()
     }
 
     pub fn arrange_code(&mut self, auth_code: &str, plan: CodePlan) {

@@ -16,6 +16,8 @@ use crate::{App, BODY_BYTES_MAX};
 
 /// A timeout holds its answer this long unless told otherwise.
 pub const TIMEOUT_DELAY_MS_DEFAULT: u64 = 30_000;
+/// Faults armed at once; more are refused until some are spent or cleared.
+pub const ARMED_MAX: usize = 256;
 /// A late callback waits this long unless told otherwise.
 pub const LATE_DELAY_MS_DEFAULT: u64 = 5_000;
 
@@ -74,13 +76,18 @@ pub struct Faults {
 }
 
 impl Faults {
-    pub fn arm(&mut self, request: FaultRequest) {
+    /// False when `ARMED_MAX` faults are already armed.
+    pub fn arm(&mut self, request: FaultRequest) -> bool {
+        if self.armed.len() >= ARMED_MAX {
+            return false;
+        }
         self.armed.push(Armed {
             kind: request.fault,
             out_trade_no: request.out_trade_no,
             calls_left: request.calls.unwrap_or(1).max(1),
             delay_ms: request.delay_ms,
         });
+        true
     }
 
     pub fn clear(&mut self) {
@@ -160,8 +167,11 @@ fn plan_has(plan: &Plan, kind: FaultKind) -> bool {
 }
 
 pub async fn arm(State(app): State<App>, Json(request): Json<FaultRequest>) -> Response {
+    if !app.faults().arm(request.clone()) {
+        let message = format!("at most {ARMED_MAX} faults are armed at once");
+        return crate::v3::V3Error::invalid(message).into_response();
+    }
     tracing::info!(?request, "sandbox fault armed");
-    app.faults().arm(request.clone());
     (StatusCode::CREATED, Json(request)).into_response()
 }
 

@@ -4,9 +4,11 @@
 //! Layout: `keys` makes and keeps the credentials; `book` is the trade book and its rules;
 //! `auth` checks requests' signatures and signs answers; `v3` and `v3_refund` serve API v3,
 //! `v2` the micropay XML API; `payer` is the payer simulator; `faults` injects failures;
-//! `callbacks` delivers notifications with WeChat Pay's retry schedule.
+//! `callbacks` delivers notifications with WeChat Pay's retry schedule; `bill` serves the daily
+//! trade bill.
 
 mod auth;
+mod bill;
 mod book;
 mod callbacks;
 mod faults;
@@ -114,6 +116,7 @@ pub async fn start_wechat(config: WechatSandboxConfig) -> anyhow::Result<Running
         callbacks,
         refund_delay_ms: config.refund_delay_ms,
         fee_rate_ppm: config.fee_rate_ppm,
+        bills: Mutex::new(bill::Bills::default()),
         cancel: cancel.clone(),
         tasks,
     });
@@ -156,8 +159,13 @@ fn router(app: App) -> Router {
             "/v3/refund/domestic/refunds/{out_refund_no}",
             get(v3_refund::query),
         )
+        .route(wire::PATH_TRADE_BILL, get(bill::trade_bill))
         .layer(from_fn_with_state(app.clone(), faults::layer))
         .layer(from_fn_with_state(app.clone(), auth::sign_answers));
+    // WeChat Pay does not sign the bill's bytes: the SHA1 in the signed bill answer covers them.
+    let download = Router::new()
+        .route("/v3/billdownload/file", get(bill::download))
+        .layer(from_fn_with_state(app.clone(), faults::layer));
     let v2 = Router::new()
         .route("/pay/micropay", post(v2::micropay))
         .route("/pay/orderquery", post(v2::orderquery))
@@ -167,7 +175,7 @@ fn router(app: App) -> Router {
         .route("/sandbox/payer", post(payer::act))
         .route("/sandbox/faults", post(faults::arm).delete(faults::clear))
         .route("/sandbox/h5/{out_trade_no}", get(payer::h5_page));
-    v3.merge(v2).merge(sandbox).with_state(app)
+    v3.merge(download).merge(v2).merge(sandbox).with_state(app)
 }
 
 type App = Arc<Shared>;
@@ -180,8 +188,8 @@ struct Shared {
     faults: Mutex<Faults>,
     callbacks: Callbacks,
     refund_delay_ms: u64,
-    #[allow(dead_code)] // the bill's fees; see the README's "not done"
     fee_rate_ppm: u32,
+    bills: Mutex<bill::Bills>,
     cancel: CancellationToken,
     tasks: TaskTracker,
 }
@@ -191,6 +199,12 @@ impl Shared {
     /// elsewhere already failed a request; the book itself stays consistent per call.
     fn book(&self) -> MutexGuard<'_, Book> {
         self.book
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn bills(&self) -> MutexGuard<'_, bill::Bills> {
+        self.bills
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }

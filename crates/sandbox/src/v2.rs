@@ -74,23 +74,23 @@ fn call_failure(return_msg: &str) -> Response {
     xml(&params)
 }
 
-/// The call layer: XML, sign type, signature, account.
-fn open_call(app: &App, body: &str) -> Result<Call, Response> {
-    let params = from_xml(body).map_err(|_| call_failure("XML格式错误"))?;
+/// The call layer: XML, sign type, signature, account. A failure is the `return_msg`.
+fn open_call(app: &App, body: &str) -> Result<Call, &'static str> {
+    let params = from_xml(body).map_err(|_| "XML格式错误")?;
     let sign_type = match params.get("sign_type").map(String::as_str) {
         None | Some("MD5") => V2SignType::Md5,
         Some("HMAC-SHA256") => V2SignType::HmacSha256,
-        Some(_) => return Err(call_failure("签名类型错误")),
+        Some(_) => return Err("签名类型错误"),
     };
     if !v2_sign::verify(&params, &app.credentials.v2_key, sign_type) {
         tracing::info!("sandbox refused a v2 request: signature mismatch");
-        return Err(call_failure("签名错误"));
+        return Err("签名错误");
     }
     if params.get("mch_id") != Some(&app.credentials.mchid) {
-        return Err(call_failure("mch_id参数错误"));
+        return Err("mch_id参数错误");
     }
     if params.get("appid") != Some(&app.credentials.appid) {
-        return Err(call_failure("appid和mch_id不匹配"));
+        return Err("appid和mch_id不匹配");
     }
     Ok(Call { params, sign_type })
 }
@@ -147,7 +147,7 @@ fn check_auth_code(code: &str) -> Result<(), Refusal> {
 pub async fn micropay(State(app): State<App>, body: String) -> Response {
     let call = match open_call(&app, &body) {
         Ok(call) => call,
-        Err(failure) => return failure,
+        Err(return_msg) => return call_failure(return_msg),
     };
     let outcome = micropay_outcome(&app, &call.params);
     answer(&app, &call, outcome)
@@ -257,7 +257,7 @@ fn paid_fields(trade: &Trade) -> Params {
 pub async fn orderquery(State(app): State<App>, body: String) -> Response {
     let call = match open_call(&app, &body) {
         Ok(call) => call,
-        Err(failure) => return failure,
+        Err(return_msg) => return call_failure(return_msg),
     };
     let outcome = trade_of(&app, &call.params).map(|trade| {
         let mut params = if trade.success_time.is_some() {
@@ -293,7 +293,7 @@ fn trade_of(app: &App, params: &Params) -> Result<Trade, Refusal> {
 pub async fn reverse(State(app): State<App>, body: String) -> Response {
     let call = match open_call(&app, &body) {
         Ok(call) => call,
-        Err(failure) => return failure,
+        Err(return_msg) => return call_failure(return_msg),
     };
     let outcome = trade_of(&app, &call.params).and_then(|trade| {
         app.book().reverse(&trade.out_trade_no)?;

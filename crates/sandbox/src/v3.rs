@@ -75,12 +75,13 @@ impl From<BookError> for V3Error {
             }
             BookError::Closed => V3Error::new(StatusCode::BAD_REQUEST, "ORDER_CLOSED", message),
             BookError::Paid => V3Error::new(StatusCode::BAD_REQUEST, "ORDERPAID", message),
-            BookError::NumberReused
-            | BookError::State(_)
-            | BookError::RefundExceedsPaid
-            | BookError::TooManyRefunds
-            | BookError::RefundWindowPassed
-            | BookError::TotalMismatch => V3Error::invalid(message),
+            // WeChat Pay's own wording for the refund refusals merchants meet most.
+            BookError::RefundExceedsPaid => V3Error::invalid("申请退款金额超过订单可退金额"),
+            BookError::TooManyRefunds => V3Error::invalid("订单已部分退款超过50次"),
+            BookError::RefundWindowPassed => V3Error::invalid("订单已超过退款期限"),
+            BookError::NumberReused | BookError::State(_) | BookError::TotalMismatch => {
+                V3Error::invalid(message)
+            }
         }
     }
 }

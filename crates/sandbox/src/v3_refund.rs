@@ -84,8 +84,15 @@ pub async fn create(
     request: Verified,
 ) -> Result<Json<RefundAnswer>, V3Error> {
     let ask: CreateRefund = parse_json(&request.body)?;
-    if ask.out_refund_no.is_empty() || ask.out_refund_no.len() > 64 {
-        return Err(V3Error::param("out_refund_no must be 1 to 64 characters"));
+    let refund_no_valid = (1..=64).contains(&ask.out_refund_no.len())
+        && ask
+            .out_refund_no
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-|*@".contains(&b));
+    if !refund_no_valid {
+        return Err(V3Error::param(
+            "out_refund_no must be 1 to 64 characters of [0-9A-Za-z_-|*@]",
+        ));
     }
     if ask.amount.currency != "CNY" {
         return Err(V3Error::param("amount.currency must be CNY"));

@@ -47,3 +47,18 @@ fn wechat_pays_schedule_is_the_default() {
     assert_eq!(config.fee_rate_ppm, 6_000);
     assert_eq!(config.listen.to_string(), "127.0.0.1:0");
 }
+
+#[tokio::test]
+async fn shutdown_stops_pending_callback_retries_at_once() {
+    let h = start_with(|config| config.callback_delays_ms = vec![15_000]).await;
+    let receiver = Receiver::start(usize::MAX).await;
+    h.paid_native("P20261129203", 100, &receiver.url).await;
+    receiver.wait_for(1).await;
+    let started = std::time::Instant::now();
+    h.shutdown().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the 15 s retry pause was cut short"
+    );
+    assert_eq!(receiver.deliveries().len(), 1);
+}

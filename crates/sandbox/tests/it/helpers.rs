@@ -12,8 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub struct Harness {
-    /// Kept so the server's handle lives as long as the test.
-    _sandbox: RunningWechatSandbox,
+    sandbox: RunningWechatSandbox,
     pub credentials: WechatCredentials,
     pub http: reqwest::Client,
     /// Deleted when the test ends.
@@ -62,13 +61,17 @@ pub async fn start_with(adjust: impl FnOnce(&mut WechatSandboxConfig)) -> Harnes
             RsaPublicKey::from_text(&credentials.platform_public_key_pem).unwrap(),
         ),
         credentials,
-        _sandbox: sandbox,
+        sandbox,
         http: reqwest::Client::new(),
         _data_dir: data_dir,
     }
 }
 
 impl Harness {
+    pub async fn shutdown(self) {
+        self.sandbox.shutdown().await;
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.credentials.base_url)
     }

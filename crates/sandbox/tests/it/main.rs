@@ -2,6 +2,7 @@
 //! with `paygate_channels::wechat::v3_auth`, answers and callbacks verified with the platform
 //! key from the credentials file.
 
+mod bill;
 mod callbacks;
 mod credentials;
 mod faults;

@@ -72,7 +72,10 @@ async fn a_partial_then_a_full_refund_succeed_and_call_back() {
         )
         .await;
     assert_eq!(too_much.status, StatusCode::BAD_REQUEST);
-    assert_eq!(too_much.body["code"], "INVALID_REQUEST");
+    assert_eq!(
+        too_much.body,
+        json!({"code": "INVALID_REQUEST", "message": "申请退款金额超过订单可退金额"})
+    );
     let rest = json!({
         "transaction_id": transaction_id, "out_refund_no": "R20261129102",
         "amount": {"refund": 700, "total": 1000, "currency": "CNY"}
@@ -116,7 +119,10 @@ async fn the_fifty_first_refund_of_an_order_is_refused() {
         )
         .await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST);
-    assert_eq!(refused.body["code"], "INVALID_REQUEST");
+    assert_eq!(
+        refused.body,
+        json!({"code": "INVALID_REQUEST", "message": "订单已部分退款超过50次"})
+    );
 }
 
 #[tokio::test]
