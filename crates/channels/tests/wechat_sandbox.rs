@@ -1,17 +1,18 @@
 //! The adapter against the WeChat Pay sandbox, configured only from the credentials file the
 //! sandbox writes: every v3 product is created, paid by the payer simulator, queried, called
-//! back, refunded and closed, each side checking the other's signatures.
+//! back, refunded and closed, micropay waits and is paid or reversed, and the day's bill reads
+//! back, each side checking the other's signatures.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use paygate_channels::wechat::{PlatformKey, WechatConfig, WechatPay};
 use paygate_channels::{
-    CallbackEvent, CallbackRequest, Channel, PrepareRequest, Prepared, RefundOutcome,
-    RefundRequest, Scenario, TradeState,
+    BillLineKind, CallbackEvent, CallbackRequest, Channel, PayOutcome, PayRequest, Payer,
+    PrepareRequest, Prepared, RefundOutcome, RefundRequest, Scenario, TradeState,
 };
 use paygate_domain::sign::{RsaPrivateKey, RsaPublicKey};
-use paygate_domain::{Amount, Currency, MerchantId, Money, RefundNo, TradeNo};
+use paygate_domain::{Amount, Currency, MerchantId, Money, RefundNo, TradeNo, WechatPayCode};
 use paygate_sandbox::{start_wechat, RunningWechatSandbox, WechatSandboxConfig};
 use serde_json::{json, Value};
 use wiremock::matchers::method;
@@ -53,6 +54,7 @@ async fn world() -> World {
             key: RsaPublicKey::from_text(&c.platform_public_key_pem).unwrap(),
         }],
         v2_key: Some(c.v2_key.as_str().into()),
+        merchant_certificate_pem: None,
         notify_base_url: format!("{}/callback/wechat", receiver.uri()),
         http_timeout_ms: 5_000,
     };
@@ -272,4 +274,121 @@ async fn a_payer_in_the_middle_of_paying_reads_as_confirming_and_a_failed_one_as
     w.payer(json!({"out_trade_no": trade_no.as_str(), "action": "fail"}))
         .await;
     assert_eq!(w.pay.query(&trade_no).await, Ok(TradeState::WaitingPayment));
+}
+
+fn micropay(trade_no: &TradeNo, code: &str) -> PayRequest {
+    PayRequest {
+        trade_no: trade_no.clone(),
+        merchant_id: MerchantId::parse("M100000000001").unwrap(),
+        money: cny(1234),
+        subject: "绿茶 green tea".into(),
+        payer: Payer::WechatAuthCode(WechatPayCode::parse(code).unwrap()),
+        client_ip: Some("203.0.113.7".into()),
+    }
+}
+
+#[tokio::test]
+async fn micropay_waits_for_the_payers_password_then_is_paid() {
+    let w = world().await;
+    assert!(w.pay.info().pays_at_once);
+    let code = "134567890123456789";
+    w.payer(json!({"auth_code": code, "action": "userpaying"}))
+        .await;
+    let trade_no = TradeNo::parse("P20261129000000000MICRO001").unwrap();
+    assert_eq!(
+        w.pay.pay(&micropay(&trade_no, code)).await,
+        Ok(PayOutcome::PayerConfirming)
+    );
+    assert_eq!(
+        w.pay.query(&trade_no).await,
+        Ok(TradeState::PayerConfirming)
+    );
+    let paid = w
+        .payer(json!({"out_trade_no": trade_no.as_str(), "action": "pay"}))
+        .await;
+    let Ok(TradeState::Paid {
+        channel_trade_no, ..
+    }) = w.pay.query(&trade_no).await
+    else {
+        panic!("paid");
+    };
+    assert_eq!(channel_trade_no, paid["transaction_id"].as_str().unwrap());
+}
+
+#[tokio::test]
+async fn micropay_left_waiting_is_reversed_and_closed() {
+    let w = world().await;
+    let code = "134567890123456780";
+    w.payer(json!({"auth_code": code, "action": "userpaying"}))
+        .await;
+    let trade_no = TradeNo::parse("P20261129000000000MICRO002").unwrap();
+    assert_eq!(
+        w.pay.pay(&micropay(&trade_no, code)).await,
+        Ok(PayOutcome::PayerConfirming)
+    );
+    assert_eq!(w.pay.cancel(&trade_no).await, Ok(()));
+    assert_eq!(w.pay.query(&trade_no).await, Ok(TradeState::Closed));
+}
+
+#[tokio::test]
+async fn the_days_bill_reads_back_to_its_payments_and_refunds_with_exact_amounts_and_fees() {
+    let w = world().await;
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+        .date_naive();
+    assert_eq!(w.pay.bill(today).await, Ok(vec![]));
+    let trade_no = TradeNo::parse("P20261129000000000BILL0001").unwrap();
+    w.pay
+        .prepare(&order(trade_no.as_str(), Scenario::Native))
+        .await
+        .unwrap();
+    let paid = w
+        .payer(json!({"out_trade_no": trade_no.as_str(), "action": "pay"}))
+        .await;
+    let refund_no = RefundNo::parse("R20261129000000000BILL0001").unwrap();
+    let request = RefundRequest {
+        refund_no: refund_no.clone(),
+        trade_no: trade_no.clone(),
+        refund: cny(500),
+        total: cny(1234),
+        reason: String::new(),
+    };
+    w.pay.refund(&request).await.unwrap();
+    let lines = w.pay.bill(today).await.unwrap();
+    let summary: Vec<_> = lines
+        .iter()
+        .map(|l| {
+            (
+                l.kind,
+                l.trade_no.as_str(),
+                l.channel_trade_no.as_str(),
+                l.refund_no.as_deref(),
+                l.amount,
+                l.fee,
+            )
+        })
+        .collect();
+    let transaction_id = paid["transaction_id"].as_str().unwrap();
+    // The sandbox's rate is 0.60%: 1234 × 0.6% = 7.404 → 7 fen; 500 × 0.6% = 3 fen back.
+    assert_eq!(
+        summary,
+        [
+            (
+                BillLineKind::Payment,
+                trade_no.as_str(),
+                transaction_id,
+                None,
+                cny(1234),
+                cny(7)
+            ),
+            (
+                BillLineKind::Refund,
+                trade_no.as_str(),
+                transaction_id,
+                Some(refund_no.as_str()),
+                cny(500),
+                cny(3)
+            ),
+        ]
+    );
 }

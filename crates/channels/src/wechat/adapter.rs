@@ -10,6 +10,7 @@ use super::bill;
 use super::config::{ConfigError, WechatConfig};
 use super::http::{self, V3Client};
 use super::mapping::{self, Invoke, MappingError, CNY};
+use super::micropay::Micropay;
 use super::v3_wire::{
     self, BillLocation, CloseOrder, CreateOrder, CreateRefund, Created, H5Info, OrderAmount,
     Refund, RefundAmountRequest, SceneInfo, Transaction,
@@ -31,6 +32,8 @@ pub struct WechatPay {
     pub(crate) client: V3Client,
     pub(crate) platform: PlatformKeys,
     merchant_key: SignKey,
+    /// API v2 micropay, when the account has a v2 key.
+    micropay: Option<Micropay>,
 }
 
 /// What we read in WeChat Pay's answer and could not make sense of: we cannot know what it did.
@@ -43,6 +46,27 @@ impl From<MappingError> for ChannelError {
 /// What we were about to send and cannot express in WeChat Pay's terms: nothing was sent.
 fn unsendable(error: MappingError) -> ChannelError {
     ChannelError::Rejected(error.to_string())
+}
+
+fn micropay(config: &WechatConfig) -> Result<Option<Micropay>, ConfigError> {
+    let Some(v2_key) = &config.v2_key else {
+        return Ok(None);
+    };
+    let client = Micropay::new(
+        &config.base_url,
+        &config.appid,
+        &config.mchid,
+        v2_key.clone(),
+        config.http_timeout_ms,
+    );
+    let Some(certificate) = &config.merchant_certificate_pem else {
+        return Ok(Some(client));
+    };
+    let identity = format!("{certificate}\n{}", config.merchant_private_key.to_pem());
+    client
+        .with_client_identity(identity.as_bytes())
+        .map(Some)
+        .map_err(|e| ConfigError::HttpClient(e.to_string()))
 }
 
 /// A signed answer about something other than what we asked cannot be believed.
@@ -63,6 +87,7 @@ impl WechatPay {
             client: V3Client::new(&config)?,
             platform: PlatformKeys::new(&config.platform),
             merchant_key: SignKey::Rsa2(config.merchant_private_key.clone()),
+            micropay: micropay(&config)?,
             config,
         })
     }
@@ -162,14 +187,19 @@ impl WechatPay {
     }
 
     /// The day's ALL trade bill as WeChat Pay wrote it, its SHA1 checked against the hash the
-    /// bill API gave with the download URL.
+    /// bill API gave with the download URL; empty for a day without trades (no bill exists).
     pub async fn download_bill(&self, day: chrono::NaiveDate) -> Result<String, ChannelError> {
         let path = format!(
             "{}?bill_date={}&bill_type=ALL",
             v3_wire::PATH_TRADE_BILL,
             day.format("%Y-%m-%d")
         );
-        let location: BillLocation = self.client.get(&path).await?;
+        let location: BillLocation = match self.client.get(&path).await {
+            Ok(location) => location,
+            // A day without a trade has no bill; nothing to reconcile.
+            Err(e) if e.is_verified_code("NO_STATEMENT_EXIST") => return Ok(String::new()),
+            Err(e) => return Err(e.into()),
+        };
         if !location.hash_type.eq_ignore_ascii_case("SHA1") {
             return Err(ChannelError::Unknown(format!(
                 "bill hash type {} is not SHA1",
@@ -194,14 +224,25 @@ impl Channel for WechatPay {
         ChannelInfo {
             name: CHANNEL_NAME,
             currencies: &[Currency::Cny],
-            pays_at_once: true,
+            pays_at_once: self.micropay.is_some(),
             rules: Some(&crate::rules::WECHAT),
         }
     }
 
-    /// Micropay (v2) is `wechat::micropay`'s; until it is wired in, charging at once is refused.
-    async fn pay(&self, _request: &PayRequest) -> Result<PayOutcome, ChannelError> {
-        Err(ChannelError::Unsupported)
+    /// Micropay (API v2) with the payer's WeChat pay code.
+    async fn pay(&self, request: &PayRequest) -> Result<PayOutcome, ChannelError> {
+        match &self.micropay {
+            Some(micropay) => micropay.pay(request).await,
+            None => Err(ChannelError::Unsupported),
+        }
+    }
+
+    /// Reverses a micropay trade (the payer is refunded whatever was paid, the trade closed).
+    async fn cancel(&self, trade_no: &TradeNo) -> Result<(), ChannelError> {
+        match &self.micropay {
+            Some(micropay) => micropay.reverse(trade_no).await,
+            None => Err(ChannelError::Unsupported),
+        }
     }
 
     async fn query(&self, trade_no: &TradeNo) -> Result<TradeState, ChannelError> {
@@ -312,6 +353,9 @@ impl Channel for WechatPay {
     /// WeChat Pay meant to send: an unknown outcome, to be fetched again.
     async fn bill(&self, day: chrono::NaiveDate) -> Result<Vec<BillLine>, ChannelError> {
         let text = self.download_bill(day).await?;
+        if text.is_empty() {
+            return Ok(Vec::new());
+        }
         let bill = bill::parse(&text)
             .map_err(|e| ChannelError::Unknown(format!("the {day} bill does not read: {e}")))?;
         Ok(bill::to_lines(&bill))

@@ -31,8 +31,11 @@ pub struct WechatConfig {
     /// the public key, answers come signed by either, so both kinds may be listed together;
     /// `Wechatpay-Serial` picks the one that signed.
     pub platform: Vec<PlatformKey>,
-    /// The API v2 key for micropay (HMAC-SHA256), if micropay is used.
+    /// The API v2 key for micropay (HMAC-SHA256); without it micropay is not offered.
     pub v2_key: Option<Secret>,
+    /// The merchant's API certificate (PEM) for `merchant_private_key`, which WeChat Pay asks
+    /// for (mutual TLS) on micropay's reverse; not needed by the v3 API.
+    pub merchant_certificate_pem: Option<String>,
     /// Our callback address for this channel, e.g. `https://gw.example/callback/wechat`:
     /// payments are announced to `{notify_base_url}/pay`, refunds to `{notify_base_url}/refund`.
     pub notify_base_url: String,

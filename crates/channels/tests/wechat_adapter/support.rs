@@ -90,6 +90,7 @@ pub fn config(base_url: &str, modes: &[Mode]) -> WechatConfig {
         apiv3_key: APIV3_KEY.into(),
         platform: modes.iter().map(|m| m.platform()).collect(),
         v2_key: None,
+        merchant_certificate_pem: None,
         notify_base_url: NOTIFY_BASE.into(),
         http_timeout_ms: HTTP_TIMEOUT_MS,
     }
