@@ -1,6 +1,8 @@
-//! `WechatPay`: the `Channel` for WeChat Pay API v3 (JSAPI, Native, H5, APP; queries, close,
-//! refunds, bills). Field mapping lives in `mapping`, the signed HTTP in `http`, callbacks in
-//! `callback`; this file only says which call each operation makes and what its answer means.
+//! `WechatPay`: the `Channel` for WeChat Pay: API v3 for JSAPI, Native, H5, APP, queries (of
+//! every product, micropay's included), close, refunds and bills; micropay and its reverse
+//! through `micropay` (API v2). Field mapping lives in `mapping`, the signed HTTP in `http`,
+//! callbacks in `callback`; this file only says which call each operation makes and what its
+//! answer means.
 
 use async_trait::async_trait;
 use paygate_domain::sign::SignKey;
@@ -92,7 +94,7 @@ impl WechatPay {
         })
     }
 
-    /// The account this adapter speaks for (micropay reads `v2_key` and the numbers from it).
+    /// The account this adapter speaks for.
     pub fn config(&self) -> &WechatConfig {
         &self.config
     }

@@ -172,3 +172,26 @@ fn a_configuration_without_a_platform_key_or_with_a_short_apiv3_key_is_refused()
     assert!(WechatPay::new(notify).is_err());
     assert!(WechatPay::new(base).is_ok());
 }
+
+#[tokio::test]
+async fn a_refusal_with_a_bad_signature_is_an_unknown_outcome_not_a_refusal() {
+    let fx = Fixture::new(Mode::PublicKeyId).await;
+    let error = json!({"code": "ORDER_NOT_EXIST", "message": "订单不存在"});
+    fx.answer("GET", &query_path(), 404, error, Signing::Tampered)
+        .await;
+    assert!(is_unknown(&fx.pay.query(&trade_no()).await));
+}
+
+#[tokio::test]
+async fn without_a_v2_key_the_channel_does_not_charge_at_once() {
+    let fx = Fixture::new(Mode::PublicKeyId).await;
+    let info = fx.pay.info();
+    assert_eq!(info.name, "wechat");
+    assert_eq!(info.currencies, [paygate_domain::Currency::Cny]);
+    assert!(!info.pays_at_once);
+    assert_eq!(info.rules, Some(&paygate_channels::rules::WECHAT));
+    assert_eq!(
+        fx.pay.cancel(&trade_no()).await,
+        Err(ChannelError::Unsupported)
+    );
+}

@@ -150,7 +150,7 @@ impl Answer {
             }
         }
         let sent = match signing {
-            Signing::Tampered => body.replace("00", "01"),
+            Signing::Tampered => format!("{body} "),
             _ => body.to_owned(),
         };
         template.set_body_string(sent)
