@@ -10,6 +10,7 @@ use crate::{paths, ApiRequest, FieldError};
 use chrono::{DateTime, Utc};
 use paygate_domain::{Money, OutTradeNo, PayCode, PayType, WalletAccountId};
 use serde_json::{Map, Value};
+use std::net::IpAddr;
 use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, OneOfBuilder, Ref, Schema};
 
 pub const SUBJECT_CHARS_MAX: usize = 128;
@@ -18,6 +19,7 @@ pub const ATTACH_CHARS_MAX: usize = 128;
 /// An order may stay payable at most this long (WeChat and Alipay cap near this too).
 pub const EXPIRE_SECS_MAX: i64 = 7 * 24 * 3600;
 pub const EXPIRE_SECS_MIN: i64 = 60;
+pub const OPENID_CHARS_MAX: usize = 128;
 
 /// Build with `new` and set optional fields by struct update.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +41,11 @@ pub struct CreateOrder {
     /// The payer's one-time pay code (18 digits starting 88, valid 60 s), scanned from the
     /// payer's wallet: the payer's consent to be charged now (micropay).
     pub auth_code: Option<PayCode>,
+    /// The payer's `openid` under the channel's app: required by `wechat_jsapi`.
+    pub openid: Option<String>,
+    /// The payer's device address as the merchant saw it: required by `wechat_h5`, passed to
+    /// the channel's risk checks by the others.
+    pub client_ip: Option<IpAddr>,
 }
 
 impl CreateOrder {
@@ -61,6 +68,8 @@ impl CreateOrder {
             expire_time: None,
             buyer_id: None,
             auth_code: None,
+            openid: None,
+            client_ip: None,
         }
     }
 }
@@ -125,6 +134,8 @@ impl ApiRequest for CreateOrder {
             expire_time,
             buyer_id: f.id(field::BUYER_ID, WalletAccountId::parse)?,
             auth_code: pay_code(&f)?,
+            openid: f.text(field::OPENID, OPENID_CHARS_MAX)?.map(str::to_owned),
+            client_ip: client_ip(&f)?,
         })
     }
 
@@ -155,8 +166,22 @@ impl ApiRequest for CreateOrder {
             field::AUTH_CODE,
             self.auth_code.as_ref().map(PayCode::as_str),
         );
+        insert_opt(&mut fields, field::OPENID, self.openid.as_deref());
+        if let Some(ip) = self.client_ip {
+            fields.insert(field::CLIENT_IP.into(), ip.to_string().into());
+        }
         fields
     }
+}
+
+/// `client_ip`, an IPv4 or IPv6 address in its usual text form.
+fn client_ip(f: &Fields<'_>) -> Result<Option<IpAddr>, FieldError> {
+    f.text(field::CLIENT_IP, 45)?
+        .map(|text| {
+            text.parse::<IpAddr>()
+                .map_err(|_| FieldError::new(field::CLIENT_IP, "must be an IPv4 or IPv6 address"))
+        })
+        .transpose()
 }
 
 fn create_fields() -> Schema {
@@ -225,7 +250,24 @@ fn create_fields() -> Schema {
                     (18, 18),
                     "The payer's one-time pay code (micropay, B scans C): 18 digits starting 88, \
                      issued by the payer's wallet and valid 60 s. With pay_type=wallet the order \
-                     is charged at once; an unknown, expired or already used code answers 1011.",
+                     is charged at once; an unknown, expired or already used code answers 1011. \
+                     Required by wechat_micropay (WeChat's codes start 10-15).",
+                )
+                .into(),
+            ),
+            (
+                field::OPENID,
+                text(
+                    OPENID_CHARS_MAX,
+                    "The payer's openid under the channel's app; required by wechat_jsapi.",
+                )
+                .into(),
+            ),
+            (
+                field::CLIENT_IP,
+                text(
+                    45,
+                    "The payer's device IP address (IPv4 or IPv6); required by wechat_h5.",
                 )
                 .into(),
             ),
@@ -242,7 +284,14 @@ fn create_fields() -> Schema {
 
 /// The currencies each pay type's channel accepts (`ChannelInfo::currencies`); anything else
 /// is refused with 1001 naming `currency`.
-const PAY_TYPE_CURRENCIES: &[(PayType, &[&str])] = &[(PayType::Wallet, &["CNY"])];
+const PAY_TYPE_CURRENCIES: &[(PayType, &[&str])] = &[
+    (PayType::Wallet, &["CNY"]),
+    (PayType::WechatJsapi, &["CNY"]),
+    (PayType::WechatNative, &["CNY"]),
+    (PayType::WechatH5, &["CNY"]),
+    (PayType::WechatApp, &["CNY"]),
+    (PayType::WechatMicropay, &["CNY"]),
+];
 
 /// Which currencies go with which pay type, and the amount's decimals with the currency: two
 /// for CNY (the default), HKD and USD, none for JPY. Exactly one branch holds for any request.

@@ -8,9 +8,12 @@ use crate::fields::{balance, format_time, insert_opt, serde_via_fields, Answer};
 use crate::schema::{enum_prop, int_prop, opt_text_prop, text_prop, values};
 use crate::DecodeError;
 use chrono::{DateTime, Utc};
-use paygate_domain::{MerchantId, Money, OrderStatus, OutTradeNo, PayType, TradeNo};
+use paygate_domain::{
+    MerchantId, Money, OrderRecord, OrderStatus, OutTradeNo, PayData, PayType, TradeNo,
+};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use utoipa::openapi::schema::Schema;
 use utoipa::openapi::RefOr;
 
@@ -36,12 +39,52 @@ pub struct Order {
     pub pay_time: Option<DateTime<Utc>>,
     pub channel_trade_no: Option<String>,
     pub attach: Option<String>,
+    /// What the payer's device needs to start a prepared trade, while it is payable: sent as
+    /// `code_url` (Native), `h5_url` (H5) or `pay_params` (JSAPI, APP: JSON text of the
+    /// parameters the wallet's bridge or SDK is invoked with).
+    pub pay_data: Option<PayData>,
     /// The whole verified body as received, for fields this type does not name; empty when the
     /// order was built to be sent.
     pub raw: Map<String, Value>,
 }
 
+/// The cashier link of an order, under the platform's public URL.
+pub fn pay_url(public_url: &str, trade_no: &TradeNo) -> String {
+    format!("{public_url}/cashier/{trade_no}")
+}
+
 impl Order {
+    /// The order as the API shows it; `public_url` is the base of its cashier link.
+    pub fn of(order: &OrderRecord, public_url: &str) -> Order {
+        let money = |amount| Money::new(amount, order.currency);
+        let paid = order.status.is_paid();
+        Order {
+            merchant_id: Some(order.merchant_id.clone()),
+            trade_no: order.trade_no.clone(),
+            out_trade_no: order.out_trade_no.clone(),
+            trade_status: order.status,
+            pay_type: Some(order.pay_type),
+            subject: Some(order.subject.clone()),
+            total_amount: money(order.total_amount),
+            receipt_amount: paid.then(|| money(order.total_amount)),
+            refunded_amount: paid.then(|| money(order.refunded_amount)),
+            pay_url: order
+                .status
+                .is_unpaid_open()
+                .then(|| pay_url(public_url, &order.trade_no)),
+            expire_time: DateTime::from_timestamp_millis(order.expire_at_ms),
+            pay_time: order.paid_at_ms.and_then(DateTime::from_timestamp_millis),
+            channel_trade_no: order.channel_trade_no.clone(),
+            attach: order.attach.clone(),
+            pay_data: order
+                .status
+                .is_unpaid_open()
+                .then(|| order.pay_data.clone())
+                .flatten(),
+            raw: Map::new(),
+        }
+    }
+
     /// The order's own fields, without `code`, `msg`, `timestamp` or the signature.
     pub fn to_fields(&self) -> Map<String, Value> {
         let money = |m: Money| Value::from(m.to_major_string());
@@ -91,6 +134,19 @@ impl Order {
             self.channel_trade_no.as_deref(),
         );
         insert_opt(&mut view, field::ATTACH, self.attach.as_deref());
+        match &self.pay_data {
+            Some(PayData::CodeUrl(url)) => view.insert(field::CODE_URL.into(), url.as_str().into()),
+            Some(PayData::RedirectUrl(url)) => {
+                view.insert(field::H5_URL.into(), url.as_str().into())
+            }
+            Some(PayData::Params(params)) => view.insert(
+                field::PAY_PARAMS.into(),
+                serde_json::to_string(params)
+                    .expect("string pairs serialize")
+                    .into(),
+            ),
+            None => None,
+        };
         view
     }
 
@@ -113,9 +169,25 @@ impl Order {
             pay_time: fields.time_opt(field::PAY_TIME)?,
             channel_trade_no: fields.text(field::CHANNEL_TRADE_NO),
             attach: fields.text(field::ATTACH),
+            pay_data: pay_data(&fields)?,
             raw: body,
         })
     }
+}
+
+/// Whichever of `code_url`, `h5_url` and `pay_params` the answer carries.
+fn pay_data(fields: &Answer<'_>) -> Result<Option<PayData>, DecodeError> {
+    if let Some(url) = fields.text(field::CODE_URL) {
+        return Ok(Some(PayData::CodeUrl(url)));
+    }
+    if let Some(url) = fields.text(field::H5_URL) {
+        return Ok(Some(PayData::RedirectUrl(url)));
+    }
+    fields.parse_opt(field::PAY_PARAMS, |text| {
+        serde_json::from_str::<BTreeMap<String, String>>(text)
+            .map(PayData::Params)
+            .map_err(|e| e.to_string())
+    })
 }
 
 serde_via_fields!(Order);
@@ -145,6 +217,23 @@ impl utoipa::PartialSchema for Order {
             opt_text_prop(field::PAY_TIME, Some("RFC 3339, China Standard Time.")),
             opt_text_prop(field::CHANNEL_TRADE_NO, None),
             opt_text_prop(field::ATTACH, None),
+            opt_text_prop(
+                field::CODE_URL,
+                Some("wechat_native: the QR code's content, while the order is payable."),
+            ),
+            opt_text_prop(
+                field::H5_URL,
+                Some("wechat_h5: where to send the payer's browser, while the order is payable."),
+            ),
+            opt_text_prop(
+                field::PAY_PARAMS,
+                Some(
+                    "wechat_jsapi, wechat_app: JSON text of the signed parameters to invoke the \
+                     wallet's JS bridge (appId, timeStamp, nonceStr, package, signType, paySign) \
+                     or app SDK (appid, partnerid, prepayid, package, noncestr, timestamp, sign) \
+                     with, while the order is payable.",
+                ),
+            ),
         ])
     }
 }

@@ -8,7 +8,10 @@ use crate::fields::{balance, format_time, insert_opt, serde_via_fields, Answer};
 use crate::schema::{enum_prop, opt_text_prop, text_prop, values};
 use crate::DecodeError;
 use chrono::{DateTime, Utc};
-use paygate_domain::{MerchantId, Money, OutRefundNo, OutTradeNo, RefundNo, RefundStatus, TradeNo};
+use paygate_domain::{
+    MerchantId, Money, OrderRecord, OutRefundNo, OutTradeNo, RefundNo, RefundRecord, RefundStatus,
+    TradeNo,
+};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use utoipa::openapi::schema::Schema;
@@ -33,6 +36,24 @@ pub struct RefundView {
 }
 
 impl RefundView {
+    /// A refund of `order` as the API shows it.
+    pub fn of(refund: &RefundRecord, order: &OrderRecord) -> RefundView {
+        RefundView {
+            merchant_id: Some(refund.merchant_id.clone()),
+            refund_no: refund.refund_no.clone(),
+            out_refund_no: refund.out_refund_no.clone(),
+            trade_no: refund.trade_no.clone(),
+            out_trade_no: order.out_trade_no.clone(),
+            refund_amount: Money::new(refund.amount, refund.currency),
+            refund_status: refund.status,
+            refund_reason: Some(refund.reason.clone()),
+            success_time: refund
+                .finished_at_ms
+                .and_then(DateTime::from_timestamp_millis),
+            raw: Map::new(),
+        }
+    }
+
     /// The refund's own fields, without `code`, `msg`, `timestamp` or the signature.
     pub fn to_fields(&self) -> Map<String, Value> {
         let mut view = Map::new();

@@ -1,3 +1,4 @@
+use paygate_channels::rules::RuleViolation;
 use paygate_domain::secret::SecretError;
 use paygate_domain::sign::SignError;
 use paygate_domain::{ErrorCode, PayType};
@@ -34,6 +35,10 @@ pub enum AppError {
     RefundNotFound,
     #[error("pay code invalid or expired")]
     PayCodeInvalid,
+    #[error("refund window of {days} days after payment has closed")]
+    RefundWindowClosed { days: i64 },
+    #[error("an order of this channel may be refunded at most {max} times")]
+    RefundCountExceeded { max: u32 },
     #[error("system busy, retry later")]
     Busy(String),
     #[error("internal error: {0:#}")]
@@ -64,6 +69,8 @@ impl AppError {
             AppError::ChannelRejected(_) => ErrorCode::ChannelRejected,
             AppError::RefundNotFound => ErrorCode::RefundNotFound,
             AppError::PayCodeInvalid => ErrorCode::PayCodeInvalid,
+            AppError::RefundWindowClosed { .. } => ErrorCode::RefundWindowClosed,
+            AppError::RefundCountExceeded { .. } => ErrorCode::RefundCountExceeded,
             AppError::Busy(_) | AppError::Internal(_) => ErrorCode::SystemBusy,
         }
     }
@@ -92,6 +99,17 @@ impl From<StoreError> for AppError {
             AppError::Busy(error.to_string())
         } else {
             AppError::Internal(error.into())
+        }
+    }
+}
+
+/// A channel rule the request breaks, found before the channel is called.
+impl From<RuleViolation> for AppError {
+    fn from(violation: RuleViolation) -> AppError {
+        match violation {
+            RuleViolation::Field { field, why } => AppError::param(field, why),
+            RuleViolation::RefundWindowClosed { days } => AppError::RefundWindowClosed { days },
+            RuleViolation::TooManyRefunds { max } => AppError::RefundCountExceeded { max },
         }
     }
 }

@@ -3,11 +3,12 @@
 //! we do not know (a timed-out call, a payer still confirming, a refund without notification).
 
 use crate::maintenance::Outcome;
-use crate::payments::CloseNotice;
+use crate::payments::{close_at_channel, CloseNotice};
 use crate::{App, AppError};
-use paygate_channels::{ChannelError, RefundOutcome, TradeState};
+use paygate_channels::rules::ChannelRules;
+use paygate_channels::{Channel, ChannelError, RefundOutcome, TradeState};
 use paygate_domain::schedule::{NextAttempt, RetrySchedule};
-use paygate_domain::{RefundNo, RefundStatus, TradeNo};
+use paygate_domain::{PayFlow, RefundNo, RefundStatus, TradeNo};
 use paygate_store::{OrderRecord, PollRecord, RefundFinish, RefundRecord};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -83,7 +84,7 @@ impl App {
             .channel(order.pay_type)
             .ok_or_else(|| AppError::pay_type_not_enabled(order.pay_type))?
             .clone();
-        match channel.close(&order.trade_no).await {
+        match close_at_channel(channel.as_ref(), &order).await {
             Ok(()) | Err(ChannelError::Unsupported) => {
                 self.settle_with(order, TradeState::Closed, CloseNotice::Notify)
                     .await
@@ -153,8 +154,54 @@ impl App {
                 return Ok(false);
             }
         };
+        if self.pay_code_wait_over(&order, &state, channel.info().rules) {
+            return self.cancel_pay_code_charge(channel.as_ref(), order).await;
+        }
         let order = self.settle(order, state).await?;
         Ok(!order.status.is_unpaid_open())
+    }
+
+    /// Whether a pay-code charge has waited for the payer's confirmation as long as its
+    /// channel allows.
+    fn pay_code_wait_over(
+        &self,
+        order: &OrderRecord,
+        state: &TradeState,
+        rules: Option<&ChannelRules>,
+    ) -> bool {
+        let waiting = matches!(
+            state,
+            TradeState::PayerConfirming | TradeState::WaitingPayment
+        );
+        let waited_ms = self.clock().now_ms() - order.created_at_ms;
+        match rules {
+            Some(rules) if order.pay_type.flow() == PayFlow::PayCode && waiting => {
+                waited_ms >= rules.pay_code_wait_secs * 1000
+            }
+            _ => false,
+        }
+    }
+
+    /// Cancels (reverses) a pay-code charge the payer never confirmed, then closes the order
+    /// and tells the merchant. An unanswered cancel is tried again at the next poll.
+    async fn cancel_pay_code_charge(
+        &self,
+        channel: &dyn Channel,
+        order: OrderRecord,
+    ) -> Result<bool, AppError> {
+        match channel.cancel(&order.trade_no).await {
+            Ok(()) => {
+                tracing::info!(trade_no = %order.trade_no, "payer never confirmed; charge cancelled");
+                let order = self
+                    .settle_with(order, TradeState::Closed, CloseNotice::Notify)
+                    .await?;
+                Ok(!order.status.is_unpaid_open())
+            }
+            Err(error) => {
+                tracing::warn!(trade_no = %order.trade_no, %error, "cancelling the charge failed; will retry");
+                Ok(false)
+            }
+        }
     }
 
     async fn poll_refund(&self, subject: &str) -> Result<bool, AppError> {

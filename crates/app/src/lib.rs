@@ -7,6 +7,7 @@
 //! the HTTP layer maps to a stable error code.
 
 pub mod auth;
+mod callbacks;
 pub mod clock;
 pub mod commands;
 pub mod error;
@@ -18,6 +19,7 @@ pub mod merchants;
 pub mod notify;
 pub mod operator;
 pub mod payments;
+mod prepare;
 pub mod refunds;
 pub mod secrets;
 pub mod views;
@@ -167,6 +169,14 @@ impl App {
 
     pub(crate) fn channel(&self, pay_type: PayType) -> Option<&Arc<dyn Channel>> {
         self.inner.channels.get(&pay_type)
+    }
+
+    /// The channel that calls itself `name` in callback paths.
+    pub(crate) fn channel_named(&self, name: &str) -> Option<&Arc<dyn Channel>> {
+        self.inner
+            .channels
+            .values()
+            .find(|channel| channel.info().name == name)
     }
 
     pub async fn ready(&self) -> Result<(), AppError> {

@@ -4,12 +4,13 @@
 use crate::auth::nonce_replayed;
 use crate::commands::{check_targets, CreateOrder};
 use crate::idempotency::order_difference;
+use crate::prepare::scenario_of;
 use crate::{App, AppError, MerchantKeys};
 use paygate_api::field;
 use paygate_channels::{
-    Channel, ChannelError, DeclineReason, PayOutcome, PayRequest, Payer, TradeState,
+    Channel, ChannelError, DeclineReason, PayOutcome, PayRequest, Payer, Scenario, TradeState,
 };
-use paygate_domain::{MerchantId, OrderEvent, OrderStatus, TradeNo};
+use paygate_domain::{MerchantId, OrderEvent, OrderStatus, PayFlow, TradeNo};
 use paygate_store::{
     Inserted, NewOrder, NonceOutcome, OrderRecord, OrderRef, OrderTransition, Outbox, RequestNonce,
 };
@@ -57,11 +58,26 @@ fn new_order(cmd: CreateOrder, merchant_id: MerchantId, now_ms: i64, ttl_secs: i
     }
 }
 
-/// A create that passed its checks: the order to insert, the channel and the payer to charge.
+/// Ends an unpaid trade at its channel: a pay-code charge is cancelled (reversed, in case the
+/// payer confirms meanwhile), any other trade closed.
+pub(crate) async fn close_at_channel(
+    channel: &dyn Channel,
+    order: &OrderRecord,
+) -> Result<(), ChannelError> {
+    match order.pay_type.flow() {
+        PayFlow::PayCode => channel.cancel(&order.trade_no).await,
+        PayFlow::Cashier | PayFlow::Prepare(_) => channel.close(&order.trade_no).await,
+    }
+}
+
+/// A create that passed its checks: the order to insert, the channel, and how it starts: the
+/// payer to charge now, or the trade the channel is to open.
 struct PreparedOrder {
     order: NewOrder,
     channel: Arc<dyn Channel>,
     payer: Option<Payer>,
+    scenario: Option<Scenario>,
+    client_ip: Option<String>,
 }
 
 impl App {
@@ -121,11 +137,24 @@ impl App {
             }
             Inserted::Replayed => return Err(nonce_replayed()),
         };
+        if !order.status.is_unpaid_open() {
+            return Ok(order);
+        }
         // Only the payer's pay code charges; a `buyer_id` alone leaves the order to the cashier.
-        let channel = prepared.channel;
-        match prepared.payer {
-            Some(payer) if order.status.is_unpaid_open() && channel.info().pays_at_once => {
-                self.charge_now(channel, order, payer).await
+        let PreparedOrder {
+            channel,
+            payer,
+            scenario,
+            client_ip,
+            ..
+        } = prepared;
+        match (payer, scenario) {
+            (Some(payer), _) if channel.info().pays_at_once => {
+                self.charge_now(channel, order, payer, client_ip).await
+            }
+            (_, Some(scenario)) if order.pay_data.is_none() => {
+                self.open_channel_trade(channel, order, scenario, client_ip)
+                    .await
             }
             _ => Ok(order),
         }
@@ -152,13 +181,24 @@ impl App {
                 "not accepted by this pay_type",
             ));
         }
+        if let Some(rules) = channel.info().rules {
+            rules.check_description(&cmd.subject)?;
+        }
+        let scenario = scenario_of(&cmd)?;
         let now = self.clock().now_ms();
         let payer = cmd.auth_code.clone().map(Payer::AuthCode);
+        let client_ip = cmd.client_ip.map(|ip| ip.to_string());
         let order = new_order(cmd, record.id.clone(), now, self.settings().order_ttl_secs);
+        if let Some(rules) = channel.info().rules {
+            // Our number is what the channel sees as its order number.
+            rules.out_trade_no.check(order.trade_no.as_str())?;
+        }
         Ok(PreparedOrder {
             order,
             channel,
             payer,
+            scenario,
+            client_ip,
         })
     }
 
@@ -199,6 +239,7 @@ impl App {
         channel: Arc<dyn Channel>,
         order: OrderRecord,
         payer: Payer,
+        client_ip: Option<String>,
     ) -> Result<OrderRecord, AppError> {
         let request = PayRequest {
             trade_no: order.trade_no.clone(),
@@ -206,7 +247,7 @@ impl App {
             money: paygate_domain::Money::new(order.total_amount, order.currency),
             subject: order.subject.clone(),
             payer,
-            client_ip: None,
+            client_ip,
         };
         self.schedule_order_poll(&order).await?;
         let answer = channel.pay(&request).await;
@@ -394,7 +435,7 @@ impl App {
             .channel(order.pay_type)
             .ok_or_else(|| AppError::pay_type_not_enabled(order.pay_type))?
             .clone();
-        match channel.close(&order.trade_no).await {
+        match close_at_channel(channel.as_ref(), &order).await {
             Ok(()) => {}
             Err(ChannelError::Unknown(why)) => return Err(AppError::Busy(why)),
             // A channel without a close operation lets the trade lapse by itself.

@@ -30,6 +30,7 @@ impl App {
             )));
         }
         let now = self.clock().now_ms();
+        self.check_refund_rules(merchant, &cmd, &order, now).await?;
         let new = NewRefund {
             refund_no: RefundNo::mint(now),
             merchant_id: order.merchant_id.clone(),
@@ -63,6 +64,32 @@ impl App {
             }
         };
         self.send_refund(refund, order).await
+    }
+
+    /// The channel's refund window and count, checked before anything is reserved. A retry of a
+    /// refund already made (same `out_refund_no`) is not a new refund and passes.
+    async fn check_refund_rules(
+        &self,
+        merchant: &MerchantKeys,
+        cmd: &RefundOrder,
+        order: &OrderRecord,
+        now_ms: i64,
+    ) -> Result<(), AppError> {
+        let Some(rules) = self.channel(order.pay_type).and_then(|c| c.info().rules) else {
+            return Ok(());
+        };
+        let retry = RefundRef::OutRefundNo(cmd.out_refund_no.clone());
+        if self
+            .store()
+            .find_refund(&merchant.record.id, &retry)
+            .await?
+            .is_some()
+        {
+            return Ok(());
+        }
+        let made = self.store().count_refunds(&order.trade_no).await?;
+        let paid_at_ms = order.paid_at_ms.unwrap_or(now_ms);
+        Ok(rules.check_refund(paid_at_ms, now_ms, made)?)
     }
 
     /// Asks the channel to refund and records a definitive answer; an unknown one leaves the

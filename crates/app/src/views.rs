@@ -3,10 +3,9 @@
 
 use crate::wallet::IssuedPayCode;
 use crate::{App, AppError};
-use chrono::DateTime;
 use paygate_api::payer::PayCodeResponse;
 use paygate_api::{Order, RefundView};
-use paygate_domain::{Money, TradeNo};
+use paygate_domain::TradeNo;
 use paygate_store::{OrderRecord, RefundRecord};
 use serde_json::{Map, Value};
 
@@ -34,53 +33,14 @@ impl App {
     }
 
     pub fn pay_url(&self, order: &OrderRecord) -> String {
-        format!("{}/cashier/{}", self.settings().public_url, order.trade_no)
-    }
-
-    pub fn order_answer(&self, order: &OrderRecord) -> Order {
-        let money = |amount| Money::new(amount, order.currency);
-        let paid = order.status.is_paid();
-        Order {
-            merchant_id: Some(order.merchant_id.clone()),
-            trade_no: order.trade_no.clone(),
-            out_trade_no: order.out_trade_no.clone(),
-            trade_status: order.status,
-            pay_type: Some(order.pay_type),
-            subject: Some(order.subject.clone()),
-            total_amount: money(order.total_amount),
-            receipt_amount: paid.then(|| money(order.total_amount)),
-            refunded_amount: paid.then(|| money(order.refunded_amount)),
-            pay_url: order.status.is_unpaid_open().then(|| self.pay_url(order)),
-            expire_time: DateTime::from_timestamp_millis(order.expire_at_ms),
-            pay_time: order.paid_at_ms.and_then(DateTime::from_timestamp_millis),
-            channel_trade_no: order.channel_trade_no.clone(),
-            attach: order.attach.clone(),
-            raw: Map::new(),
-        }
+        paygate_api::order::pay_url(&self.settings().public_url, &order.trade_no)
     }
 
     pub fn order_view(&self, order: &OrderRecord) -> Map<String, Value> {
-        self.order_answer(order).to_fields()
-    }
-
-    pub fn refund_answer(&self, refund: &RefundRecord, order: &OrderRecord) -> RefundView {
-        RefundView {
-            merchant_id: Some(refund.merchant_id.clone()),
-            refund_no: refund.refund_no.clone(),
-            out_refund_no: refund.out_refund_no.clone(),
-            trade_no: refund.trade_no.clone(),
-            out_trade_no: order.out_trade_no.clone(),
-            refund_amount: Money::new(refund.amount, refund.currency),
-            refund_status: refund.status,
-            refund_reason: Some(refund.reason.clone()),
-            success_time: refund
-                .finished_at_ms
-                .and_then(DateTime::from_timestamp_millis),
-            raw: Map::new(),
-        }
+        Order::of(order, &self.settings().public_url).to_fields()
     }
 
     pub fn refund_view(&self, refund: &RefundRecord, order: &OrderRecord) -> Map<String, Value> {
-        self.refund_answer(refund, order).to_fields()
+        RefundView::of(refund, order).to_fields()
     }
 }

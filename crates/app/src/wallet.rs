@@ -9,7 +9,7 @@ use paygate_channels::{
     RefundOutcome, RefundRequest, TradeState,
 };
 use paygate_domain::paycode::PAY_CODE_TTL_SECS;
-use paygate_domain::{Currency, PayCode, PayType, PayerToken, RefundNo, TradeNo, WalletAccountId};
+use paygate_domain::{Currency, PayCode, PayerToken, RefundNo, TradeNo, WalletAccountId};
 use paygate_store::{
     PayCodeInsert, Store, StoreError, WalletCharge, WalletPayOutcome, WalletRefundOutcome,
 };

@@ -53,6 +53,9 @@ pub enum CallbackRefusal {
     Malformed(String),
     #[error("this channel sends no such callback")]
     Unsupported,
+    /// We could not record it just now (a database error): the channel should send it again.
+    #[error("temporarily unable to take the callback")]
+    Unavailable,
 }
 
 /// The answer to a callback, in the channel's expected format.

@@ -2,7 +2,6 @@
 //! for and what the channel hands back to start it.
 
 use paygate_domain::{MerchantId, Money, TradeNo};
-use std::collections::BTreeMap;
 
 /// Where the payer will pay.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,19 +26,11 @@ pub struct PrepareRequest {
     pub scenario: Scenario,
     /// The order's deadline; the channel's trade expires with it.
     pub expire_at_ms: i64,
-    /// The payer's device address as the merchant reported it (required by H5). Where the
-    /// channel sends its callbacks is the channel's configuration, not the request's.
+    /// The payer's device address as the merchant reported it (required by H5).
     pub client_ip: Option<String>,
+    /// Where the channel sends its payment callback (ours, `/callback/{channel}/pay`).
+    pub notify_url: String,
 }
 
 /// What the merchant's page or app needs to start the payment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Prepared {
-    /// The QR code's content (Native `code_url`).
-    CodeUrl(String),
-    /// A URL the payer's browser is sent to (H5 `h5_url`).
-    RedirectUrl(String),
-    /// Signed parameters the wallet's JS bridge or app SDK is invoked with (JSAPI, APP),
-    /// field names exactly as that SDK expects them.
-    Params(BTreeMap<String, String>),
-}
+pub use paygate_domain::PayData as Prepared;

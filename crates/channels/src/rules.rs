@@ -94,6 +94,9 @@ pub struct ChannelRules {
     /// When the day's bill can be downloaded, in minutes after the next local midnight.
     pub bill_ready_minutes: i32,
     pub profit_share_receivers_max: Option<u32>,
+    /// How long a pay-code charge may wait for the payer's confirmation (USERPAYING) before we
+    /// cancel it at the channel (WeChat: query every 5 s for 30 s, then reverse).
+    pub pay_code_wait_secs: i64,
 }
 
 /// A request the channel would refuse, told before calling it.
@@ -184,6 +187,7 @@ pub const WECHAT: ChannelRules = ChannelRules {
     clearing_day_end_minutes: 24 * 60,
     bill_ready_minutes: 10 * 60,
     profit_share_receivers_max: Some(5),
+    pay_code_wait_secs: 30,
 };
 
 #[cfg(test)]

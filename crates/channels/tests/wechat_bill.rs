@@ -175,6 +175,7 @@ fn rates_read_and_write_as_percentages_exact_to_the_part_per_million() {
         (FeeRate(1234), "`0.1234%"),
         (FeeRate(10_000), "`1.00%"),
         (FeeRate(0), "`0.00%"),
+        (FeeRate(1_000_000), "`100.00%"),
     ] {
         row.rate = rate;
         let written = bill::write(std::slice::from_ref(&row));
@@ -346,6 +347,14 @@ fn malformed_lines_are_refused_with_their_line_number() {
             },
         ),
         (
+            sample_with(1, |l| cell_replaced(l, 23, "`100.01%")),
+            2,
+            BillProblem::Rate {
+                column: "费率",
+                value: "100.01%".into(),
+            },
+        ),
+        (
             sample_with(1, |l| cell_replaced(l, 16, "`1.00")),
             2,
             BillProblem::Inconsistent("a SUCCESS row carries refund values"),
@@ -416,4 +425,71 @@ fn writing_a_refund_row_without_its_refund_columns_is_a_bug() {
     let mut row = sample_rows().remove(2);
     row.refund = None;
     bill::write(&[row]);
+}
+
+mod round_trip {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Text as a bill cell can carry it: no comma, no line break.
+    fn cell_text() -> impl Strategy<Value = String> {
+        "[0-9A-Za-z_\\-一杯绿茶 ]{0,12}"
+    }
+
+    fn fen() -> impl Strategy<Value = i64> {
+        0..=Amount::MAX_MINOR
+    }
+
+    fn row() -> impl Strategy<Value = TradeBillRow> {
+        (
+            (0i64..4_000_000_000, cell_text(), cell_text(), cell_text()),
+            (fen(), fen(), fen(), 0u32..=1_000_000),
+            proptest::option::of((cell_text(), fen(), fen(), fen(), any::<bool>())),
+        )
+            .prop_map(|(head, amounts, refund)| {
+                let (secs, ids, body, attach) = head;
+                let (total_fen, coupon_fen, fee_fen, rate_ppm) = amounts;
+                let mut row = payment("P20261129010203000ABCDEFGHIJ", "2026-11-29 10:02:03", 0, 0);
+                row.traded_at = chrono::DateTime::from_timestamp(secs, 0)
+                    .unwrap()
+                    .naive_utc();
+                row.device_info = ids;
+                row.body = body;
+                row.attach = attach;
+                row.total_fen = total_fen;
+                row.settlement_fen = total_fen;
+                row.coupon_fen = coupon_fen;
+                row.fee_fen = fee_fen;
+                row.rate = FeeRate(rate_ppm);
+                if let Some((refund_no, refund_fen, coupon_refund_fen, requested_fen, revoked)) =
+                    refund
+                {
+                    row.trade_state = if revoked {
+                        BillTradeState::Revoked
+                    } else {
+                        BillTradeState::Refund
+                    };
+                    row.fee_fen = -fee_fen;
+                    row.refund = Some(BillRefund {
+                        refund_id: format!("5{refund_no}"),
+                        out_refund_no: format!("R{refund_no}"),
+                        refund_fen,
+                        recharge_coupon_refund_fen: coupon_refund_fen,
+                        refund_type: "ORIGINAL".into(),
+                        refund_status: "SUCCESS".into(),
+                        requested_fen,
+                    });
+                }
+                row
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn any_bill_written_reads_back_to_the_same_rows(rows in proptest::collection::vec(row(), 0..8)) {
+            let read = bill::parse(&bill::write(&rows)).unwrap();
+            prop_assert_eq!(&read.rows, &rows);
+            prop_assert_eq!(Some(read.summary), TradeBillSummary::of(&rows));
+        }
+    }
 }

@@ -70,7 +70,7 @@ fn cny(fen: i64) -> Money {
     Money::new(Amount::from_minor(fen).unwrap(), Currency::Cny)
 }
 
-fn order(trade_no: &str, scenario: Scenario) -> PrepareRequest {
+fn order(w: &World, trade_no: &str, scenario: Scenario) -> PrepareRequest {
     PrepareRequest {
         trade_no: TradeNo::parse(trade_no).unwrap(),
         merchant_id: MerchantId::parse("M100000000001").unwrap(),
@@ -79,6 +79,7 @@ fn order(trade_no: &str, scenario: Scenario) -> PrepareRequest {
         scenario,
         expire_at_ms: chrono::Utc::now().timestamp_millis() + 30 * 60 * 1000,
         client_ip: Some("203.0.113.7".into()),
+        notify_url: format!("{}/callback/wechat/pay", w.receiver.uri()),
     }
 }
 
@@ -130,7 +131,7 @@ async fn a_native_order_is_paid_called_back_queried_and_refunded_in_two_parts() 
     let trade_no = TradeNo::parse("P20261129000000000NATIVE01").unwrap();
     let Prepared::CodeUrl(code_url) = w
         .pay
-        .prepare(&order(trade_no.as_str(), Scenario::Native))
+        .prepare(&order(&w, trade_no.as_str(), Scenario::Native))
         .await
         .unwrap()
     else {
@@ -226,7 +227,7 @@ async fn jsapi_h5_and_app_orders_are_created_and_an_unpaid_one_closes() {
     };
     let Prepared::Params(params) = w
         .pay
-        .prepare(&order("P20261129000000000JSAPI001", jsapi))
+        .prepare(&order(&w, "P20261129000000000JSAPI001", jsapi))
         .await
         .unwrap()
     else {
@@ -235,7 +236,7 @@ async fn jsapi_h5_and_app_orders_are_created_and_an_unpaid_one_closes() {
     assert!(params["package"].starts_with("prepay_id="));
     let Prepared::Params(params) = w
         .pay
-        .prepare(&order("P20261129000000000APP00001", Scenario::App))
+        .prepare(&order(&w, "P20261129000000000APP00001", Scenario::App))
         .await
         .unwrap()
     else {
@@ -244,7 +245,7 @@ async fn jsapi_h5_and_app_orders_are_created_and_an_unpaid_one_closes() {
     assert_eq!(params["package"], "Sign=WXPay");
     let h5 = w
         .pay
-        .prepare(&order("P20261129000000000H5000001", Scenario::H5))
+        .prepare(&order(&w, "P20261129000000000H5000001", Scenario::H5))
         .await
         .unwrap();
     assert!(matches!(h5, Prepared::RedirectUrl(_)), "{h5:?}");
@@ -262,7 +263,7 @@ async fn a_payer_in_the_middle_of_paying_reads_as_confirming_and_a_failed_one_as
     let w = world().await;
     let trade_no = TradeNo::parse("P20261129000000000USERPAY1").unwrap();
     w.pay
-        .prepare(&order(trade_no.as_str(), Scenario::Native))
+        .prepare(&order(&w, trade_no.as_str(), Scenario::Native))
         .await
         .unwrap();
     w.payer(json!({"out_trade_no": trade_no.as_str(), "action": "userpaying"}))
@@ -339,7 +340,7 @@ async fn the_days_bill_reads_back_to_its_payments_and_refunds_with_exact_amounts
     assert_eq!(w.pay.bill(today).await, Ok(vec![]));
     let trade_no = TradeNo::parse("P20261129000000000BILL0001").unwrap();
     w.pay
-        .prepare(&order(trade_no.as_str(), Scenario::Native))
+        .prepare(&order(&w, trade_no.as_str(), Scenario::Native))
         .await
         .unwrap();
     let paid = w

@@ -27,10 +27,14 @@ pub enum ErrorCode {
     RefundNotFound,
     /// The payer's pay code is unknown, expired, or already used for another trade.
     PayCodeInvalid,
+    /// The channel's refund window for this order has closed (WeChat Pay: one year).
+    RefundWindowClosed,
+    /// The order has had as many refunds as its channel allows (WeChat Pay: 50).
+    RefundCountExceeded,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 11] = [
+    pub const ALL: [ErrorCode; 13] = [
         ErrorCode::ParamError,
         ErrorCode::SignError,
         ErrorCode::OrderNotFound,
@@ -42,6 +46,8 @@ impl ErrorCode {
         ErrorCode::ChannelRejected,
         ErrorCode::RefundNotFound,
         ErrorCode::PayCodeInvalid,
+        ErrorCode::RefundWindowClosed,
+        ErrorCode::RefundCountExceeded,
     ];
 
     /// The number merchants see in `error_code`.
@@ -58,6 +64,8 @@ impl ErrorCode {
             ErrorCode::ChannelRejected => "1009",
             ErrorCode::RefundNotFound => "1010",
             ErrorCode::PayCodeInvalid => "1011",
+            ErrorCode::RefundWindowClosed => "1012",
+            ErrorCode::RefundCountExceeded => "1013",
         }
     }
 
@@ -74,6 +82,12 @@ impl ErrorCode {
             ErrorCode::ChannelRejected => "the channel rejected the request",
             ErrorCode::RefundNotFound => "refund not found",
             ErrorCode::PayCodeInvalid => "pay code invalid or expired",
+            ErrorCode::RefundWindowClosed => {
+                "the channel's refund window for this order has closed"
+            }
+            ErrorCode::RefundCountExceeded => {
+                "the order has reached its channel's refund count limit"
+            }
         }
     }
 }
@@ -94,9 +108,10 @@ mod tests {
     #[test]
     fn numbers_are_appended_in_order_and_never_reused() {
         let all: Vec<_> = ErrorCode::ALL.iter().map(|c| c.code()).collect();
-        let expected: Vec<String> = (1001..=1011).map(|n| n.to_string()).collect();
+        let expected: Vec<String> = (1001..=1013).map(|n| n.to_string()).collect();
         assert_eq!(all, expected);
         assert_eq!(ErrorCode::PayCodeInvalid.code(), "1011");
+        assert_eq!(ErrorCode::RefundCountExceeded.code(), "1013");
         assert_eq!(
             ErrorCode::PayCodeInvalid.default_message(),
             "pay code invalid or expired"

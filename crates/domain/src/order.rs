@@ -88,17 +88,65 @@ impl OrderStatus {
     }
 }
 
-/// How the merchant asks to be paid. External channels join this list as they arrive.
+/// How the merchant asks to be paid: a channel's product for one scenario (DESIGN §1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PayType {
     /// The platform's own stored-value wallet (member and gift cards, seed 004).
     Wallet,
+    /// WeChat Pay inside WeChat: an official account page or a mini program.
+    WechatJsapi,
+    /// WeChat Pay by a QR code the payer scans (C scans B).
+    WechatNative,
+    /// WeChat Pay from a mobile browser outside WeChat.
+    WechatH5,
+    /// WeChat Pay from the merchant's own app.
+    WechatApp,
+    /// WeChat Pay by the payer's pay code, scanned by the merchant (B scans C).
+    WechatMicropay,
 }
 
 crate::text_enum! {
     PayType, unknown(text) => format!("unknown pay_type {text:?}"), String;
     Wallet = "wallet",
+    WechatJsapi = "wechat_jsapi",
+    WechatNative = "wechat_native",
+    WechatH5 = "wechat_h5",
+    WechatApp = "wechat_app",
+    WechatMicropay = "wechat_micropay",
+}
+
+/// How an order of a pay type is paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayFlow {
+    /// The payer picks in our cashier, or presents a pay code (the wallet).
+    Cashier,
+    /// The channel opens a trade the payer completes on their device.
+    Prepare(Scene),
+    /// Charged at once with the payer's pay code, which the request must carry.
+    PayCode,
+}
+
+/// The device scenario of a prepared trade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scene {
+    Jsapi,
+    Native,
+    H5,
+    App,
+}
+
+impl PayType {
+    pub fn flow(self) -> PayFlow {
+        match self {
+            PayType::Wallet => PayFlow::Cashier,
+            PayType::WechatJsapi => PayFlow::Prepare(Scene::Jsapi),
+            PayType::WechatNative => PayFlow::Prepare(Scene::Native),
+            PayType::WechatH5 => PayFlow::Prepare(Scene::H5),
+            PayType::WechatApp => PayFlow::Prepare(Scene::App),
+            PayType::WechatMicropay => PayFlow::PayCode,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 mod admin;
 mod bearer;
+mod callbacks;
 mod cashier;
 mod error;
 mod layers;
@@ -42,6 +43,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<App> {
         .routes(routes!(ops::public_key))
         .routes(routes!(payer::paycode))
         .routes(routes!(cashier::page))
+        .routes(routes!(callbacks::receive))
         .routes(routes!(admin::order_notifications))
         .routes(routes!(admin::resend))
         .routes(routes!(admin::anomalies))

@@ -12,7 +12,8 @@ use utoipa::OpenApi;
     modifiers(&AdminTokenScheme),
     tags((name = "payment"), (name = "refund"), (name = "platform"), (name = "cashier"),
          (name = "payer", description = "Called by the payer's own app, never by a merchant"),
-         (name = "operations"), (name = "admin"))
+         (name = "operations"), (name = "admin"),
+         (name = "channels", description = "Called by payment channels, in their own protocols"))
 )]
 struct Base;
 

@@ -19,7 +19,8 @@ fn losses(baseline: &Value, now: &Value, at: &str, out: &mut Vec<String>) {
                 }
             }
         }
-        (Value::Array(old), Value::Array(new)) if old.len() == new.len() => {
+        // A list may gain items at its end (a new enum value, a new `oneOf` branch, a new tag).
+        (Value::Array(old), Value::Array(new)) if old.len() <= new.len() => {
             for (i, (old_item, new_item)) in old.iter().zip(new).enumerate() {
                 losses(old_item, new_item, &format!("{at}/{i}"), out);
             }

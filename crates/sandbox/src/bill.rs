@@ -64,9 +64,12 @@ impl Bills {
     }
 }
 
+/// Every field optional, so a missing one is answered as WeChat Pay does (`PARAM_ERROR`), not by
+/// the framework.
 #[derive(Debug, Deserialize)]
 pub struct BillQuery {
-    bill_date: String,
+    #[serde(default)]
+    bill_date: Option<String>,
     #[serde(default)]
     bill_type: Option<String>,
     #[serde(default)]
@@ -78,8 +81,11 @@ pub async fn trade_bill(
     Query(query): Query<BillQuery>,
     _signed: Verified,
 ) -> Result<Json<BillLocation>, V3Error> {
-    let date = NaiveDate::parse_from_str(&query.bill_date, "%Y-%m-%d")
-        .map_err(|_| V3Error::param("bill_date must be YYYY-MM-DD"))?;
+    let date = query
+        .bill_date
+        .as_deref()
+        .and_then(|text| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+        .ok_or_else(|| V3Error::param("bill_date must be YYYY-MM-DD"))?;
     if query.bill_type.as_deref().is_some_and(|t| t != "ALL") {
         return Err(V3Error::param("the sandbox serves bill_type ALL only"));
     }
@@ -116,7 +122,8 @@ pub async fn trade_bill(
 
 #[derive(Debug, Deserialize)]
 pub struct DownloadQuery {
-    token: String,
+    #[serde(default)]
+    token: Option<String>,
 }
 
 pub async fn download(
@@ -124,9 +131,12 @@ pub async fn download(
     Query(query): Query<DownloadQuery>,
     _signed: Verified,
 ) -> Result<Response, V3Error> {
+    let token = query
+        .token
+        .ok_or_else(|| V3Error::param("token is required"))?;
     let file = app
         .bills()
-        .file(&query.token)
+        .file(&token)
         .ok_or_else(|| V3Error::new(StatusCode::NOT_FOUND, "RESOURCE_NOT_EXISTS", "账单不存在"))?;
     let content_type = match file.packing {
         Packing::Plain => "text/plain; charset=utf-8",

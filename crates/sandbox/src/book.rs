@@ -320,10 +320,12 @@ impl Book {
         Ok(Recorded::New(record))
     }
 
-    /// A PROCESSING refund succeeds.
+    /// A PROCESSING refund ends: SUCCESS, or ABNORMAL (then it no longer counts against the
+    /// amount paid, so the merchant may refund again).
     pub fn settle_refund(
         &mut self,
         out_refund_no: &str,
+        end: RefundEnd,
         now: DateTime<FixedOffset>,
     ) -> Result<RefundRecord, BookError> {
         let refund = self
@@ -331,8 +333,13 @@ impl Book {
             .get_mut(out_refund_no)
             .ok_or(BookError::NoRefund)?;
         if refund.status == RefundStatus::Processing {
-            refund.status = RefundStatus::Success;
-            refund.success_time = Some(now);
+            match end {
+                RefundEnd::Success => {
+                    refund.status = RefundStatus::Success;
+                    refund.success_time = Some(now);
+                }
+                RefundEnd::Abnormal => refund.status = RefundStatus::Abnormal,
+            }
         }
         Ok(refund.clone())
     }
@@ -356,6 +363,12 @@ impl Book {
     pub fn take_code_plan(&mut self, auth_code: &str) -> Option<CodePlan> {
         self.code_plans.remove(auth_code)
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundEnd {
+    Success,
+    Abnormal,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -76,6 +76,7 @@ impl Callback {
 pub enum Kind {
     TransactionSuccess,
     RefundSuccess,
+    RefundAbnormal,
 }
 
 impl Kind {
@@ -83,18 +84,20 @@ impl Kind {
         match self {
             Kind::TransactionSuccess => "TRANSACTION.SUCCESS",
             Kind::RefundSuccess => "REFUND.SUCCESS",
+            Kind::RefundAbnormal => "REFUND.ABNORMAL",
         }
     }
     fn original_type(self) -> &'static str {
         match self {
             Kind::TransactionSuccess => "transaction",
-            Kind::RefundSuccess => "refund",
+            Kind::RefundSuccess | Kind::RefundAbnormal => "refund",
         }
     }
     fn summary(self) -> &'static str {
         match self {
             Kind::TransactionSuccess => "支付成功",
             Kind::RefundSuccess => "退款成功",
+            Kind::RefundAbnormal => "退款异常",
         }
     }
 }

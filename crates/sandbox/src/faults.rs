@@ -1,6 +1,7 @@
 //! Fault injection (`POST /sandbox/faults`, `DELETE /sandbox/faults`). A fault applies to the
 //! next `calls` matching events (default 1): API faults (`timeout`, `server_error`, `down`) to API
-//! requests, callback faults to callbacks. With `out_trade_no` it matches only that trade.
+//! requests, callback faults to callbacks, `refund_abnormal` to refunds settling. With
+//! `out_trade_no` it matches only that trade.
 
 use axum::body::{to_bytes, Body};
 use axum::extract::{Request, State};
@@ -32,14 +33,29 @@ pub enum FaultKind {
     OutOfOrderCallbacks,
     ForgedCallback,
     NoCallback,
+    /// The trade's next refund ends ABNORMAL (the money could not reach the payer).
+    RefundAbnormal,
+}
+
+/// What a fault bends: API requests, callbacks or refunds; each counts its own events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Api,
+    Callback,
+    Refund,
 }
 
 impl FaultKind {
-    fn is_api(self) -> bool {
-        matches!(
-            self,
-            FaultKind::Timeout | FaultKind::ServerError | FaultKind::Down
-        )
+    fn class(self) -> Class {
+        match self {
+            FaultKind::Timeout | FaultKind::ServerError | FaultKind::Down => Class::Api,
+            FaultKind::RefundAbnormal => Class::Refund,
+            FaultKind::DuplicateCallback
+            | FaultKind::LateCallback
+            | FaultKind::OutOfOrderCallbacks
+            | FaultKind::ForgedCallback
+            | FaultKind::NoCallback => Class::Callback,
+        }
     }
 }
 
@@ -96,7 +112,7 @@ impl Faults {
 
     /// Uses up the first API fault matching a request about `trade` (if it names one).
     pub fn take_api(&mut self, trade: Option<&str>) -> Option<ApiFault> {
-        let armed = self.take_first(|a| a.kind.is_api(), trade)?;
+        let armed = self.take_first(|a| a.kind.class() == Class::Api, trade)?;
         Some(match armed.kind {
             FaultKind::Timeout => ApiFault::Timeout {
                 delay_ms: armed.delay_ms.unwrap_or(TIMEOUT_DELAY_MS_DEFAULT),
@@ -113,7 +129,7 @@ impl Faults {
             |a| {
                 let applies = match a.kind {
                     FaultKind::OutOfOrderCallbacks => event == Event::Payment,
-                    kind => !kind.is_api(),
+                    kind => kind.class() == Class::Callback,
                 };
                 applies && !plan_has(&plan, a.kind)
             },
@@ -127,10 +143,19 @@ impl Faults {
                 FaultKind::OutOfOrderCallbacks => plan.hold_until_refund = true,
                 FaultKind::ForgedCallback => plan.forged_first = true,
                 FaultKind::NoCallback => plan.skip = true,
-                FaultKind::Timeout | FaultKind::ServerError | FaultKind::Down => {}
+                FaultKind::Timeout
+                | FaultKind::ServerError
+                | FaultKind::Down
+                | FaultKind::RefundAbnormal => {}
             }
         }
         plan
+    }
+
+    /// Whether a refund of `trade` settling now is to end ABNORMAL (uses the fault up).
+    pub fn take_refund_abnormal(&mut self, trade: &str) -> bool {
+        self.take_first(|a| a.kind.class() == Class::Refund, Some(trade))
+            .is_some()
     }
 
     fn take_first(
@@ -162,7 +187,10 @@ fn plan_has(plan: &Plan, kind: FaultKind) -> bool {
         FaultKind::OutOfOrderCallbacks => plan.hold_until_refund,
         FaultKind::ForgedCallback => plan.forged_first,
         FaultKind::NoCallback => plan.skip,
-        FaultKind::Timeout | FaultKind::ServerError | FaultKind::Down => true,
+        FaultKind::Timeout
+        | FaultKind::ServerError
+        | FaultKind::Down
+        | FaultKind::RefundAbnormal => true,
     }
 }
 

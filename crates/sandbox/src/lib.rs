@@ -45,6 +45,7 @@ const BODY_BYTES_MAX: usize = 1 << 20;
 /// A refund stays PROCESSING this long by default.
 pub const REFUND_DELAY_MS_DEFAULT: u64 = 1_000;
 
+#[derive(Debug, Clone)]
 pub struct WechatSandboxConfig {
     /// Credentials go to `<data_dir>/sandbox/wechat.json`.
     pub data_dir: PathBuf,

@@ -75,7 +75,8 @@ impl From<BookError> for V3Error {
             }
             BookError::Closed => V3Error::new(StatusCode::BAD_REQUEST, "ORDER_CLOSED", message),
             BookError::Paid => V3Error::new(StatusCode::BAD_REQUEST, "ORDERPAID", message),
-            // WeChat Pay's own wording for the refund refusals merchants meet most.
+            // The over-refund text is WeChat Pay's own (as merchants report it); the other two
+            // are the sandbox's, in the same style.
             BookError::RefundExceedsPaid => V3Error::invalid("申请退款金额超过订单可退金额"),
             BookError::TooManyRefunds => V3Error::invalid("订单已部分退款超过50次"),
             BookError::RefundWindowPassed => V3Error::invalid("订单已超过退款期限"),
@@ -228,8 +229,10 @@ pub fn check_notify_url(text: &str) -> Result<(), V3Error> {
     }
 }
 
+/// Optional, so a missing `mchid` is answered as WeChat Pay does (`PARAM_ERROR`).
 #[derive(Debug, Deserialize)]
 pub struct MchidQuery {
+    #[serde(default)]
     mchid: Option<String>,
 }
 

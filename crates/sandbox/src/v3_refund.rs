@@ -1,5 +1,6 @@
 //! API v3 refunds: create and query. A refund is PROCESSING when created and succeeds after
-//! the configured delay; then, if it named a `notify_url`, its REFUND.SUCCESS callback goes.
+//! the configured delay (or ends ABNORMAL under the `refund_abnormal` fault); then, if it named a
+//! `notify_url`, its REFUND.SUCCESS (REFUND.ABNORMAL) callback goes.
 
 use axum::extract::{Path, State};
 use axum::Json;
@@ -10,7 +11,7 @@ use serde::Serialize;
 use std::time::Duration;
 
 use crate::auth::Verified;
-use crate::book::{Recorded, RefundAsk, RefundRecord};
+use crate::book::{Recorded, RefundAsk, RefundEnd, RefundRecord};
 use crate::callbacks::{Callback, Event, Kind};
 use crate::v3::{check_notify_url, parse_json, V3Error};
 use crate::{ids, now_cst, rfc3339, App};
@@ -174,7 +175,18 @@ fn settle_later(app: &App, out_refund_no: String) {
         let now = now_cst();
         let (record, held) = {
             let mut book = app.book();
-            let Ok(record) = book.settle_refund(&out_refund_no, now) else {
+            let Some(trade) = book
+                .refund_record(&out_refund_no)
+                .map(|r| r.out_trade_no.clone())
+            else {
+                return;
+            };
+            let end = if app.faults().take_refund_abnormal(&trade) {
+                RefundEnd::Abnormal
+            } else {
+                RefundEnd::Success
+            };
+            let Ok(record) = book.settle_refund(&out_refund_no, end, now) else {
                 return;
             };
             let held = book
@@ -191,13 +203,11 @@ fn settle_later(app: &App, out_refund_no: String) {
         };
         let notice = refund_notice(&app, &record);
         let json = serde_json::to_string(&notice).expect("a refund notice serialises");
-        let callback = Callback::seal(
-            &app.credentials.apiv3_key,
-            &url,
-            Kind::RefundSuccess,
-            &json,
-            now,
-        );
+        let kind = match record.status {
+            RefundStatus::Abnormal => Kind::RefundAbnormal,
+            _ => Kind::RefundSuccess,
+        };
+        let callback = Callback::seal(&app.credentials.apiv3_key, &url, kind, &json, now);
         let plan = app
             .faults()
             .take_callback(&record.out_trade_no, Event::Refund);

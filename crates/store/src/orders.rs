@@ -5,42 +5,12 @@ use crate::rows::{
 use crate::transitions::record_transition;
 use crate::{Ctx, Store, StoreError, StoreResult};
 use paygate_domain::{
-    Amount, Currency, MerchantId, OrderEvent, OrderStatus, OutTradeNo, PayType, TradeNo,
+    Amount, Currency, MerchantId, OrderEvent, OrderStatus, OutTradeNo, PayData, PayType, TradeNo,
     WalletAccountId,
 };
 use sqlx::any::AnyRow;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrderRecord {
-    pub trade_no: TradeNo,
-    pub merchant_id: MerchantId,
-    pub out_trade_no: OutTradeNo,
-    pub pay_type: PayType,
-    pub status: OrderStatus,
-    pub currency: Currency,
-    pub total_amount: Amount,
-    /// Refunds accepted (processing or succeeded): what the refundable check counts.
-    pub refund_reserved: Amount,
-    /// Refunds that succeeded.
-    pub refunded_amount: Amount,
-    pub subject: String,
-    pub body: Option<String>,
-    pub notify_url: String,
-    pub return_url: Option<String>,
-    pub attach: Option<String>,
-    /// The wallet account the merchant named; recorded, never charged on its own.
-    pub buyer_id: Option<WalletAccountId>,
-    /// SHA-256 of the pay code the order was created with, for comparing retries.
-    pub auth_code_sha256: Option<String>,
-    pub channel_trade_no: Option<String>,
-    pub expire_at_ms: i64,
-    /// `expire_time` exactly as the merchant sent it (Unix seconds), for comparing retries.
-    pub requested_expire_at_secs: Option<i64>,
-    pub paid_at_ms: Option<i64>,
-    pub closed_at_ms: Option<i64>,
-    pub created_at_ms: i64,
-    pub updated_at_ms: i64,
-}
+pub use paygate_domain::OrderRecord;
 
 /// An order as a create inserts it: at `status`, with nothing reserved or refunded, not yet
 /// paid, closed or known to a channel.
@@ -93,6 +63,7 @@ impl NewOrder {
             closed_at_ms: None,
             created_at_ms: new.created_at_ms,
             updated_at_ms: new.created_at_ms,
+            pay_data: None,
         }
     }
 }
@@ -136,6 +107,10 @@ pub(crate) fn order_from_row(row: &AnyRow) -> StoreResult<OrderRecord> {
         closed_at_ms: get_opt_i64(row, "closed_at")?,
         created_at_ms: get_i64(row, "created_at")?,
         updated_at_ms: get_i64(row, "updated_at")?,
+        pay_data: get_opt_string(row, "pay_data")?
+            .map(|text| serde_json::from_str(&text))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("orders.pay_data: {e}")))?,
     };
     debug_assert_order_holds(&order);
     Ok(order)
@@ -174,7 +149,7 @@ fn debug_assert_order_holds(order: &OrderRecord) {
 pub(crate) const ORDER_COLUMNS: &str = "trade_no, merchant_id, out_trade_no, pay_type, status, \
     currency, total_amount, refund_reserved, refunded_amount, subject, body, notify_url, \
     return_url, attach, buyer_id, auth_code_sha256, channel_trade_no, expire_at, \
-    requested_expire_time, paid_at, closed_at, created_at, updated_at";
+    requested_expire_time, paid_at, closed_at, created_at, updated_at, pay_data";
 
 /// Whether an insert made a new order, met the one already under that merchant order number,
 /// or was refused because its request's nonce was used before.
@@ -307,6 +282,19 @@ impl Store {
         .await
         .ctx("get order")?;
         row.as_ref().map(order_from_row).transpose()
+    }
+
+    /// Keeps what the channel answered for a prepared trade. The first answer stays: a retried
+    /// create that raced another one reads back the stored answer.
+    pub async fn record_pay_data(&self, trade_no: &TradeNo, data: &PayData) -> StoreResult<()> {
+        let text = serde_json::to_string(data).expect("pay data serializes");
+        sqlx::query("UPDATE orders SET pay_data = $1 WHERE trade_no = $2 AND pay_data IS NULL")
+            .bind(text)
+            .bind(trade_no.as_str())
+            .execute(&self.pool)
+            .await
+            .ctx("record pay data")?;
+        Ok(())
     }
 
     /// Unpaid orders past their expiry, oldest first.

@@ -13,20 +13,7 @@ use paygate_domain::{
 use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RefundRecord {
-    pub refund_no: RefundNo,
-    pub merchant_id: MerchantId,
-    pub out_refund_no: OutRefundNo,
-    pub trade_no: TradeNo,
-    pub currency: Currency,
-    pub amount: Amount,
-    pub reason: String,
-    pub status: RefundStatus,
-    pub channel_refund_no: Option<String>,
-    pub created_at_ms: i64,
-    pub finished_at_ms: Option<i64>,
-}
+pub use paygate_domain::RefundRecord;
 
 /// A refund as it is accepted: PROCESSING, its amount to be reserved against the order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,6 +187,17 @@ pub enum RefundFinish {
 }
 
 impl Store {
+    /// How many refunds an order has had, whatever their outcome: what a channel's refund
+    /// count limit counts.
+    pub async fn count_refunds(&self, trade_no: &TradeNo) -> StoreResult<u32> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM refunds WHERE trade_no = $1")
+            .bind(trade_no.as_str())
+            .fetch_one(&self.pool)
+            .await
+            .ctx("count refunds")?;
+        Ok(u32::try_from(get_i64(&row, "n")?).unwrap_or(u32::MAX))
+    }
+
     /// Records a refund and reserves its amount in one transaction. The reservation is a
     /// conditional update of the order row, so concurrent refunds can never together exceed the
     /// paid amount on either engine.

@@ -8,7 +8,7 @@ use paygate_channels::{
     Channel, ChannelError, ChannelInfo, PayOutcome, PayRequest, RefundOutcome, RefundRequest,
     TradeState,
 };
-use paygate_domain::{Currency, PayType, RefundNo, TradeNo};
+use paygate_domain::{Currency, RefundNo, TradeNo};
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
@@ -22,17 +22,14 @@ struct Script {
     calls: Vec<String>,
 }
 
+#[derive(Default)]
 pub struct ScriptedChannel {
-    pay_type: PayType,
     script: Mutex<Script>,
 }
 
 impl ScriptedChannel {
-    pub fn new(pay_type: PayType) -> ScriptedChannel {
-        ScriptedChannel {
-            pay_type,
-            script: Mutex::default(),
-        }
+    pub fn new() -> ScriptedChannel {
+        ScriptedChannel::default()
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Script) -> T) -> T {

@@ -11,7 +11,7 @@ use paygate_app::{App, MerchantKeys};
 use paygate_channels::TradeState;
 use paygate_domain::secret::MasterKey;
 use paygate_domain::sign::SignType;
-use paygate_domain::{Currency, Money, OutTradeNo, PayType};
+use paygate_domain::{Currency, Money, OutTradeNo};
 use paygate_store::OrderRecord;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -122,19 +122,12 @@ async fn create(
     notify_url: &str,
     i: usize,
 ) -> anyhow::Result<OrderRecord> {
-    let command = CreateOrder {
-        out_trade_no: OutTradeNo::parse(&format!("n-{i}")).context("order number")?,
-        amount: Money::parse("0.01", Currency::Cny).context("amount")?,
-        subject: "bench".into(),
-        body: None,
-        pay_type: PayType::Wallet,
-        notify_url: notify_url.to_owned(),
-        return_url: None,
-        attach: None,
-        expire_time: None,
-        buyer_id: None,
-        auth_code: None,
-    };
+    let command = CreateOrder::new(
+        OutTradeNo::parse(&format!("n-{i}")).context("order number")?,
+        Money::parse("0.01", Currency::Cny).context("amount")?,
+        "bench",
+        notify_url,
+    );
     app.create_order(merchant, command)
         .await
         .map_err(|e| anyhow::anyhow!("create order {i}: {e}"))

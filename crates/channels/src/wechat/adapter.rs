@@ -99,11 +99,9 @@ impl WechatPay {
         &self.config
     }
 
-    fn notify_url(&self, kind: &str) -> String {
-        format!(
-            "{}/{kind}",
-            self.config.notify_base_url.trim_end_matches('/')
-        )
+    fn refund_notify_url(&self) -> String {
+        let base = self.config.notify_base_url.trim_end_matches('/');
+        format!("{base}/refund")
     }
 
     fn create_order(&self, request: &PrepareRequest) -> Result<CreateOrder, ChannelError> {
@@ -134,7 +132,7 @@ impl WechatPay {
             out_trade_no: request.trade_no.as_str().to_owned(),
             time_expire: Some(mapping::beijing_time(request.expire_at_ms).map_err(unsendable)?),
             attach: None,
-            notify_url: self.notify_url("pay"),
+            notify_url: request.notify_url.clone(),
             amount: OrderAmount {
                 total: mapping::to_fen(request.money).map_err(unsendable)?,
                 currency: Some(CNY.into()),
@@ -294,7 +292,7 @@ impl Channel for WechatPay {
             out_trade_no: Some(request.trade_no.as_str().to_owned()),
             out_refund_no: request.refund_no.as_str().to_owned(),
             reason: Some(request.reason.clone()).filter(|r| !r.is_empty()),
-            notify_url: Some(self.notify_url("refund")),
+            notify_url: Some(self.refund_notify_url()),
             amount: RefundAmountRequest {
                 refund: mapping::to_fen(request.refund).map_err(unsendable)?,
                 total: mapping::to_fen(request.total).map_err(unsendable)?,

@@ -112,7 +112,11 @@ pub(crate) fn reply(accepted: Result<(), &CallbackRefusal>) -> CallbackReply {
     };
     let status = match refusal {
         CallbackRefusal::Forged(_) | CallbackRefusal::Stale => 401,
-        _ => 400,
+        CallbackRefusal::Unavailable => 500,
+        CallbackRefusal::WrongAccount(_)
+        | CallbackRefusal::Mismatch(_)
+        | CallbackRefusal::Malformed(_)
+        | CallbackRefusal::Unsupported => 400,
     };
     let answer = CallbackAnswer {
         code: "FAIL".into(),

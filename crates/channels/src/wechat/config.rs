@@ -37,7 +37,8 @@ pub struct WechatConfig {
     /// for (mutual TLS) on micropay's reverse; not needed by the v3 API.
     pub merchant_certificate_pem: Option<String>,
     /// Our callback address for this channel, e.g. `https://gw.example/callback/wechat`:
-    /// payments are announced to `{notify_base_url}/pay`, refunds to `{notify_base_url}/refund`.
+    /// refunds are announced to `{notify_base_url}/refund`. (Payments go where each
+    /// `PrepareRequest::notify_url` says, which the app builds the same way.)
     pub notify_base_url: String,
     pub http_timeout_ms: u64,
 }

@@ -260,4 +260,10 @@ async fn wechat_pay_is_answered_204_when_taken_and_a_fail_body_when_not() {
     );
     let mismatch = CallbackRefusal::Mismatch("amount".into());
     assert_eq!(fx.pay.callback_reply(Err(&mismatch)).status, 400);
+    assert_eq!(
+        fx.pay
+            .callback_reply(Err(&CallbackRefusal::Unavailable))
+            .status,
+        500
+    );
 }

@@ -111,8 +111,11 @@ async fn a_day_without_trades_has_no_bill_and_downloads_need_a_signature() {
         .await;
     assert_eq!(none.status, StatusCode::BAD_REQUEST);
     assert_eq!(none.body["code"], "NO_STATEMENT_EXIST");
-    let bad_date = h.get("/v3/bill/tradebill?bill_date=20200101").await;
-    assert_eq!(bad_date.body["code"], "PARAM_ERROR");
+    for query in ["bill_date=20200101", "bill_type=ALL"] {
+        let refused = h.get(&format!("/v3/bill/tradebill?{query}")).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{query}");
+        assert_eq!(refused.body["code"], "PARAM_ERROR", "{query}");
+    }
     let unsigned = h
         .http
         .get(h.url("/v3/billdownload/file?token=x"))

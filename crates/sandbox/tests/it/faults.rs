@@ -155,3 +155,35 @@ async fn a_success_without_callback_is_only_seen_by_query() {
         .await;
     assert_eq!(query.body["trade_state"], "SUCCESS");
 }
+
+#[tokio::test]
+async fn a_refund_abnormal_fault_ends_the_refund_abnormal_and_says_so() {
+    let h = start().await;
+    let receiver = Receiver::start(0).await;
+    h.paid_native("P20261129310", 100, "https://merchant.example/notify")
+        .await;
+    h.fault(json!({"fault": "refund_abnormal", "out_trade_no": "P20261129310"}))
+        .await;
+    let refund = h.refund(
+        "P20261129310",
+        "R20261129310",
+        100,
+        100,
+        Some(&receiver.url),
+    );
+    h.post("/v3/refund/domestic/refunds", &refund).await;
+    let deliveries = receiver.wait_for(1).await;
+    let (notification, resource) = h.open_callback(&deliveries[0]).unwrap();
+    assert_eq!(notification.event_type, "REFUND.ABNORMAL");
+    assert_eq!(resource["refund_status"], "ABNORMAL");
+    let queried = h.get("/v3/refund/domestic/refunds/R20261129310").await;
+    assert_eq!(queried.body["status"], "ABNORMAL");
+    assert_eq!(queried.body.get("success_time"), None);
+    let again = h.refund("P20261129310", "R20261129311", 100, 100, None);
+    let retried = h.post("/v3/refund/domestic/refunds", &again).await;
+    assert_eq!(
+        retried.status,
+        StatusCode::OK,
+        "an abnormal refund frees its amount"
+    );
+}

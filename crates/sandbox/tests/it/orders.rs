@@ -86,6 +86,14 @@ async fn a_request_whose_signature_does_not_verify_is_refused_with_sign_error() 
         .await;
     assert_eq!(query.body["code"], "ORDER_NOT_EXIST");
     assert_eq!(query.status, StatusCode::NOT_FOUND);
+    for path in [
+        "/v3/pay/transactions/out-trade-no/P20261129002",
+        "/v3/pay/transactions/out-trade-no/P20261129002?mchid=1900000000",
+    ] {
+        let refused = h.get(path).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(refused.body["code"], "PARAM_ERROR", "{path}");
+    }
 }
 
 #[tokio::test]

@@ -25,7 +25,7 @@ struct Scene {
 }
 
 async fn scene(backend: DbBackend) -> Scene {
-    let channel = Arc::new(ScriptedChannel::new(paygate_domain::PayType::Wallet));
+    let channel = Arc::new(ScriptedChannel::new());
     let (options, clock) = TestOptions::with_manual_clock();
     let options = TestOptions {
         channel: Some(channel.clone()),

@@ -7,14 +7,22 @@ use super::{
 use chrono::NaiveDateTime;
 use paygate_domain::Currency;
 
+/// A total may have more digits than a detail cell: up to what fits i64 fen.
+const SUMMARY_YUAN_DIGITS_MAX: usize = 16;
+
 /// A line's values, backticks removed, each known by its column's name.
 struct Cells<'a> {
     names: &'static [&'static str],
     values: Vec<&'a str>,
+    yuan_digits_max: usize,
 }
 
 impl<'a> Cells<'a> {
-    fn split(line: &'a str, names: &'static [&'static str]) -> Result<Cells<'a>, BillProblem> {
+    fn split(
+        line: &'a str,
+        names: &'static [&'static str],
+        yuan_digits_max: usize,
+    ) -> Result<Cells<'a>, BillProblem> {
         let raw: Vec<&str> = line.split(',').collect();
         if raw.len() != names.len() {
             return Err(BillProblem::Columns {
@@ -31,7 +39,11 @@ impl<'a> Cells<'a> {
                     .ok_or(BillProblem::NoBacktick { column })
             })
             .collect::<Result<_, _>>()?;
-        Ok(Cells { names, values })
+        Ok(Cells {
+            names,
+            values,
+            yuan_digits_max,
+        })
     }
 
     fn text(&self, index: usize) -> String {
@@ -54,7 +66,7 @@ impl<'a> Cells<'a> {
     }
 
     fn signed_amount(&self, index: usize) -> Result<i64, BillProblem> {
-        fen_of_yuan(self.values[index]).map_err(|kind| {
+        fen_of_yuan(self.values[index], self.yuan_digits_max).map_err(|kind| {
             let (column, value) = (self.column(index), self.text(index));
             match kind {
                 YuanError::Malformed => BillProblem::Amount { column, value },
@@ -94,7 +106,7 @@ enum YuanError {
 
 /// `-`? digits, then optionally `.` and decimals; decimals past the second must be zeros (the
 /// fee's padding), so the value is a whole number of fen.
-fn fen_of_yuan(text: &str) -> Result<i64, YuanError> {
+fn fen_of_yuan(text: &str, int_digits_max: usize) -> Result<i64, YuanError> {
     let (negative, unsigned) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, text),
@@ -104,7 +116,7 @@ fn fen_of_yuan(text: &str) -> Result<i64, YuanError> {
     let bare_point = unsigned.ends_with('.');
     let well_formed = !int_part.is_empty()
         && !bare_point
-        && int_part.len() <= YUAN_DIGITS_MAX
+        && int_part.len() <= int_digits_max
         && digits(int_part)
         && digits(frac_part)
         && frac_part.len() <= 2 + FEE_PADDING.len();
@@ -115,28 +127,35 @@ fn fen_of_yuan(text: &str) -> Result<i64, YuanError> {
         return Err(YuanError::NotWholeFen);
     }
     let cents = format!("{:0<2}", &frac_part[..frac_part.len().min(2)]);
-    let fen = int_part.parse::<i64>().map_err(|_| YuanError::Malformed)? * 100
-        + cents.parse::<i64>().map_err(|_| YuanError::Malformed)?;
+    let fen = int_part
+        .parse::<i64>()
+        .ok()
+        .and_then(|yuan| yuan.checked_mul(100))
+        .zip(cents.parse::<i64>().ok())
+        .and_then(|(whole, cents)| whole.checked_add(cents))
+        .ok_or(YuanError::Malformed)?;
     Ok(if negative { -fen } else { fen })
 }
 
-/// `0.60%` is 6000 parts per million; at most four decimals of a percent are exact.
+/// `0.60%` is 6000 parts per million; at most four decimals of a percent are exact, and no
+/// rate is above 100%.
 fn rate_of_text(text: &str) -> Option<FeeRate> {
     let number = text.strip_suffix('%')?;
     let (int_part, frac_part) = number.split_once('.').unwrap_or((number, ""));
     let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if int_part.is_empty() || int_part.len() > 2 || !digits(int_part) {
+    if int_part.is_empty() || int_part.len() > 3 || !digits(int_part) {
         return None;
     }
     if frac_part.len() > 4 || !digits(frac_part) || (number.contains('.') && frac_part.is_empty()) {
         return None;
     }
     let hundredths = format!("{frac_part:0<4}").parse::<u32>().ok()?;
-    Some(FeeRate(int_part.parse::<u32>().ok()? * 10_000 + hundredths))
+    let ppm = int_part.parse::<u32>().ok()? * 10_000 + hundredths;
+    (ppm <= 1_000_000).then_some(FeeRate(ppm))
 }
 
 pub(super) fn parse_row(line: &str) -> Result<TradeBillRow, BillProblem> {
-    let cells = Cells::split(line, &DETAIL_HEADER)?;
+    let cells = Cells::split(line, &DETAIL_HEADER, YUAN_DIGITS_MAX)?;
     let trade_state: BillTradeState = cells.values[9].parse().map_err(|()| cells.unknown(9))?;
     let currency: Currency = cells.values[11].parse().map_err(|_| cells.unknown(11))?;
     if currency.minor_digits() != 2 {
@@ -210,7 +229,7 @@ fn parse_refund(
 }
 
 pub(super) fn parse_summary(line: &str) -> Result<TradeBillSummary, BillProblem> {
-    let cells = Cells::split(line, &SUMMARY_HEADER)?;
+    let cells = Cells::split(line, &SUMMARY_HEADER, SUMMARY_YUAN_DIGITS_MAX)?;
     let count = cells.values[0]
         .parse::<i64>()
         .ok()

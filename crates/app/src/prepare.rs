@@ -1,0 +1,87 @@
+//! Trades the payer completes on their own device (JSAPI, Native, H5, APP; DESIGN §6): what a
+//! scenario requires of the create, and opening the trade at the channel.
+
+use crate::commands::CreateOrder;
+use crate::{App, AppError};
+use paygate_api::field;
+use paygate_channels::{Channel, ChannelError, PrepareRequest, Scenario};
+use paygate_domain::{OrderRecord, PayFlow, Scene};
+use std::sync::Arc;
+
+/// The trade a prepared pay type opens at its channel, with what its scenario requires.
+pub(crate) fn scenario_of(cmd: &CreateOrder) -> Result<Option<Scenario>, AppError> {
+    Ok(match cmd.pay_type.flow() {
+        PayFlow::Cashier => None,
+        PayFlow::PayCode => {
+            if cmd.auth_code.is_none() {
+                return Err(AppError::param(
+                    field::AUTH_CODE,
+                    "is required by this pay_type",
+                ));
+            }
+            None
+        }
+        PayFlow::Prepare(Scene::Jsapi) => {
+            let openid = cmd
+                .openid
+                .clone()
+                .ok_or_else(|| AppError::param(field::OPENID, "is required by this pay_type"))?;
+            Some(Scenario::Jsapi { openid })
+        }
+        PayFlow::Prepare(Scene::H5) => {
+            if cmd.client_ip.is_none() {
+                return Err(AppError::param(
+                    field::CLIENT_IP,
+                    "is required by this pay_type",
+                ));
+            }
+            Some(Scenario::H5)
+        }
+        PayFlow::Prepare(Scene::Native) => Some(Scenario::Native),
+        PayFlow::Prepare(Scene::App) => Some(Scenario::App),
+    })
+}
+
+impl App {
+    /// Asks the channel to open the trade the payer will complete on their device, and keeps
+    /// its answer with the order. The channel is idempotent on our trade number, so a retried
+    /// create whose first call went unanswered asks again and meets the same trade.
+    pub(crate) async fn open_channel_trade(
+        &self,
+        channel: Arc<dyn Channel>,
+        order: OrderRecord,
+        scenario: Scenario,
+        client_ip: Option<String>,
+    ) -> Result<OrderRecord, AppError> {
+        let request = PrepareRequest {
+            trade_no: order.trade_no.clone(),
+            merchant_id: order.merchant_id.clone(),
+            money: paygate_domain::Money::new(order.total_amount, order.currency),
+            subject: order.subject.clone(),
+            scenario,
+            expire_at_ms: order.expire_at_ms,
+            client_ip,
+            notify_url: self.callback_url(channel.info().name, "pay"),
+        };
+        match channel.prepare(&request).await {
+            Ok(data) => {
+                self.store().record_pay_data(&order.trade_no, &data).await?;
+                self.reload(&order.trade_no).await
+            }
+            Err(ChannelError::Unknown(why)) => {
+                // The trade may exist at the channel: a status poll finds out, and the
+                // merchant's retry of this create asks again.
+                tracing::warn!(trade_no = %order.trade_no, %why, "prepare outcome unknown");
+                self.schedule_order_poll(&order).await?;
+                Err(AppError::Busy(why))
+            }
+            Err(ChannelError::Rejected(why)) => Err(AppError::ChannelRejected(why)),
+            Err(ChannelError::Unsupported) => Err(AppError::pay_type_not_enabled(order.pay_type)),
+        }
+    }
+
+    /// Where a channel sends its callbacks of `kind` (`pay`, `refund`).
+    pub fn callback_url(&self, channel: &str, kind: &str) -> String {
+        format!("{}/callback/{channel}/{kind}", self.settings().public_url)
+    }
+}
