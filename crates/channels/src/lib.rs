@@ -101,7 +101,8 @@ pub enum ChannelError {
     /// The call's outcome is unknown (timeout, connection reset): never assume either way.
     #[error("channel outcome unknown: {0}")]
     Unknown(String),
-    /// The channel answered and refused the request.
+    /// The channel answered and refused the request (or the adapter refused to send it). Where
+    /// the channel has error codes the text starts with it, as in `ORDER_CLOSED: 订单已关闭`.
     #[error("channel rejected the request: {0}")]
     Rejected(String),
     /// This channel has no such operation for this product.

@@ -197,6 +197,12 @@ pub enum RefundStatus {
     Abnormal,
 }
 
+/// `POST .../close` carries only the merchant number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloseOrder {
+    pub mchid: String,
+}
+
 /// A callback's envelope; `resource` is sealed with the APIv3 key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notification {
