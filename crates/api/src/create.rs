@@ -20,6 +20,7 @@ pub const ATTACH_CHARS_MAX: usize = 128;
 pub const EXPIRE_SECS_MAX: i64 = 7 * 24 * 3600;
 pub const EXPIRE_SECS_MIN: i64 = 60;
 pub const OPENID_CHARS_MAX: usize = 128;
+const IPV4: &str = "^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$";
 
 /// Build with `new` and set optional fields by struct update.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -265,9 +266,11 @@ fn create_fields() -> Schema {
             ),
             (
                 field::CLIENT_IP,
-                text(
-                    45,
-                    "The payer's device IP address (IPv4 or IPv6); required by wechat_h5.",
+                string(
+                    IPV4,
+                    (7, 45),
+                    "The payer's device IP address; required by wechat_h5. IPv4 as the pattern \
+                     says, or IPv6 in its usual text form.",
                 )
                 .into(),
             ),
@@ -292,6 +295,31 @@ const PAY_TYPE_CURRENCIES: &[(PayType, &[&str])] = &[
     (PayType::WechatApp, &["CNY"]),
     (PayType::WechatMicropay, &["CNY"]),
 ];
+
+/// The fields a pay type's scenario cannot do without.
+fn required_by(pay_type: PayType) -> &'static [&'static str] {
+    match pay_type {
+        PayType::WechatMicropay => &[field::AUTH_CODE],
+        PayType::WechatJsapi => &[field::OPENID],
+        PayType::WechatH5 => &[field::CLIENT_IP],
+        _ => &[],
+    }
+}
+
+/// The pay codes a pay type takes: its own wallet's, and none where the payer pays on their
+/// own device (an empty string counts as absent).
+fn pay_code_of(pay_type: PayType) -> Schema {
+    let (pattern, length, description) = match pay_type {
+        PayType::Wallet => ("^88[0-9]{16}$", (18, 18), "The platform wallet's pay code."),
+        PayType::WechatMicropay => (
+            "^1[0-5][0-9]{16}$",
+            (18, 18),
+            "The payer's WeChat pay code (required).",
+        ),
+        _ => ("^$", (0, 0), "Not taken by this pay type."),
+    };
+    string(pattern, length, description).into()
+}
 
 /// Which currencies go with which pay type, and the amount's decimals with the currency: two
 /// for CNY (the default), HKD and USD, none for JPY. Exactly one branch holds for any request.
@@ -324,9 +352,13 @@ fn amount_by_pay_type_and_currency() -> Schema {
                     field::TOTAL_AMOUNT,
                     string(pattern, (1, AMOUNT_CHARS_MAX), description),
                 )
+                .property(field::AUTH_CODE, pay_code_of(*pay_type))
                 .required(field::PAY_TYPE);
             if !currencies.contains(&"CNY") {
                 branch = branch.required(field::CURRENCY);
+            }
+            for name in required_by(*pay_type) {
+                branch = branch.required(*name);
             }
             branches = branches.item(branch);
         }

@@ -70,7 +70,17 @@ mod tests {
                 ],
                 texts(&OrderStatus::ALL),
             ),
-            (&["wallet"], texts(&PayType::ALL)),
+            (
+                &[
+                    "wallet",
+                    "wechat_jsapi",
+                    "wechat_native",
+                    "wechat_h5",
+                    "wechat_app",
+                    "wechat_micropay",
+                ],
+                texts(&PayType::ALL),
+            ),
             (
                 &["PROCESSING", "SUCCESS", "FAIL"],
                 texts(&RefundStatus::ALL),
