@@ -36,7 +36,7 @@ fn losses(baseline: &Value, now: &Value, at: &str, out: &mut Vec<String>) {
         (old, new) if old == new => {}
         // A description may say more; a pattern only where a deliberate widening is listed.
         (Value::String(old), Value::String(new))
-            if at.ends_with("/description") && new.starts_with(old.as_str()) => {}
+            if at.ends_with("/description") && new.starts_with(old.trim_end_matches('.')) => {}
         (old, Value::String(new))
             if WIDENED
                 .iter()
