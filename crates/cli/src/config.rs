@@ -53,6 +53,46 @@ pub struct Settings {
     pub http_idle_timeout_ms: u64,
     /// Connections open at once (each is a file descriptor); more wait in the listen backlog.
     pub http_connections_max: usize,
+    /// Run the channel sandbox in-process and serve WeChat Pay through it when no real account
+    /// is configured. Unset: on exactly when demo data is (never by default on PostgreSQL, so a
+    /// production gateway never takes a sandbox's "payments").
+    pub sandbox: Option<bool>,
+    /// A real WeChat Pay merchant account.
+    pub wechat: Option<WechatSettings>,
+}
+/// A real WeChat Pay merchant account (`[wechat]`, `PAYGATE_WECHAT__*`). Without it, and with
+/// the sandbox on, WeChat Pay is played by the in-process sandbox.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WechatSettings {
+    #[serde(default = "wechat_base_url")]
+    pub base_url: String,
+    pub mchid: String,
+    pub appid: String,
+    /// The serial number of the merchant's API certificate.
+    pub merchant_serial_no: String,
+    /// PEM (PKCS#8) of the merchant's API private key (`apiclient_key.pem`).
+    pub merchant_private_key_path: PathBuf,
+    pub apiv3_key: Secret,
+    /// WeChat Pay public key mode: the key's id (`PUB_KEY_ID_...`) and its PEM file.
+    pub platform_public_key_id: Option<String>,
+    pub platform_public_key_path: Option<PathBuf>,
+    /// Platform certificate mode: each certificate's serial and its public key as PEM.
+    #[serde(default)]
+    pub platform_certificates: Vec<PlatformCertificate>,
+    /// The API v2 key, for micropay (B scans C); without it micropay is not offered.
+    pub v2_key: Option<Secret>,
+    /// The merchant's API certificate (PEM), for micropay's reverse (mutual TLS).
+    pub merchant_certificate_path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PlatformCertificate {
+    pub serial_no: String,
+    pub public_key_path: PathBuf,
+}
+
+fn wechat_base_url() -> String {
+    "https://api.mch.weixin.qq.com".into()
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -86,6 +126,8 @@ impl Default for Settings {
             http_header_read_timeout_ms: 10_000,
             http_idle_timeout_ms: 60_000,
             http_connections_max: 1024,
+            sandbox: None,
+            wechat: None,
         }
     }
 }
@@ -174,6 +216,11 @@ impl Settings {
     /// Whether `serve` creates demo data on a database without merchants.
     pub fn demo(&self) -> bool {
         self.demo.unwrap_or(!self.is_postgres())
+    }
+
+    /// Whether `serve` runs the channel sandbox in-process.
+    pub fn sandbox(&self) -> bool {
+        self.sandbox.unwrap_or_else(|| self.demo())
     }
 
     /// The admin token, `None` when unset or empty (admin API off).

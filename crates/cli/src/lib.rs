@@ -6,6 +6,7 @@
 //! `paygate-testkit` depends on this library and is a dev-dependency of this package; cargo
 //! allows that cycle, and this package's integration tests link the one copy testkit uses.
 
+pub mod channels;
 pub mod config;
 pub mod serve;
 pub mod startup;

@@ -27,9 +27,10 @@ pub fn init_tracing(settings: &Settings) {
 
 pub const DEMO_PAYER: &str = "demo_payer";
 
-/// On a database without merchants: a demo merchant (MD5, wallet) and a funded payer wallet,
+/// On a database without merchants: a demo merchant (MD5, every pay type served here) and a
+/// funded payer wallet,
 /// written to `demo-merchant.json` in the data directory for scripts.
-async fn ensure_demo(app: &App, settings: &Settings) -> anyhow::Result<()> {
+async fn ensure_demo(app: &App, settings: &Settings, pay_types: &[PayType]) -> anyhow::Result<()> {
     if !settings.demo() || !app.list_merchants().await.map_err(anyhow_of)?.is_empty() {
         return Ok(());
     }
@@ -39,7 +40,7 @@ async fn ensure_demo(app: &App, settings: &Settings) -> anyhow::Result<()> {
             name: "Demo shop".into(),
             sign_type: SignType::Md5,
             rsa_public_key: None,
-            pay_types: vec![PayType::Wallet],
+            pay_types: pay_types.to_vec(),
             notify_delays_secs: None,
             // The demo is tried against a merchant server on the same machine.
             private_targets: PrivateTargets::Allowed,
@@ -77,7 +78,19 @@ fn anyhow_of(error: paygate_app::AppError) -> anyhow::Error {
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let application = Application::build(settings).await?;
-    ensure_demo(application.app(), application.settings()).await?;
+    if let Some(sandbox) = application.sandbox() {
+        println!(
+            "sandbox: wechat base_url={} (credentials in {})",
+            sandbox.credentials.base_url,
+            sandbox.credentials_path.display()
+        );
+    }
+    ensure_demo(
+        application.app(),
+        application.settings(),
+        application.pay_types(),
+    )
+    .await?;
     println!("listening on {}", application.base_url());
     application.run_until_stopped(shutdown_signal()).await?;
     tracing::info!("stopped");

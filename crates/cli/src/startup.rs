@@ -9,6 +9,7 @@
 //! every layer below (store, app, http) and the `Settings` the commands read; the tests and the
 //! bench depend on that library, never on a copy of the wiring.
 
+use crate::channels;
 use crate::config::Settings;
 use crate::wiring;
 use anyhow::Context;
@@ -17,6 +18,7 @@ use paygate_app::notify::{Notifier, NotifierSettings};
 use paygate_app::{App, AppSettings, Clock, SystemClock};
 use paygate_channels::Channel;
 use paygate_domain::PayType;
+use paygate_sandbox::{RunningWechatSandbox, WechatSandboxConfig};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -41,6 +43,9 @@ pub struct Overrides {
     /// Channels serving these pay types instead of the built-in ones.
     pub channels: Vec<(PayType, Arc<dyn Channel>)>,
     pub workers: Workers,
+    /// How the sandbox runs when the settings turn it on (default: WeChat Pay's real callback
+    /// schedule, credentials in the data directory).
+    pub sandbox: Option<WechatSandboxConfig>,
 }
 
 impl Default for Overrides {
@@ -50,6 +55,7 @@ impl Default for Overrides {
             app_settings: None,
             channels: Vec::new(),
             workers: Workers::Run,
+            sandbox: None,
         }
     }
 }
@@ -62,6 +68,10 @@ pub struct Application {
     addr: SocketAddr,
     /// Present when the workers run; made at build time so a bad setting fails before serving.
     notifier: Option<Notifier>,
+    /// The in-process channel sandbox, when on; stopped after the server.
+    sandbox: Option<RunningWechatSandbox>,
+    /// Every pay type a channel serves here.
+    pay_types: Vec<PayType>,
 }
 
 impl Application {
@@ -89,7 +99,19 @@ impl Application {
             .unwrap_or_else(|| wiring::app_settings(&settings));
         app_settings.public_url = settings.public_url();
         let app = wiring::open_app_with(&settings, app_settings, overrides.clock).await?;
-        let app = (overrides.channels.into_iter()).fold(app, |app, (pay_type, channel)| {
+        let sandbox = settings.sandbox().then(|| {
+            overrides.sandbox.unwrap_or_else(|| WechatSandboxConfig {
+                data_dir: settings.data_dir.clone(),
+                ..WechatSandboxConfig::default()
+            })
+        });
+        let external = channels::open(&settings, sandbox).await?;
+        let mut pay_types = vec![PayType::Wallet];
+        let served = external.served.into_iter().chain(overrides.channels);
+        let app = served.fold(app, |app, (pay_type, channel)| {
+            if !pay_types.contains(&pay_type) {
+                pay_types.push(pay_type);
+            }
             app.with_channel(pay_type, channel)
         });
         let notifier = match overrides.workers {
@@ -105,6 +127,8 @@ impl Application {
             listener,
             addr,
             notifier,
+            sandbox: external.sandbox,
+            pay_types,
         })
     }
 
@@ -115,6 +139,16 @@ impl Application {
     /// The settings in force, `public_url` filled in.
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// The in-process channel sandbox, when it runs.
+    pub fn sandbox(&self) -> Option<&RunningWechatSandbox> {
+        self.sandbox.as_ref()
+    }
+
+    /// Every pay type a channel serves here, the wallet first.
+    pub fn pay_types(&self) -> &[PayType] {
+        &self.pay_types
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -142,6 +176,9 @@ impl Application {
         workers.cancel();
         for task in background {
             let _ = task.await;
+        }
+        if let Some(sandbox) = self.sandbox {
+            sandbox.shutdown().await;
         }
         self.app.store().close().await;
         served.context("server failed")

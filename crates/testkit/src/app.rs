@@ -10,6 +10,7 @@ use paygate_client::Client;
 use paygate_domain::secret::MasterKey;
 use paygate_domain::sign::SignType;
 use paygate_domain::{Currency, MerchantId, Money, PayCode, PayType, WalletAccountId};
+use paygate_sandbox::{WechatCredentials, WechatSandboxConfig};
 use paygate_store::{Backend, Store};
 use std::sync::Arc;
 
@@ -24,6 +25,9 @@ pub struct TestOptions {
     pub connection_limits: paygate_http::ConnectionLimits,
     /// Off by default: tests step the notifier and the jobs themselves, at their own clock.
     pub workers: Workers,
+    /// Runs the WeChat Pay sandbox in-process (credentials in the test's own data directory)
+    /// and serves the WeChat pay types through it.
+    pub wechat_sandbox: Option<WechatSandboxConfig>,
 }
 
 impl TestOptions {
@@ -47,6 +51,7 @@ impl Default for TestOptions {
             channel: None,
             connection_limits: paygate_http::ConnectionLimits::default(),
             workers: Workers::Off,
+            wechat_sandbox: None,
         }
     }
 }
@@ -63,6 +68,9 @@ pub struct TestApp {
     /// The key the app's secrets are sealed under, for tests that write or restart over the
     /// same database.
     pub master_key: MasterKey,
+    /// The WeChat Pay sandbox's credentials, when it runs.
+    pub wechat: Option<WechatCredentials>,
+    _data_dir: tempfile::TempDir,
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -76,10 +84,16 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> TestApp {
     let master_key_hex = MasterKey::generate_hex();
     let master_key = MasterKey::from_hex(&master_key_hex).expect("fresh master key");
     let limits = options.connection_limits;
+    let data_dir = tempfile::tempdir().expect("data directory");
+    let sandbox = options.wechat_sandbox.map(|config| WechatSandboxConfig {
+        data_dir: data_dir.path().to_path_buf(),
+        ..config
+    });
     let settings = Settings {
         listen: "127.0.0.1:0".into(),
-        // Only created, never written: the master key is given and there is no demo data.
-        data_dir: std::env::temp_dir(),
+        // The master key is given and there is no demo data: only the sandbox writes here.
+        data_dir: data_dir.path().to_path_buf(),
+        sandbox: Some(sandbox.is_some()),
         database_url: Some(db.url.clone()),
         master_key: Some(master_key_hex.into()),
         demo: Some(false),
@@ -95,11 +109,13 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> TestApp {
             .map(|channel| (PayType::Wallet, channel))
             .collect(),
         workers: options.workers,
+        sandbox,
     };
     let application = Application::build_with(settings, overrides)
         .await
         .expect("build app");
     let (base_url, app) = (application.base_url(), application.app().clone());
+    let wechat = application.sandbox().map(|s| s.credentials.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(application.run_until_stopped(async {
         let _ = rx.await;
@@ -115,6 +131,8 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> TestApp {
         server: Some(server),
         db,
         master_key,
+        wechat,
+        _data_dir: data_dir,
     }
 }
 

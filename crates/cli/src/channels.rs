@@ -1,0 +1,140 @@
+//! The channels `serve` offers besides the platform's wallet: WeChat Pay, reached either as
+//! configured (`[wechat]` in the config file, `PAYGATE_WECHAT__*`) or, with no configuration and
+//! the sandbox on, through the in-process sandbox, configured from the very credentials file it
+//! writes for any SDK. The adapter itself never knows which.
+
+use crate::config::{Settings, WechatSettings};
+use anyhow::Context;
+use paygate_channels::wechat::{PlatformKey, WechatConfig, WechatPay};
+use paygate_channels::Channel;
+use paygate_domain::sign::{RsaPrivateKey, RsaPublicKey};
+use paygate_domain::PayType;
+use paygate_sandbox::{start_wechat, RunningWechatSandbox, WechatCredentials, WechatSandboxConfig};
+use std::sync::Arc;
+
+/// WeChat Pay's products, all served by one adapter.
+pub const WECHAT_PAY_TYPES: [PayType; 5] = [
+    PayType::WechatJsapi,
+    PayType::WechatNative,
+    PayType::WechatH5,
+    PayType::WechatApp,
+    PayType::WechatMicropay,
+];
+
+/// Answers from WeChat Pay are awaited this long before the outcome counts as unknown.
+const WECHAT_HTTP_TIMEOUT_MS: u64 = 10_000;
+
+/// The external channels in force and the sandbox serving them, if any.
+pub struct Channels {
+    pub served: Vec<(PayType, Arc<dyn Channel>)>,
+    pub sandbox: Option<RunningWechatSandbox>,
+}
+
+/// Where WeChat Pay calls us back.
+fn notify_base_url(settings: &Settings) -> String {
+    format!("{}/callback/wechat", settings.public_url())
+}
+
+pub async fn open(
+    settings: &Settings,
+    sandbox: Option<WechatSandboxConfig>,
+) -> anyhow::Result<Channels> {
+    if let Some(wechat) = &settings.wechat {
+        let config = configured(wechat, notify_base_url(settings))?;
+        return Ok(Channels {
+            served: serve_wechat(config)?,
+            sandbox: None,
+        });
+    }
+    let Some(sandbox_config) = sandbox else {
+        return Ok(Channels {
+            served: Vec::new(),
+            sandbox: None,
+        });
+    };
+    let running = start_wechat(sandbox_config)
+        .await
+        .context("start the WeChat Pay sandbox")?;
+    let config = from_credentials(&running.credentials, notify_base_url(settings))?;
+    Ok(Channels {
+        served: serve_wechat(config)?,
+        sandbox: Some(running),
+    })
+}
+
+fn serve_wechat(config: WechatConfig) -> anyhow::Result<Vec<(PayType, Arc<dyn Channel>)>> {
+    let channel: Arc<dyn Channel> =
+        Arc::new(WechatPay::new(config).context("WeChat Pay configuration")?);
+    Ok(WECHAT_PAY_TYPES
+        .iter()
+        .map(|pay_type| (*pay_type, channel.clone()))
+        .collect())
+}
+
+/// The adapter's configuration from a credentials file as the sandbox writes it (and as any
+/// SDK reads it).
+pub fn from_credentials(
+    c: &WechatCredentials,
+    notify_base_url: String,
+) -> anyhow::Result<WechatConfig> {
+    Ok(WechatConfig {
+        base_url: c.base_url.clone(),
+        mchid: c.mchid.clone(),
+        appid: c.appid.clone(),
+        merchant_serial_no: c.merchant_serial_no.clone(),
+        merchant_private_key: RsaPrivateKey::from_text(&c.merchant_private_key_pem)
+            .context("merchant_private_key_pem")?,
+        apiv3_key: c.apiv3_key.as_str().into(),
+        platform: vec![PlatformKey::PublicKey {
+            id: c.platform_public_key_id.clone(),
+            key: RsaPublicKey::from_text(&c.platform_public_key_pem)
+                .context("platform_public_key_pem")?,
+        }],
+        v2_key: Some(c.v2_key.as_str().into()),
+        merchant_certificate_pem: None,
+        notify_base_url,
+        http_timeout_ms: WECHAT_HTTP_TIMEOUT_MS,
+    })
+}
+
+fn read(path: &std::path::Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))
+}
+
+/// The adapter's configuration for a real WeChat Pay merchant account.
+fn configured(w: &WechatSettings, notify_base_url: String) -> anyhow::Result<WechatConfig> {
+    let mut platform = Vec::new();
+    if let (Some(id), Some(path)) = (&w.platform_public_key_id, &w.platform_public_key_path) {
+        platform.push(PlatformKey::PublicKey {
+            id: id.clone(),
+            key: RsaPublicKey::from_text(&read(path)?).context("platform_public_key_path")?,
+        });
+    }
+    let mut certificates = Vec::new();
+    for certificate in &w.platform_certificates {
+        let key = RsaPublicKey::from_text(&read(&certificate.public_key_path)?)
+            .context("platform_certificates.public_key_path")?;
+        certificates.push((certificate.serial_no.clone(), key));
+    }
+    if !certificates.is_empty() {
+        platform.push(PlatformKey::Certificates(certificates));
+    }
+    Ok(WechatConfig {
+        base_url: w.base_url.clone(),
+        mchid: w.mchid.clone(),
+        appid: w.appid.clone(),
+        merchant_serial_no: w.merchant_serial_no.clone(),
+        merchant_private_key: RsaPrivateKey::from_text(&read(&w.merchant_private_key_path)?)
+            .context("merchant_private_key_path")?,
+        apiv3_key: w.apiv3_key.clone(),
+        platform,
+        v2_key: w.v2_key.clone(),
+        merchant_certificate_pem: w
+            .merchant_certificate_path
+            .as_deref()
+            .map(read)
+            .transpose()?,
+        notify_base_url,
+        http_timeout_ms: WECHAT_HTTP_TIMEOUT_MS,
+    })
+}
