@@ -21,9 +21,6 @@ pub const WECHAT_PAY_TYPES: [PayType; 5] = [
     PayType::WechatMicropay,
 ];
 
-/// Answers from WeChat Pay are awaited this long before the outcome counts as unknown.
-const WECHAT_HTTP_TIMEOUT_MS: u64 = 10_000;
-
 /// The external channels in force and the sandbox serving them, if any.
 pub struct Channels {
     pub served: Vec<(PayType, Arc<dyn Channel>)>,
@@ -40,7 +37,11 @@ pub async fn open(
     sandbox: Option<WechatSandboxConfig>,
 ) -> anyhow::Result<Channels> {
     if let Some(wechat) = &settings.wechat {
-        let config = configured(wechat, notify_base_url(settings))?;
+        let config = configured(
+            wechat,
+            notify_base_url(settings),
+            settings.channel_timeout_ms,
+        )?;
         return Ok(Channels {
             served: serve_wechat(config)?,
             sandbox: None,
@@ -55,7 +56,11 @@ pub async fn open(
     let running = start_wechat(sandbox_config)
         .await
         .context("start the WeChat Pay sandbox")?;
-    let config = from_credentials(&running.credentials, notify_base_url(settings))?;
+    let config = from_credentials(
+        &running.credentials,
+        notify_base_url(settings),
+        settings.channel_timeout_ms,
+    )?;
     Ok(Channels {
         served: serve_wechat(config)?,
         sandbox: Some(running),
@@ -93,7 +98,7 @@ pub fn from_credentials(
         v2_key: Some(c.v2_key.as_str().into()),
         merchant_certificate_pem: None,
         notify_base_url,
-        http_timeout_ms: WECHAT_HTTP_TIMEOUT_MS,
+        http_timeout_ms,
     })
 }
 
@@ -102,7 +107,11 @@ fn read(path: &std::path::Path) -> anyhow::Result<String> {
 }
 
 /// The adapter's configuration for a real WeChat Pay merchant account.
-fn configured(w: &WechatSettings, notify_base_url: String) -> anyhow::Result<WechatConfig> {
+fn configured(
+    w: &WechatSettings,
+    notify_base_url: String,
+    http_timeout_ms: u64,
+) -> anyhow::Result<WechatConfig> {
     let mut platform = Vec::new();
     if let (Some(id), Some(path)) = (&w.platform_public_key_id, &w.platform_public_key_path) {
         platform.push(PlatformKey::PublicKey {
@@ -135,6 +144,6 @@ fn configured(w: &WechatSettings, notify_base_url: String) -> anyhow::Result<Wec
             .map(read)
             .transpose()?,
         notify_base_url,
-        http_timeout_ms: WECHAT_HTTP_TIMEOUT_MS,
+        http_timeout_ms,
     })
 }

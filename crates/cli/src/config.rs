@@ -53,6 +53,8 @@ pub struct Settings {
     pub http_idle_timeout_ms: u64,
     /// Connections open at once (each is a file descriptor); more wait in the listen backlog.
     pub http_connections_max: usize,
+    /// How long a channel's answer is awaited before its outcome counts as unknown.
+    pub channel_timeout_ms: u64,
     /// Run the channel sandbox in-process and serve WeChat Pay through it when no real account
     /// is configured. Unset: on exactly when demo data is (never by default on PostgreSQL, so a
     /// production gateway never takes a sandbox's "payments").
@@ -126,6 +128,7 @@ impl Default for Settings {
             http_header_read_timeout_ms: 10_000,
             http_idle_timeout_ms: 60_000,
             http_connections_max: 1024,
+            channel_timeout_ms: 10_000,
             sandbox: None,
             wechat: None,
         }

@@ -94,6 +94,8 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> TestApp {
         // The master key is given and there is no demo data: only the sandbox writes here.
         data_dir: data_dir.path().to_path_buf(),
         sandbox: Some(sandbox.is_some()),
+        // A timed-out channel call is a test case; it should not take ten seconds.
+        channel_timeout_ms: 2_000,
         database_url: Some(db.url.clone()),
         master_key: Some(master_key_hex.into()),
         demo: Some(false),
