@@ -81,6 +81,7 @@ fn serve_wechat(config: WechatConfig) -> anyhow::Result<Vec<(PayType, Arc<dyn Ch
 pub fn from_credentials(
     c: &WechatCredentials,
     notify_base_url: String,
+    http_timeout_ms: u64,
 ) -> anyhow::Result<WechatConfig> {
     Ok(WechatConfig {
         base_url: c.base_url.clone(),
