@@ -6,7 +6,7 @@
 mod admin;
 
 // Imported at the root so the commands' `crate::config` and `crate::wiring` name the library's.
-use paygate::{config, serve, wiring};
+use paygate::{config, sandbox, serve, wiring};
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -30,6 +30,12 @@ struct Cli {
 enum Command {
     /// Run the gateway: merchant API, cashier, health and metrics.
     Serve,
+    /// Run the channel sandbox alone (WeChat Pay on loopback), for SDKs or a gateway elsewhere.
+    Sandbox {
+        /// Address to listen on; port 0 picks a free one.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: std::net::SocketAddr,
+    },
     /// Apply database migrations and exit.
     Migrate,
     /// Manage merchants.
@@ -67,6 +73,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve => serve::run(settings).await,
+            Command::Sandbox { listen } => sandbox::run(settings, listen).await,
             Command::Migrate => wiring::open_store(&settings).await.map(|_| {
                 println!("migrations applied");
             }),
