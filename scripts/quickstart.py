@@ -144,7 +144,41 @@ def main():
     closed = call(base, merchant, "/api/payment/close", {"out_trade_no": out_trade_no})
     expect(closed, code="SUCCESS", trade_status="CLOSED")
     print(f"closed   {closed['trade_no']}")
+
+    wechat_native(data_dir, base, merchant, out_trade_no + "W")
     print("quickstart OK")
+
+
+def wechat_native(data_dir, base, merchant, out_trade_no):
+    """A WeChat Pay QR order, paid in the sandbox that `serve` runs: the payer scans and pays,
+    WeChat Pay calls the gateway back, and the order is paid."""
+    try:
+        with open(f"{data_dir}/sandbox/wechat.json") as f:
+            sandbox = json.load(f)
+    except FileNotFoundError:
+        print("wechat   skipped: no sandbox (a real WeChat Pay account is configured)")
+        return
+    order = call(base, merchant, "/api/payment/create", {
+        "out_trade_no": out_trade_no, "total_amount": "8.80", "subject": "Quickstart coffee",
+        "pay_type": "wechat_native", "notify_url": "https://shop.example/notify",
+    })
+    expect(order, code="SUCCESS", trade_status="WAIT_PAY")
+    print(f"wechat   {order['trade_no']}  code_url={order['code_url']}")
+    request = urllib.request.Request(
+        sandbox["base_url"] + "/sandbox/payer",
+        data=json.dumps({"code_url": order["code_url"], "action": "pay"}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        json.load(response)
+    for _ in range(50):
+        paid = call(base, merchant, "/api/payment/query", {"trade_no": order["trade_no"]})
+        if paid.get("trade_status") == "SUCCESS":
+            break
+        time.sleep(0.2)
+    expect(paid, code="SUCCESS", trade_status="SUCCESS")
+    print(f"wechat   paid in the sandbox, called back: {paid['trade_status']} "
+          f"channel_trade_no={paid['channel_trade_no']}")
 
 
 if __name__ == "__main__":
