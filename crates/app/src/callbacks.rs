@@ -9,7 +9,7 @@ use paygate_channels::{
     CallbackEvent, CallbackRefusal, CallbackReply, CallbackRequest, Channel, RefundOutcome,
     TradeState,
 };
-use paygate_domain::{Money, RefundNo, RefundStatus, TradeNo};
+use paygate_domain::{Money, RefundNo, RefundStatus, TradeNo, Untrusted};
 use paygate_store::RefundFinish;
 use std::collections::BTreeMap;
 
@@ -48,7 +48,13 @@ impl App {
         let verdict = match &outcome {
             Ok(()) => "accepted",
             Err(refusal) => {
-                tracing::warn!(channel = channel_name, kind, reason = %refusal, "callback refused");
+                // The reason can quote what the sender wrote: escaped before it reaches a log.
+                tracing::warn!(
+                    channel = channel_name,
+                    kind = %Untrusted(kind),
+                    reason = %Untrusted(refusal.to_string()),
+                    "callback refused"
+                );
                 "refused"
             }
         };
