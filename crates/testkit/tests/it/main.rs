@@ -32,3 +32,4 @@ mod slow_connections;
 mod smoke;
 mod support;
 mod wallet;
+mod wechat;
