@@ -65,7 +65,12 @@ pub async fn scene(backend: DbBackend) -> Scene {
 }
 
 /// A create of `pay_type` with what its scenario requires (openid, client_ip, auth_code).
-pub fn wechat_order(pay_type: PayType, number: &str, amount: &str, notify_url: &str) -> CreateOrder {
+pub fn wechat_order(
+    pay_type: PayType,
+    number: &str,
+    amount: &str,
+    notify_url: &str,
+) -> CreateOrder {
     let mut create = CreateOrder::new(
         OutTradeNo::parse(number).expect("a valid out_trade_no"),
         yuan(amount),
@@ -77,7 +82,8 @@ pub fn wechat_order(pay_type: PayType, number: &str, amount: &str, notify_url: &
         PayType::WechatJsapi => create.openid = Some("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o".into()),
         PayType::WechatH5 => create.client_ip = Some("203.0.113.7".parse().expect("an IP")),
         PayType::WechatMicropay => {
-            create.auth_code = Some(AuthCode::parse(AUTH_CODE).expect("a WeChat pay code"))
+            create.auth_code = Some(AuthCode::parse(AUTH_CODE).expect("a WeChat pay code"));
+            create.client_ip = Some("198.51.100.20".parse().expect("an IP"));
         }
         _ => {}
     }
@@ -87,6 +93,18 @@ pub fn wechat_order(pay_type: PayType, number: &str, amount: &str, notify_url: &
 impl Scene {
     pub async fn order_status(&self, trade_no: &TradeNo) -> OrderStatus {
         self.query(trade_no).await.trade_status
+    }
+
+    /// The order's status as stored, for when the app's clock has left the wall clock (and
+    /// signed requests) behind.
+    pub async fn stored_status(&self, trade_no: &TradeNo) -> OrderStatus {
+        let order = self
+            .t
+            .store()
+            .get_order(trade_no)
+            .await
+            .expect("read order");
+        order.expect("the order exists").status
     }
 
     pub async fn query(&self, trade_no: &TradeNo) -> paygate_client::OrderView {
@@ -172,12 +190,14 @@ impl Scene {
             &request,
         )
         .expect("sign the request");
-        let answer = (self.http.get(format!("{}{path_and_query}", self.wechat.base_url)))
-            .header("Authorization", auth.header_value())
-            .header("Accept", "application/json")
-            .send()
-            .await
-            .expect("the sandbox answers");
+        let answer = (self
+            .http
+            .get(format!("{}{path_and_query}", self.wechat.base_url)))
+        .header("Authorization", auth.header_value())
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .expect("the sandbox answers");
         let status = answer.status().as_u16();
         (status, answer.text().await.expect("a body"))
     }
@@ -215,8 +235,14 @@ impl Scene {
             ("Wechatpay-Timestamp", timestamp.to_string()),
             ("Wechatpay-Nonce", nonce),
             ("Wechatpay-Signature", signature),
-            ("Wechatpay-Serial", self.wechat.platform_public_key_id.clone()),
-            ("Wechatpay-Signature-Type", "WECHATPAY2-SHA256-RSA2048".into()),
+            (
+                "Wechatpay-Serial",
+                self.wechat.platform_public_key_id.clone(),
+            ),
+            (
+                "Wechatpay-Signature-Type",
+                "WECHATPAY2-SHA256-RSA2048".into(),
+            ),
         ]
     }
 

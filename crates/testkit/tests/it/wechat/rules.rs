@@ -31,9 +31,7 @@ fn native_fields(number: &str, subject: &str) -> Map<String, Value> {
     fields.as_object().unwrap().clone()
 }
 
-async fn a_refund_a_year_and_a_day_after_payment_is_refused_before_wechat_pay(
-    backend: DbBackend,
-) {
+async fn a_refund_a_year_and_a_day_after_payment_is_refused_before_wechat_pay(backend: DbBackend) {
     let s = scene(backend).await;
     let trade_no = paid_native(&s, "RULE-WINDOW", "10.00").await;
     s.clock.advance_ms(366 * DAY_MS);
@@ -48,7 +46,10 @@ async fn a_refund_a_year_and_a_day_after_payment_is_refused_before_wechat_pay(
 
     assert_eq!(count_rows(&s.t, "refunds").await, 0);
     let (_, at_wechat) = s.wechat_trade(&trade_no).await;
-    assert_eq!(at_wechat["trade_state"], "SUCCESS", "WeChat Pay refunded nothing");
+    assert_eq!(
+        at_wechat["trade_state"], "SUCCESS",
+        "WeChat Pay refunded nothing"
+    );
     s.t.stop().await;
 }
 both_databases!(a_refund_a_year_and_a_day_after_payment_is_refused_before_wechat_pay);
@@ -72,11 +73,20 @@ both_databases!(the_fifty_first_refund_of_an_order_is_refused_before_wechat_pay)
 async fn an_order_number_wechat_pay_would_refuse_is_a_parameter_error(backend: DbBackend) {
     let s = scene(backend).await;
     let before = write_counts(&s.t).await;
-    for number in ["A".repeat(65), "订单-1".into(), "ORDER 1".into(), "ORDER#1".into()] {
+    for number in [
+        "A".repeat(65),
+        "订单-1".into(),
+        "ORDER 1".into(),
+        "ORDER#1".into(),
+    ] {
         let answer = create_raw(&s.t, native_fields(&number, "green tea")).await;
         assert_eq!(assert_param_error(&answer), "out_trade_no", "{number}");
     }
-    assert_eq!(write_counts(&s.t).await, before, "nothing written, nothing sent");
+    assert_eq!(
+        write_counts(&s.t).await,
+        before,
+        "nothing written, nothing sent"
+    );
     s.t.stop().await;
 }
 both_databases!(an_order_number_wechat_pay_would_refuse_is_a_parameter_error);
@@ -105,10 +115,33 @@ async fn a_subject_with_an_emoji_is_a_parameter_error_naming_subject(backend: Db
     let before = write_counts(&s.t).await;
     let answer = create_raw(&s.t, native_fields("RULE-EMOJI", "green tea 🍵")).await;
     assert_eq!(assert_param_error(&answer), "subject");
-    assert_eq!(write_counts(&s.t).await, before, "nothing written, nothing sent");
+    assert_eq!(
+        write_counts(&s.t).await,
+        before,
+        "nothing written, nothing sent"
+    );
     // The same subject in the Basic Multilingual Plane goes through.
     let answer = create_raw(&s.t, native_fields("RULE-EMOJI", "绿茶 green tea")).await;
     assert_eq!(answer.0, 200, "{:?}", answer.1);
     s.t.stop().await;
 }
 both_databases!(a_subject_with_an_emoji_is_a_parameter_error_naming_subject);
+
+/// WeChat's micropay requires the terminal's address (`spbill_create_ip`); asked without it,
+/// WeChat Pay would refuse the charge, so we refuse the create first.
+async fn a_micropay_without_the_terminal_address_is_a_parameter_error(backend: DbBackend) {
+    let s = scene(backend).await;
+    let before = write_counts(&s.t).await;
+    let mut fields = native_fields("RULE-MP-IP", "green tea");
+    fields.insert("pay_type".into(), "wechat_micropay".into());
+    fields.insert("auth_code".into(), super::AUTH_CODE.into());
+    let answer = create_raw(&s.t, fields).await;
+    assert_eq!(assert_param_error(&answer), "client_ip");
+    assert_eq!(
+        write_counts(&s.t).await,
+        before,
+        "nothing written, nothing sent"
+    );
+    s.t.stop().await;
+}
+both_databases!(a_micropay_without_the_terminal_address_is_a_parameter_error);

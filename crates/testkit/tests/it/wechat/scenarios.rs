@@ -16,7 +16,11 @@ use std::collections::BTreeMap;
 fn assert_invoke_params_signed(s: &Scene, pay_type: PayType, params: &BTreeMap<String, String>) {
     let merchant_key = RsaPrivateKey::from_text(&s.wechat.merchant_private_key_pem).unwrap();
     let verify = VerifyKey::Rsa2(merchant_key.public_key());
-    let field = |name: &str| params.get(name).unwrap_or_else(|| panic!("{name} in {params:?}"));
+    let field = |name: &str| {
+        params
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} in {params:?}"))
+    };
     let (message, signature) = match pay_type {
         PayType::WechatJsapi => {
             assert_eq!(field("appId"), &s.wechat.appid);
@@ -65,7 +69,10 @@ fn assert_pay_data(s: &Scene, pay_type: PayType, pay_data: Option<&PayData>) {
 
 /// Refunds `amount` and waits until WeChat Pay's refund callback made it SUCCESS.
 async fn refund_succeeds(s: &Scene, trade_no: &TradeNo, number: &str, amount: &str) {
-    let asked = s.t.client.refund(&refund_of(trade_no, number, amount)).await;
+    let asked =
+        s.t.client
+            .refund(&refund_of(trade_no, number, amount))
+            .await;
     let asked = asked.expect("refund accepted");
     assert_eq!(asked.refund_amount, yuan(amount));
     let by = QueryRefund::RefundNo(asked.refund_no.clone());
@@ -118,10 +125,7 @@ async fn a_scenario_runs_end_to_end(backend: DbBackend, pay_type: PayType) {
     assert_eq!(received[0]["notify_type"], "TRADE_SUCCESS");
 
     refund_succeeds(&s, &trade_no, &format!("{number}-R1"), "3.00").await;
-    assert_eq!(
-        s.order_status(&trade_no).await,
-        OrderStatus::PartialRefund
-    );
+    assert_eq!(s.order_status(&trade_no).await, OrderStatus::PartialRefund);
     refund_succeeds(&s, &trade_no, &format!("{number}-R2"), "7.00").await;
     let order = s.query(&trade_no).await;
     assert_eq!(order.trade_status, OrderStatus::Refund);
