@@ -4,14 +4,14 @@
 use super::{scene, wechat_order, Scene, AUTH_CODE, SECOND_MS};
 use crate::support::NOTIFY_URL;
 use paygate_domain::{OrderStatus, PayType, TradeNo};
-use paygate_testkit::{both_databases, DbBackend};
+use paygate_testkit::{both_databases, DbBackend, MerchantServer};
 use serde_json::json;
 
 /// A micropay whose payer must confirm on their phone: the order answers USER_PAYING.
-async fn payer_confirming(s: &Scene, number: &str) -> TradeNo {
+async fn payer_confirming(s: &Scene, number: &str, notify_url: &str) -> TradeNo {
     let arrange = json!({"auth_code": AUTH_CODE, "action": "userpaying"});
     assert_eq!(s.sandbox_payer_raw(arrange).await, 200);
-    let create = wechat_order(PayType::WechatMicropay, number, "10.00", NOTIFY_URL);
+    let create = wechat_order(PayType::WechatMicropay, number, "10.00", notify_url);
     let created = s.t.client.create_order(&create).await.expect("create");
     assert_eq!(created.trade_status, OrderStatus::UserPaying);
     let (_, at_wechat) = s.wechat_trade(&created.trade_no).await;
@@ -21,7 +21,7 @@ async fn payer_confirming(s: &Scene, number: &str) -> TradeNo {
 
 async fn a_payer_confirming_then_paying_is_settled_by_the_poll(backend: DbBackend) {
     let s = scene(backend).await;
-    let trade_no = payer_confirming(&s, "MP-CONFIRMS").await;
+    let trade_no = payer_confirming(&s, "MP-CONFIRMS", NOTIFY_URL).await;
     s.step_jobs_after(5 * SECOND_MS).await;
     assert_eq!(s.order_status(&trade_no).await, OrderStatus::UserPaying);
 
@@ -41,7 +41,8 @@ both_databases!(a_payer_confirming_then_paying_is_settled_by_the_poll);
 
 async fn a_payer_who_never_confirms_is_reversed_after_thirty_seconds(backend: DbBackend) {
     let s = scene(backend).await;
-    let trade_no = payer_confirming(&s, "MP-NEVER").await;
+    let merchant = MerchantServer::start().await;
+    let trade_no = payer_confirming(&s, "MP-NEVER", &merchant.url).await;
     // Queried at 5 s, 15 s: still confirming, so the charge stands.
     for wait_secs in [5, 10] {
         s.step_jobs_after(wait_secs * SECOND_MS).await;
@@ -54,6 +55,11 @@ async fn a_payer_who_never_confirms_is_reversed_after_thirty_seconds(backend: Db
     let (_, at_wechat) = s.wechat_trade(&trade_no).await;
     assert_eq!(at_wechat["trade_state"], "REVOKED");
     assert_eq!(s.notification_kinds(&trade_no).await, ["TRADE_CLOSED"]);
+    s.notifier().try_step().await.expect("notifier step");
+    let received = merchant.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0]["trade_status"], "CLOSED");
+    assert_eq!(received[0]["notify_type"], "TRADE_CLOSED");
     let (status, _) = s.payer(&trade_no, "pay").await;
     assert_eq!(status, 409, "a reversed charge can no longer be paid");
     s.t.stop().await;
