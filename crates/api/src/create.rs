@@ -269,8 +269,9 @@ fn create_fields() -> Schema {
                 string(
                     IPV4,
                     (7, 45),
-                    "The payer's device IP address; required by wechat_h5. IPv4 as the pattern \
-                     says, or IPv6 in its usual text form.",
+                    "The payer's device IP address (for wechat_micropay the cashier terminal's); \
+                     required by wechat_h5 and wechat_micropay. IPv4 as the pattern says, or \
+                     IPv6 in its usual text form.",
                 )
                 .into(),
             ),
@@ -299,7 +300,7 @@ const PAY_TYPE_CURRENCIES: &[(PayType, &[&str])] = &[
 /// The fields a pay type's scenario cannot do without.
 fn required_by(pay_type: PayType) -> &'static [&'static str] {
     match pay_type {
-        PayType::WechatMicropay => &[field::AUTH_CODE],
+        PayType::WechatMicropay => &[field::AUTH_CODE, field::CLIENT_IP],
         PayType::WechatJsapi => &[field::OPENID],
         PayType::WechatH5 => &[field::CLIENT_IP],
         _ => &[],

@@ -30,6 +30,14 @@ pub(crate) fn scenario_of(cmd: &CreateOrder) -> Result<Option<Scenario>, AppErro
                     "is required by this pay_type",
                 ));
             }
+            // WeChat's micropay requires `spbill_create_ip` and we have no truthful address
+            // of our own to put there: without the terminal's, WeChat Pay would refuse (1009).
+            if cmd.pay_type == PayType::WechatMicropay && cmd.client_ip.is_none() {
+                return Err(AppError::param(
+                    field::CLIENT_IP,
+                    "is required by this pay_type",
+                ));
+            }
             None
         }
         PayFlow::Prepare(Scene::Jsapi) => {

@@ -147,6 +147,12 @@ impl TestApp {
         &self.merchant.id
     }
 
+    /// The app's data directory (the sandbox keeps its keys under `sandbox/` there), for tests
+    /// that play the channel themselves, e.g. signing a callback with the platform's key.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._data_dir.path()
+    }
+
     /// Opens a payer wallet account with `yuan` in it.
     pub async fn fund_wallet(&self, account: &str, yuan: &str) -> WalletAccountId {
         let id = WalletAccountId::parse(account).expect("valid wallet account id");

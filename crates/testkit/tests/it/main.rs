@@ -4,7 +4,8 @@
 //! The modules follow issue #2's acceptance list: `orders` (states through the API),
 //! `idempotency` and `refunds` (exactly-once effects), `signing` (authentic requests and
 //! answers), `bad_input` (parameter errors that write nothing), `wallet` (money moves exactly)
-//! and `metrics`. `support` holds the builders and assertions they share.
+//! and `metrics`. `support` holds the builders and assertions they share. `wechat` runs issue
+//! #8's WeChat Pay flows end to end against the in-process sandbox.
 
 // Amounts in fen are written with the separator where the decimal point would be (`12_34` is
 // 12.34 yuan), which reads as money; clippy's digit grouping would hide that.
@@ -32,3 +33,4 @@ mod slow_connections;
 mod smoke;
 mod support;
 mod wallet;
+mod wechat;
