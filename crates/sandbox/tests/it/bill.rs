@@ -26,11 +26,7 @@ async fn the_days_bill_lists_its_payments_and_refunds_with_exact_amounts_and_fee
         h.post("/v3/refund/domestic/refunds", &refund).await.status,
         StatusCode::OK
     );
-    let mchid = &h.credentials.mchid;
-    let query = h
-        .get(&format!("/v3/pay/transactions/id/{paid}?mchid={mchid}"))
-        .await;
-    let day = &query.body["success_time"].as_str().unwrap()[..10];
+    let day = h.paid_day(&paid).await;
 
     let location = h
         .get(&format!("/v3/bill/tradebill?bill_date={day}&bill_type=ALL"))
@@ -134,11 +130,7 @@ async fn a_gzipped_bill_unpacks_to_the_bill_its_hash_names() {
     let paid = h
         .paid_native("P20261129411", 2_000, "https://merchant.example/notify")
         .await;
-    let mchid = &h.credentials.mchid;
-    let query = h
-        .get(&format!("/v3/pay/transactions/id/{paid}?mchid={mchid}"))
-        .await;
-    let day = &query.body["success_time"].as_str().unwrap()[..10];
+    let day = h.paid_day(&paid).await;
     let location = h
         .get(&format!(
             "/v3/bill/tradebill?bill_date={day}&bill_type=ALL&tar_type=GZIP"

@@ -275,6 +275,17 @@ impl Harness {
         body
     }
 
+    /// The China-time day (`YYYY-MM-DD`) the transaction was paid on: the day its bill lists it.
+    pub async fn paid_day(&self, transaction_id: &str) -> String {
+        let mchid = &self.credentials.mchid;
+        let query = self
+            .get(&format!(
+                "/v3/pay/transactions/id/{transaction_id}?mchid={mchid}"
+            ))
+            .await;
+        query.body["success_time"].as_str().unwrap()[..10].to_owned()
+    }
+
     /// Posts a v2 XML body as it is and returns the answer's fields.
     pub async fn post_xml(&self, path: &str, xml: String) -> BTreeMap<String, String> {
         let text = self
