@@ -20,21 +20,16 @@ use subtle::ConstantTimeEq;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum SignType {
-    #[serde(rename = "MD5")]
-    Md5,
-    #[serde(rename = "HMAC-SHA256")]
-    HmacSha256,
-    #[serde(rename = "RSA2")]
-    Rsa2,
-}
-
 crate::text_enum! {
-    SignType, unknown(_text) => SignError::UnknownSignType, SignError;
-    Md5 = "MD5",
-    HmacSha256 = "HMAC-SHA256",
-    Rsa2 = "RSA2",
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    pub enum SignType, unknown(_text) => SignError::UnknownSignType, SignError {
+        #[serde(rename = "MD5")]
+        Md5 = "MD5",
+        #[serde(rename = "HMAC-SHA256")]
+        HmacSha256 = "HMAC-SHA256",
+        #[serde(rename = "RSA2")]
+        Rsa2 = "RSA2",
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

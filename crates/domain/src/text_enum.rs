@@ -17,7 +17,7 @@
 /// }
 /// ```
 ///
-/// The older form without `pub enum` gives the text form to an enum declared apart.
+/// The form without `pub enum` (the text form alone) is what the declaring form expands to.
 #[macro_export]
 macro_rules! text_enum {
     (
