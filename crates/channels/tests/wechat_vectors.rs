@@ -35,24 +35,25 @@ fn sha256_with_rsa_signs_as_the_official_go_sdk_does() {
 /// signature covers, for a GET without a body and a POST with one.
 #[test]
 fn the_v3_request_message_is_method_url_timestamp_nonce_and_body_each_on_its_line() {
-    let get = Request {
-        method: "GET",
-        url: "/v3/certificates",
-        body: "",
-    };
-    assert_eq!(
-        get.message(1624523846, "A1B2C3D4E5F6G7"),
-        "GET\n/v3/certificates\n1624523846\nA1B2C3D4E5F6G7\n\n"
-    );
-    let post = Request {
-        method: "POST",
-        url: "/v3/certificates",
-        body: "Hello World!\n",
-    };
-    assert_eq!(
-        post.message(1624523846, "A1B2C3D4E5F6G7"),
-        "POST\n/v3/certificates\n1624523846\nA1B2C3D4E5F6G7\nHello World!\n\n"
-    );
+    for (method, body, message) in [
+        (
+            "GET",
+            "",
+            "GET\n/v3/certificates\n1624523846\nA1B2C3D4E5F6G7\n\n",
+        ),
+        (
+            "POST",
+            "Hello World!\n",
+            "POST\n/v3/certificates\n1624523846\nA1B2C3D4E5F6G7\nHello World!\n\n",
+        ),
+    ] {
+        let request = Request {
+            method,
+            url: "/v3/certificates",
+            body,
+        };
+        assert_eq!(request.message(1624523846, "A1B2C3D4E5F6G7"), message);
+    }
 }
 
 #[test]

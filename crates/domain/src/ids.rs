@@ -51,8 +51,10 @@ fn mint_time_ordered(prefix: char, now_ms: i64, random_len: usize) -> String {
     format!("{prefix}{time}{}", random_suffix(random_len))
 }
 
-macro_rules! id_type {
-    ($(#[$doc:meta])* $name:ident, $what:literal, $min:literal, $max:literal, $extra:expr, $charset:literal) => {
+/// One id type a row: its doc, name, field name in errors, length bounds, allowed punctuation
+/// beyond ASCII letters and digits, and that charset as errors describe it.
+macro_rules! id_types {
+    ($($(#[$doc:meta])* $name:ident, $what:literal, $min:literal, $max:literal, $extra:expr, $charset:literal;)+) => {$(
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
@@ -87,37 +89,25 @@ macro_rules! id_type {
                 f.write_str(&self.0)
             }
         }
-    };
+    )+};
 }
 
-id_type!(
+id_types! {
     /// A merchant's id, minted by us as `M` + 12 digits, or chosen by the operator.
-    MerchantId, "merchant_id", 2, 32, b"_-", "[0-9A-Za-z_-]"
-);
-id_type!(
+    MerchantId, "merchant_id", 2, 32, b"_-", "[0-9A-Za-z_-]";
     /// Our trade number, `P` + yyyyMMddHHmmssSSS + 10 random characters (28 in all).
-    TradeNo, "trade_no", 8, 32, b"", "[0-9A-Za-z]"
-);
-id_type!(
+    TradeNo, "trade_no", 8, 32, b"", "[0-9A-Za-z]";
     /// The merchant's order number: its idempotency key (WeChat allows 32, Alipay 64).
-    OutTradeNo, "out_trade_no", 1, 64, b"_-", "[0-9A-Za-z_-]"
-);
-id_type!(
+    OutTradeNo, "out_trade_no", 1, 64, b"_-", "[0-9A-Za-z_-]";
     /// Our refund number, `R` + time + random.
-    RefundNo, "refund_no", 8, 32, b"", "[0-9A-Za-z]"
-);
-id_type!(
+    RefundNo, "refund_no", 8, 32, b"", "[0-9A-Za-z]";
     /// The merchant's refund number: the refund's idempotency key.
-    OutRefundNo, "out_refund_no", 1, 64, b"_-", "[0-9A-Za-z_-]"
-);
-id_type!(
+    OutRefundNo, "out_refund_no", 1, 64, b"_-", "[0-9A-Za-z_-]";
     /// A payer's stored-value wallet account.
-    WalletAccountId, "buyer_id", 1, 64, b"_-", "[0-9A-Za-z_-]"
-);
-id_type!(
+    WalletAccountId, "buyer_id", 1, 64, b"_-", "[0-9A-Za-z_-]";
     /// A replay-protection nonce (DESIGN §12).
-    Nonce, "nonce", 8, 32, b"", "[0-9A-Za-z]"
-);
+    Nonce, "nonce", 8, 32, b"", "[0-9A-Za-z]";
+}
 
 impl MerchantId {
     pub fn mint() -> MerchantId {

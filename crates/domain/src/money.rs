@@ -3,16 +3,18 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Currency {
-    #[serde(rename = "CNY")]
-    Cny,
-    #[serde(rename = "HKD")]
-    Hkd,
-    #[serde(rename = "USD")]
-    Usd,
-    #[serde(rename = "JPY")]
-    Jpy,
+crate::text_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    pub enum Currency, unknown(_text) => AmountError::UnknownCurrency, AmountError {
+        #[serde(rename = "CNY")]
+        Cny = "CNY",
+        #[serde(rename = "HKD")]
+        Hkd = "HKD",
+        #[serde(rename = "USD")]
+        Usd = "USD",
+        #[serde(rename = "JPY")]
+        Jpy = "JPY",
+    }
 }
 
 impl Currency {
@@ -23,14 +25,6 @@ impl Currency {
             Currency::Cny | Currency::Hkd | Currency::Usd => 2,
         }
     }
-}
-
-crate::text_enum! {
-    Currency, unknown(_text) => AmountError::UnknownCurrency, AmountError;
-    Cny = "CNY",
-    Hkd = "HKD",
-    Usd = "USD",
-    Jpy = "JPY",
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -3,28 +3,19 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum OrderStatus {
-    Created,
-    WaitPay,
-    /// Micropay: the payer is confirming on their phone; still unpaid.
-    UserPaying,
-    Success,
-    PartialRefund,
-    Refund,
-    Closed,
-}
-
 crate::text_enum! {
-    OrderStatus, unknown(text) => format!("unknown order status {text:?}"), String;
-    Created = "CREATED",
-    WaitPay = "WAIT_PAY",
-    UserPaying = "USERPAYING",
-    Success = "SUCCESS",
-    PartialRefund = "PARTIAL_REFUND",
-    Refund = "REFUND",
-    Closed = "CLOSED",
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+    pub enum OrderStatus, unknown(text) => format!("unknown order status {text:?}"), String {
+        Created = "CREATED",
+        WaitPay = "WAIT_PAY",
+        /// Micropay: the payer is confirming on their phone; still unpaid.
+        UserPaying = "USERPAYING",
+        Success = "SUCCESS",
+        PartialRefund = "PARTIAL_REFUND",
+        Refund = "REFUND",
+        Closed = "CLOSED",
+    }
 }
 
 /// What happened to an order.
@@ -88,32 +79,24 @@ impl OrderStatus {
     }
 }
 
-/// How the merchant asks to be paid: a channel's product for one scenario (DESIGN §1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PayType {
-    /// The platform's own stored-value wallet (member and gift cards, seed 004).
-    Wallet,
-    /// WeChat Pay inside WeChat: an official account page or a mini program.
-    WechatJsapi,
-    /// WeChat Pay by a QR code the payer scans (C scans B).
-    WechatNative,
-    /// WeChat Pay from a mobile browser outside WeChat.
-    WechatH5,
-    /// WeChat Pay from the merchant's own app.
-    WechatApp,
-    /// WeChat Pay by the payer's pay code, scanned by the merchant (B scans C).
-    WechatMicropay,
-}
-
 crate::text_enum! {
-    PayType, unknown(text) => format!("unknown pay_type {text:?}"), String;
-    Wallet = "wallet",
-    WechatJsapi = "wechat_jsapi",
-    WechatNative = "wechat_native",
-    WechatH5 = "wechat_h5",
-    WechatApp = "wechat_app",
-    WechatMicropay = "wechat_micropay",
+    /// How the merchant asks to be paid: a channel's product for one scenario (DESIGN §1).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum PayType, unknown(text) => format!("unknown pay_type {text:?}"), String {
+        /// The platform's own stored-value wallet (member and gift cards, seed 004).
+        Wallet = "wallet",
+        /// WeChat Pay inside WeChat: an official account page or a mini program.
+        WechatJsapi = "wechat_jsapi",
+        /// WeChat Pay by a QR code the payer scans (C scans B).
+        WechatNative = "wechat_native",
+        /// WeChat Pay from a mobile browser outside WeChat.
+        WechatH5 = "wechat_h5",
+        /// WeChat Pay from the merchant's own app.
+        WechatApp = "wechat_app",
+        /// WeChat Pay by the payer's pay code, scanned by the merchant (B scans C).
+        WechatMicropay = "wechat_micropay",
+    }
 }
 
 /// How an order of a pay type is paid.

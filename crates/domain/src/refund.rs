@@ -2,19 +2,14 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum RefundStatus {
-    Processing,
-    Success,
-    Fail,
-}
-
 crate::text_enum! {
-    RefundStatus, unknown(text) => format!("unknown refund status {text:?}"), String;
-    Processing = "PROCESSING",
-    Success = "SUCCESS",
-    Fail = "FAIL",
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+    pub enum RefundStatus, unknown(text) => format!("unknown refund status {text:?}"), String {
+        Processing = "PROCESSING",
+        Success = "SUCCESS",
+        Fail = "FAIL",
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

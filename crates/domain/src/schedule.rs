@@ -168,23 +168,19 @@ mod tests {
     }
 }
 
-/// A notification's delivery state: `PENDING → {DELIVERED, GAVE_UP}` (an operator's re-send
-/// makes it PENDING again).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum NotificationStatus {
-    #[serde(rename = "PENDING")]
-    Pending,
-    #[serde(rename = "DELIVERED")]
-    Delivered,
-    #[serde(rename = "GAVE_UP")]
-    GaveUp,
-}
-
 crate::text_enum! {
-    NotificationStatus, unknown(text) => format!("unknown notification status {text:?}"), String;
-    Pending = "PENDING",
-    Delivered = "DELIVERED",
-    GaveUp = "GAVE_UP",
+    /// A notification's delivery state: `PENDING → {DELIVERED, GAVE_UP}` (an operator's re-send
+    /// makes it PENDING again).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    pub enum NotificationStatus,
+        unknown(text) => format!("unknown notification status {text:?}"), String {
+        #[serde(rename = "PENDING")]
+        Pending = "PENDING",
+        #[serde(rename = "DELIVERED")]
+        Delivered = "DELIVERED",
+        #[serde(rename = "GAVE_UP")]
+        GaveUp = "GAVE_UP",
+    }
 }
 
 /// The host part of a notify URL, which bounds concurrent deliveries per merchant server.

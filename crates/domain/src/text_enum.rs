@@ -4,14 +4,38 @@
 /// `as_str`, `FromStr` (with the enum's own error for unknown text) and `Display`, so the three
 /// cannot drift apart.
 ///
+/// The enum is declared in the same table (its attributes and variant docs pass through), so a
+/// variant is written once:
+///
 /// ```text
 /// text_enum! {
-///     PayType, unknown(text) => format!("unknown pay_type {text:?}"), String;
-///     Wallet = "wallet",
+///     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///     pub enum PayType, unknown(text) => format!("unknown pay_type {text:?}"), String {
+///         /// The platform's own stored-value wallet.
+///         Wallet = "wallet",
+///     }
 /// }
 /// ```
+///
+/// The form without `pub enum` (the text form alone) is what the declaring form expands to.
 #[macro_export]
 macro_rules! text_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident, unknown($text:ident) => $unknown:expr, $error:ty {
+            $($(#[$vmeta:meta])* $variant:ident = $string:literal),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+        }
+
+        $crate::text_enum! {
+            $name, unknown($text) => $unknown, $error;
+            $($variant = $string),+
+        }
+    };
     (
         $name:ident, unknown($text:ident) => $unknown:expr, $error:ty;
         $($variant:ident = $string:literal),+ $(,)?

@@ -72,6 +72,49 @@ pub struct Trade {
 }
 
 impl Trade {
+    /// A trade as the channel opens it: NOTPAY, not yet paid, called back or refunded; what the
+    /// order names (app, merchant, amount, attach, notify URL, payer) is taken from it.
+    pub fn opened(out_trade_no: String, origin: Origin, answer: Created) -> Trade {
+        let (trade_type, appid, mchid, total, attach, notify_url, openid) = match &origin {
+            Origin::V3(trade_type, order) => (
+                *trade_type,
+                &order.appid,
+                &order.mchid,
+                order.amount.total,
+                &order.attach,
+                Some(order.notify_url.clone()),
+                order.payer.as_ref().map(|p| p.openid.clone()),
+            ),
+            Origin::Micropay(order) => (
+                TradeType::Micropay,
+                &order.appid,
+                &order.mchid,
+                order.total_fee,
+                &order.attach,
+                None,
+                None,
+            ),
+        };
+        Trade {
+            out_trade_no,
+            trade_type,
+            appid: appid.clone(),
+            mchid: mchid.clone(),
+            total,
+            attach: attach.clone(),
+            notify_url,
+            answer,
+            state: TradeState::Notpay,
+            abandoned: false,
+            transaction_id: None,
+            openid,
+            success_time: None,
+            refund_nos: Vec::new(),
+            held_callback: None,
+            origin,
+        }
+    }
+
     /// What the order said it sells (`description`, micropay's `body`).
     pub fn description(&self) -> &str {
         match &self.origin {

@@ -29,27 +29,14 @@ fn order(out_trade_no: &str, total: i64) -> CreateOrder {
 }
 
 fn trade(out_trade_no: &str, total: i64) -> Trade {
-    Trade {
-        out_trade_no: out_trade_no.into(),
-        trade_type: TradeType::Native,
-        origin: Origin::V3(TradeType::Native, order(out_trade_no, total)),
-        appid: "wxd678efh567hg6787".into(),
-        mchid: "1900000109".into(),
-        total,
-        attach: None,
-        notify_url: None,
-        answer: Created {
+    Trade::opened(
+        out_trade_no.into(),
+        Origin::V3(TradeType::Native, order(out_trade_no, total)),
+        Created {
             code_url: Some(format!("weixin://wxpay/bizpayurl?pr={out_trade_no}")),
             ..Created::default()
         },
-        state: TradeState::Notpay,
-        abandoned: false,
-        transaction_id: None,
-        openid: None,
-        success_time: None,
-        refund_nos: Vec::new(),
-        held_callback: None,
-    }
+    )
 }
 
 fn paid_book(out_trade_no: &str, total: i64) -> Book {

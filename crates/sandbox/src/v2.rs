@@ -175,24 +175,11 @@ fn micropay_outcome(app: &App, params: &Params) -> Result<Params, Refusal> {
     };
     let now = now_cst();
     let mut book = app.book();
-    let trade = Trade {
-        out_trade_no: out_trade_no.to_owned(),
-        trade_type: TradeType::Micropay,
-        appid: order.appid.clone(),
-        mchid: order.mchid.clone(),
-        total: total_fee,
-        attach: order.attach.clone(),
-        notify_url: None,
-        answer: Created::default(),
-        state: TradeState::Notpay,
-        abandoned: false,
-        transaction_id: None,
-        openid: None,
-        success_time: None,
-        refund_nos: Vec::new(),
-        held_callback: None,
-        origin: Origin::Micropay(order),
-    };
+    let trade = Trade::opened(
+        out_trade_no.to_owned(),
+        Origin::Micropay(order),
+        Created::default(),
+    );
     let trade = match book.create(trade)? {
         Recorded::Replay(known) => known,
         Recorded::New(_) => run_code_plan(&mut book, out_trade_no, auth_code, now)?,

@@ -11,7 +11,7 @@ use paygate_channels::wechat::v3_wire::{
 use serde::Deserialize;
 
 use crate::auth::Verified;
-use crate::book::{BookError, Origin, Recorded, Trade, TradeType};
+use crate::book::{Book, BookError, Origin, Recorded, Trade, TradeType};
 use crate::{ids, now_cst, rfc3339, App};
 
 pub const OUT_TRADE_NO_CHARS_MIN: usize = 6;
@@ -128,24 +128,11 @@ fn create(app: &App, trade_type: TradeType, body: &str) -> Result<Response, V3Er
             ..Created::default()
         },
     };
-    let trade = Trade {
-        out_trade_no: order.out_trade_no.clone(),
-        trade_type,
-        appid: order.appid.clone(),
-        mchid: order.mchid.clone(),
-        total: order.amount.total,
-        attach: order.attach.clone(),
-        notify_url: Some(order.notify_url.clone()),
+    let trade = Trade::opened(
+        order.out_trade_no.clone(),
+        Origin::V3(trade_type, order),
         answer,
-        state: TradeState::Notpay,
-        abandoned: false,
-        transaction_id: None,
-        openid: order.payer.as_ref().map(|p| p.openid.clone()),
-        success_time: None,
-        refund_nos: Vec::new(),
-        held_callback: None,
-        origin: Origin::V3(trade_type, order),
-    };
+    );
     let (Recorded::New(trade) | Recorded::Replay(trade)) = app.book().create(trade)?;
     Ok((StatusCode::OK, Json(trade.answer)).into_response())
 }
@@ -250,12 +237,7 @@ pub async fn query_by_out_trade_no(
     Query(query): Query<MchidQuery>,
     _signed: Verified,
 ) -> Result<Json<Transaction>, V3Error> {
-    check_mchid(&app, query.mchid.as_deref())?;
-    let book = app.book();
-    let trade = book
-        .trade(&out_trade_no)
-        .ok_or_else(V3Error::order_not_exist)?;
-    Ok(Json(transaction(trade)))
+    query_trade(&app, &query, |book| book.trade(&out_trade_no))
 }
 
 pub async fn query_by_transaction_id(
@@ -264,12 +246,21 @@ pub async fn query_by_transaction_id(
     Query(query): Query<MchidQuery>,
     _signed: Verified,
 ) -> Result<Json<Transaction>, V3Error> {
-    check_mchid(&app, query.mchid.as_deref())?;
+    query_trade(&app, &query, |book| {
+        book.out_trade_no_of_transaction(&transaction_id)
+            .and_then(|no| book.trade(no))
+    })
+}
+
+/// Both queries: the signer's own mchid, then the trade `find` picks from the book.
+fn query_trade(
+    app: &App,
+    query: &MchidQuery,
+    find: impl FnOnce(&Book) -> Option<&Trade>,
+) -> Result<Json<Transaction>, V3Error> {
+    check_mchid(app, query.mchid.as_deref())?;
     let book = app.book();
-    let trade = book
-        .out_trade_no_of_transaction(&transaction_id)
-        .and_then(|no| book.trade(no))
-        .ok_or_else(V3Error::order_not_exist)?;
+    let trade = find(&book).ok_or_else(V3Error::order_not_exist)?;
     Ok(Json(transaction(trade)))
 }
 

@@ -45,77 +45,57 @@ impl Spread {
     }
 }
 
-#[derive(Debug, Serialize)]
-pub struct DrainRow {
-    pub hosts: usize,
-    pub processes: usize,
-    pub runs: usize,
-    pub deliveries_per_sec: Spread,
-    pub deliveries_per_sec_from_first_ready: Spread,
-    pub drain_secs: Spread,
-    pub delivered: Spread,
-    pub received: Spread,
-    pub duplicates: Spread,
-    pub early: Spread,
-    pub missing: Spread,
-    pub seed_secs: Spread,
+/// Declares a row of figures over the runs of one configuration, and its `of`: each field is
+/// the spread of one figure read from every run, so a figure is named once.
+macro_rules! spread_row {
+    ($row:ident of $run:ident { $($field:ident: |$r:ident| $value:expr),+ $(,)? }) => {
+        #[derive(Debug, Serialize)]
+        pub struct $row {
+            pub hosts: usize,
+            pub processes: usize,
+            pub runs: usize,
+            $(pub $field: Spread,)+
+        }
+
+        impl $row {
+            pub fn of(hosts: usize, processes: usize, runs: &[$run]) -> $row {
+                $row {
+                    hosts,
+                    processes,
+                    runs: runs.len(),
+                    $($field: Spread::of(runs.iter().map(|$r: &$run| $value)),)+
+                }
+            }
+        }
+    };
 }
 
-impl DrainRow {
-    pub fn of(hosts: usize, processes: usize, runs: &[DrainRun]) -> DrainRow {
-        let spread = |f: fn(&DrainRun) -> f64| Spread::of(runs.iter().map(f));
-        DrainRow {
-            hosts,
-            processes,
-            runs: runs.len(),
-            deliveries_per_sec: spread(|r| r.per_sec),
-            deliveries_per_sec_from_first_ready: spread(|r| r.per_sec_from_first),
-            drain_secs: spread(|r| r.drain_secs),
-            delivered: spread(|r| r.delivered as f64),
-            received: spread(|r| r.received as f64),
-            duplicates: spread(|r| r.duplicates as f64),
-            early: spread(|r| r.early as f64),
-            missing: spread(|r| r.missing as f64),
-            seed_secs: spread(|r| r.seed_secs),
-        }
+spread_row! {
+    DrainRow of DrainRun {
+        deliveries_per_sec: |r| r.per_sec,
+        deliveries_per_sec_from_first_ready: |r| r.per_sec_from_first,
+        drain_secs: |r| r.drain_secs,
+        delivered: |r| r.delivered as f64,
+        received: |r| r.received as f64,
+        duplicates: |r| r.duplicates as f64,
+        early: |r| r.early as f64,
+        missing: |r| r.missing as f64,
+        seed_secs: |r| r.seed_secs,
     }
 }
 
-#[derive(Debug, Serialize)]
-pub struct LagRow {
-    pub hosts: usize,
-    pub processes: usize,
-    pub runs: usize,
-    pub p50_ms: Spread,
-    pub p99_ms: Spread,
-    pub max_ms: Spread,
-    pub paid_per_sec: Spread,
-    pub expected: Spread,
-    pub received: Spread,
-    pub missing: Spread,
-    pub duplicates: Spread,
-    pub errors: Spread,
-    pub seed_secs: Spread,
-}
-
-impl LagRow {
-    pub fn of(hosts: usize, processes: usize, runs: &[LagRun]) -> LagRow {
-        let spread = |f: fn(&LagRun) -> f64| Spread::of(runs.iter().map(f));
-        LagRow {
-            hosts,
-            processes,
-            runs: runs.len(),
-            p50_ms: spread(|r| r.p50_ms),
-            p99_ms: spread(|r| r.p99_ms),
-            max_ms: spread(|r| r.max_ms),
-            paid_per_sec: spread(|r| r.paid_per_sec),
-            expected: spread(|r| r.expected as f64),
-            received: spread(|r| r.received as f64),
-            missing: spread(|r| r.missing as f64),
-            duplicates: spread(|r| r.duplicates as f64),
-            errors: spread(|r| r.errors as f64),
-            seed_secs: spread(|r| r.seed_secs),
-        }
+spread_row! {
+    LagRow of LagRun {
+        p50_ms: |r| r.p50_ms,
+        p99_ms: |r| r.p99_ms,
+        max_ms: |r| r.max_ms,
+        paid_per_sec: |r| r.paid_per_sec,
+        expected: |r| r.expected as f64,
+        received: |r| r.received as f64,
+        missing: |r| r.missing as f64,
+        duplicates: |r| r.duplicates as f64,
+        errors: |r| r.errors as f64,
+        seed_secs: |r| r.seed_secs,
     }
 }
 

@@ -70,19 +70,14 @@ const YUAN_DIGITS_MAX: usize = 13;
 /// WeChat writes the fee to the fen, then three zeros.
 const FEE_PADDING: &str = "000";
 
-/// The 交易状态 of a row: a payment, or money going back (refund, or a reversed micropay).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BillTradeState {
-    Success,
-    Refund,
-    Revoked,
-}
-
 paygate_domain::text_enum! {
-    BillTradeState, unknown(_text) => (), ();
-    Success = "SUCCESS",
-    Refund = "REFUND",
-    Revoked = "REVOKED",
+    /// The 交易状态 of a row: a payment, or money going back (refund, or a reversed micropay).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum BillTradeState, unknown(_text) => (), () {
+        Success = "SUCCESS",
+        Refund = "REFUND",
+        Revoked = "REVOKED",
+    }
 }
 
 /// A fee rate in parts per million, written as a percentage (`6000` is `0.60%`).

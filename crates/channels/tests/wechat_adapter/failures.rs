@@ -24,6 +24,13 @@ async fn query_answered(status: u16, signing: Signing) -> Result<TradeState, Cha
     fx.pay.query(&trade_no()).await
 }
 
+/// WeChat Pay answers the query with the paid transaction, genuinely signed.
+async fn answer_paid(fx: &Fixture) {
+    let body = transaction("SUCCESS");
+    fx.answer("GET", &query_path(), 200, body, Signing::Good)
+        .await;
+}
+
 fn is_unknown(outcome: &Result<TradeState, ChannelError>) -> bool {
     matches!(outcome, Err(ChannelError::Unknown(_)))
 }
@@ -87,14 +94,7 @@ async fn no_server_at_all_is_an_unknown_outcome() {
 #[tokio::test]
 async fn a_request_signed_with_another_key_is_refused_by_wechat_pay_as_sign_error() {
     let fx = Fixture::new(Mode::PublicKeyId).await;
-    fx.answer(
-        "GET",
-        &query_path(),
-        200,
-        transaction("SUCCESS"),
-        Signing::Good,
-    )
-    .await;
+    answer_paid(&fx).await;
     let impostor = WechatConfig {
         merchant_private_key: RsaPrivateKey::generate().unwrap(),
         ..config(&fx.server.uri(), &[Mode::PublicKeyId])
@@ -126,14 +126,7 @@ async fn answers_verify_in_certificate_serial_mode_and_in_public_key_id_mode() {
         ),
     ] {
         let fx = Fixture::with_keys(&known, signer).await;
-        fx.answer(
-            "GET",
-            &query_path(),
-            200,
-            transaction("SUCCESS"),
-            Signing::Good,
-        )
-        .await;
+        answer_paid(&fx).await;
         assert_eq!(
             fx.pay.query(&trade_no()).await,
             paid,
@@ -141,14 +134,7 @@ async fn answers_verify_in_certificate_serial_mode_and_in_public_key_id_mode() {
         );
     }
     let fx = Fixture::with_keys(&[Mode::PublicKeyId], Mode::CertificateSerial).await;
-    fx.answer(
-        "GET",
-        &query_path(),
-        200,
-        transaction("SUCCESS"),
-        Signing::Good,
-    )
-    .await;
+    answer_paid(&fx).await;
     assert!(is_unknown(&fx.pay.query(&trade_no()).await));
 }
 

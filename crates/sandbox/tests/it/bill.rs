@@ -26,26 +26,14 @@ async fn the_days_bill_lists_its_payments_and_refunds_with_exact_amounts_and_fee
         h.post("/v3/refund/domestic/refunds", &refund).await.status,
         StatusCode::OK
     );
-    let mchid = &h.credentials.mchid;
-    let query = h
-        .get(&format!("/v3/pay/transactions/id/{paid}?mchid={mchid}"))
-        .await;
-    let day = &query.body["success_time"].as_str().unwrap()[..10];
+    let day = h.paid_day(&paid).await;
 
     let location = h
         .get(&format!("/v3/bill/tradebill?bill_date={day}&bill_type=ALL"))
         .await;
     assert_eq!(location.status, StatusCode::OK, "{:?}", location.body);
     assert_eq!(location.body["hash_type"], "SHA1");
-    let download_url = location.body["download_url"].as_str().unwrap();
-    let path = download_url.strip_prefix(&h.credentials.base_url).unwrap();
-    let text = h
-        .send_v3("GET", path, None, Signing::Genuine)
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = String::from_utf8(h.download(&location).await).unwrap();
     assert_eq!(
         bill::sha1_hex(&text),
         location.body["hash_value"].as_str().unwrap()
@@ -142,25 +130,13 @@ async fn a_gzipped_bill_unpacks_to_the_bill_its_hash_names() {
     let paid = h
         .paid_native("P20261129411", 2_000, "https://merchant.example/notify")
         .await;
-    let mchid = &h.credentials.mchid;
-    let query = h
-        .get(&format!("/v3/pay/transactions/id/{paid}?mchid={mchid}"))
-        .await;
-    let day = &query.body["success_time"].as_str().unwrap()[..10];
+    let day = h.paid_day(&paid).await;
     let location = h
         .get(&format!(
             "/v3/bill/tradebill?bill_date={day}&bill_type=ALL&tar_type=GZIP"
         ))
         .await;
-    let download_url = location.body["download_url"].as_str().unwrap();
-    let path = download_url.strip_prefix(&h.credentials.base_url).unwrap();
-    let packed = h
-        .send_v3("GET", path, None, Signing::Genuine)
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let packed = h.download(&location).await;
     let mut text = String::new();
     flate2::read::GzDecoder::new(&packed[..])
         .read_to_string(&mut text)

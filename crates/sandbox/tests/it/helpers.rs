@@ -275,6 +275,48 @@ impl Harness {
         body
     }
 
+    /// The China-time day (`YYYY-MM-DD`) the transaction was paid on: the day its bill lists it.
+    pub async fn paid_day(&self, transaction_id: &str) -> String {
+        let mchid = &self.credentials.mchid;
+        let query = self
+            .get(&format!(
+                "/v3/pay/transactions/id/{transaction_id}?mchid={mchid}"
+            ))
+            .await;
+        query.body["success_time"].as_str().unwrap()[..10].to_owned()
+    }
+
+    /// Posts a v2 XML body as it is and returns the answer's fields.
+    pub async fn post_xml(&self, path: &str, xml: String) -> BTreeMap<String, String> {
+        let text = self
+            .http
+            .post(self.url(path))
+            .body(xml)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        v2_xml::from_xml(&text).unwrap()
+    }
+
+    /// Fetches, signed, the bill a `tradebill` answer's `download_url` points at.
+    pub async fn download(&self, location: &Answer) -> Vec<u8> {
+        let download_url = location.body["download_url"].as_str().unwrap();
+        let path = download_url
+            .strip_prefix(&self.credentials.base_url)
+            .unwrap();
+        let bill = self
+            .send_v3("GET", path, None, Signing::Genuine)
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        bill.to_vec()
+    }
+
     /// Sends v2 XML signed in `sign_type` and returns the answer's fields, its signature checked
     /// when the call succeeded.
     pub async fn v2(
@@ -298,17 +340,7 @@ impl Harness {
         }
         let sign = v2_sign::sign(&params, &self.credentials.v2_key, sign_type);
         params.insert("sign".into(), sign);
-        let text = self
-            .http
-            .post(self.url(path))
-            .body(v2_xml::to_xml(&params))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let answer = v2_xml::from_xml(&text).unwrap();
+        let answer = self.post_xml(path, v2_xml::to_xml(&params)).await;
         if answer["return_code"] == "SUCCESS" {
             assert!(
                 v2_sign::verify(&answer, &self.credentials.v2_key, sign_type),

@@ -145,16 +145,11 @@ async fn a_micropay_with_a_bad_code_or_a_bad_signature_is_refused() {
     assert_eq!(declined["err_code"], "NOTENOUGH");
 
     let forged = h
-        .http
-        .post(h.url("/pay/micropay"))
-        .body("<xml><appid>wx1</appid><sign>ABC</sign></xml>")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let forged = paygate_channels::wechat::v2_xml::from_xml(&forged).unwrap();
+        .post_xml(
+            "/pay/micropay",
+            "<xml><appid>wx1</appid><sign>ABC</sign></xml>".into(),
+        )
+        .await;
     assert_eq!(forged["return_code"], "FAIL");
     assert_eq!(forged["return_msg"], "签名错误");
 }

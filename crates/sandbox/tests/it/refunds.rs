@@ -9,18 +9,14 @@ async fn a_partial_then_a_full_refund_succeed_and_call_back() {
     let transaction_id = h
         .paid_native("P20261129101", 1_000, "https://merchant.example/notify")
         .await;
-    let partial = h
-        .post(
-            "/v3/refund/domestic/refunds",
-            &h.refund(
-                "P20261129101",
-                "R20261129101",
-                300,
-                1_000,
-                Some(&receiver.url),
-            ),
-        )
-        .await;
+    let request = h.refund(
+        "P20261129101",
+        "R20261129101",
+        300,
+        1_000,
+        Some(&receiver.url),
+    );
+    let partial = h.post("/v3/refund/domestic/refunds", &request).await;
     assert_eq!(partial.status, StatusCode::OK, "{:?}", partial.body);
     assert_eq!(partial.body["status"], "PROCESSING");
     assert_eq!(partial.body["channel"], "ORIGINAL");
@@ -51,18 +47,7 @@ async fn a_partial_then_a_full_refund_succeed_and_call_back() {
         .unwrap()
         .ends_with("+08:00"));
 
-    let retried = h
-        .post(
-            "/v3/refund/domestic/refunds",
-            &h.refund(
-                "P20261129101",
-                "R20261129101",
-                300,
-                1_000,
-                Some(&receiver.url),
-            ),
-        )
-        .await;
+    let retried = h.post("/v3/refund/domestic/refunds", &request).await;
     assert_eq!(retried.body["refund_id"], partial.body["refund_id"]);
 
     let too_much = h
