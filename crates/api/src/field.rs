@@ -1,5 +1,7 @@
 //! The wire names of the API's fields, each spelled once: the request readers, writers,
 //! answers and schemas use these, and so does the app where it names a field in a refusal.
+//! A name only one type uses is declared in that type's own file instead (`order.rs`'s
+//! `code_url`), so adding such a field to an answer is a change to that one file.
 
 pub const MERCHANT_ID: &str = "merchant_id";
 pub const TIMESTAMP: &str = "timestamp";
@@ -23,9 +25,6 @@ pub const BUYER_ID: &str = "buyer_id";
 pub const AUTH_CODE: &str = "auth_code";
 pub const OPENID: &str = "openid";
 pub const CLIENT_IP: &str = "client_ip";
-pub const CODE_URL: &str = "code_url";
-pub const H5_URL: &str = "h5_url";
-pub const PAY_PARAMS: &str = "pay_params";
 pub const TRADE_STATUS: &str = "trade_status";
 pub const RECEIPT_AMOUNT: &str = "receipt_amount";
 pub const REFUNDED_AMOUNT: &str = "refunded_amount";

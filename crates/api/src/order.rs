@@ -48,6 +48,11 @@ pub struct Order {
     pub raw: Map<String, Value>,
 }
 
+/// The names only this answer carries (the rest are shared, in `field`).
+pub const CODE_URL: &str = "code_url";
+pub const H5_URL: &str = "h5_url";
+pub const PAY_PARAMS: &str = "pay_params";
+
 /// The cashier link of an order, under the platform's public URL.
 pub fn pay_url(public_url: &str, trade_no: &TradeNo) -> String {
     format!("{public_url}/cashier/{trade_no}")
@@ -135,12 +140,10 @@ impl Order {
         );
         insert_opt(&mut view, field::ATTACH, self.attach.as_deref());
         match &self.pay_data {
-            Some(PayData::CodeUrl(url)) => view.insert(field::CODE_URL.into(), url.as_str().into()),
-            Some(PayData::RedirectUrl(url)) => {
-                view.insert(field::H5_URL.into(), url.as_str().into())
-            }
+            Some(PayData::CodeUrl(url)) => view.insert(CODE_URL.into(), url.as_str().into()),
+            Some(PayData::RedirectUrl(url)) => view.insert(H5_URL.into(), url.as_str().into()),
             Some(PayData::Params(params)) => view.insert(
-                field::PAY_PARAMS.into(),
+                PAY_PARAMS.into(),
                 serde_json::to_string(params)
                     .expect("string pairs serialize")
                     .into(),
@@ -177,13 +180,13 @@ impl Order {
 
 /// Whichever of `code_url`, `h5_url` and `pay_params` the answer carries.
 fn pay_data(fields: &Answer<'_>) -> Result<Option<PayData>, DecodeError> {
-    if let Some(url) = fields.text(field::CODE_URL) {
+    if let Some(url) = fields.text(CODE_URL) {
         return Ok(Some(PayData::CodeUrl(url)));
     }
-    if let Some(url) = fields.text(field::H5_URL) {
+    if let Some(url) = fields.text(H5_URL) {
         return Ok(Some(PayData::RedirectUrl(url)));
     }
-    fields.parse_opt(field::PAY_PARAMS, |text| {
+    fields.parse_opt(PAY_PARAMS, |text| {
         serde_json::from_str::<BTreeMap<String, String>>(text)
             .map(PayData::Params)
             .map_err(|e| e.to_string())
@@ -218,15 +221,15 @@ impl utoipa::PartialSchema for Order {
             opt_text_prop(field::CHANNEL_TRADE_NO, None),
             opt_text_prop(field::ATTACH, None),
             opt_text_prop(
-                field::CODE_URL,
+                CODE_URL,
                 Some("wechat_native: the QR code's content, while the order is payable."),
             ),
             opt_text_prop(
-                field::H5_URL,
+                H5_URL,
                 Some("wechat_h5: where to send the payer's browser, while the order is payable."),
             ),
             opt_text_prop(
-                field::PAY_PARAMS,
+                PAY_PARAMS,
                 Some(
                     "wechat_jsapi, wechat_app: JSON text of the signed parameters to invoke the \
                      wallet's JS bridge (appId, timeStamp, nonceStr, package, signType, paySign) \
