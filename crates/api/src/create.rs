@@ -297,8 +297,9 @@ const PAY_TYPE_CURRENCIES: &[(PayType, &[&str])] = &[
     (PayType::WechatMicropay, &["CNY"]),
 ];
 
-/// The fields a pay type's scenario cannot do without.
-fn required_by(pay_type: PayType) -> &'static [&'static str] {
+/// The fields a pay type's scenario cannot do without: stated in the document's branch for the
+/// pay type and checked by the app, from this one table.
+pub fn required_by(pay_type: PayType) -> &'static [&'static str] {
     match pay_type {
         PayType::WechatMicropay => &[field::AUTH_CODE, field::CLIENT_IP],
         PayType::WechatJsapi => &[field::OPENID],

@@ -1,8 +1,9 @@
 //! Trades the payer completes on their own device (JSAPI, Native, H5, APP; DESIGN §6): what a
 //! scenario requires of the create, and opening the trade at the channel.
 
-use crate::commands::CreateOrder;
+use crate::commands::{ApiRequest, CreateOrder};
 use crate::{App, AppError};
+use paygate_api::create::required_by;
 use paygate_api::field;
 use paygate_channels::{Channel, ChannelError, PrepareRequest, Scenario};
 use paygate_domain::{AuthCode, OrderRecord, PayFlow, PayType, Scene};
@@ -21,25 +22,15 @@ pub(crate) fn scenario_of(cmd: &CreateOrder) -> Result<Option<Scenario>, AppErro
             format!("is not a pay code of pay_type {}", cmd.pay_type),
         ));
     }
-    Ok(match cmd.pay_type.flow() {
-        PayFlow::Cashier => None,
-        PayFlow::PayCode => {
-            if cmd.auth_code.is_none() {
-                return Err(AppError::param(
-                    field::AUTH_CODE,
-                    "is required by this pay_type",
-                ));
-            }
-            // WeChat's micropay requires `spbill_create_ip` and we have no truthful address
-            // of our own to put there: without the terminal's, WeChat Pay would refuse (1009).
-            if cmd.pay_type == PayType::WechatMicropay && cmd.client_ip.is_none() {
-                return Err(AppError::param(
-                    field::CLIENT_IP,
-                    "is required by this pay_type",
-                ));
-            }
-            None
+    let required = required_by(cmd.pay_type);
+    if !required.is_empty() {
+        let sent = cmd.to_fields();
+        if let Some(missing) = required.iter().find(|name| !sent.contains_key(**name)) {
+            return Err(AppError::param(*missing, "is required by this pay_type"));
         }
+    }
+    Ok(match cmd.pay_type.flow() {
+        PayFlow::Cashier | PayFlow::PayCode => None,
         PayFlow::Prepare(Scene::Jsapi) => {
             let openid = cmd
                 .openid
@@ -47,15 +38,7 @@ pub(crate) fn scenario_of(cmd: &CreateOrder) -> Result<Option<Scenario>, AppErro
                 .ok_or_else(|| AppError::param(field::OPENID, "is required by this pay_type"))?;
             Some(Scenario::Jsapi { openid })
         }
-        PayFlow::Prepare(Scene::H5) => {
-            if cmd.client_ip.is_none() {
-                return Err(AppError::param(
-                    field::CLIENT_IP,
-                    "is required by this pay_type",
-                ));
-            }
-            Some(Scenario::H5)
-        }
+        PayFlow::Prepare(Scene::H5) => Some(Scenario::H5),
         PayFlow::Prepare(Scene::Native) => Some(Scenario::Native),
         PayFlow::Prepare(Scene::App) => Some(Scenario::App),
     })
