@@ -52,6 +52,7 @@ pub struct Order {
 pub const CODE_URL: &str = "code_url";
 pub const H5_URL: &str = "h5_url";
 pub const PAY_PARAMS: &str = "pay_params";
+pub const PAY_FORM: &str = "pay_form";
 
 /// The cashier link of an order, under the platform's public URL.
 pub fn pay_url(public_url: &str, trade_no: &TradeNo) -> String {
@@ -148,6 +149,12 @@ impl Order {
                     .expect("string pairs serialize")
                     .into(),
             ),
+            Some(form @ PayData::Form { .. }) => view.insert(
+                PAY_FORM.into(),
+                serde_json::to_string(&FormView::of(form))
+                    .expect("string pairs serialize")
+                    .into(),
+            ),
             None => None,
         };
         view
@@ -178,13 +185,42 @@ impl Order {
     }
 }
 
-/// Whichever of `code_url`, `h5_url` and `pay_params` the answer carries.
+/// `pay_form` on the wire: the form's target and its fields, to post from the payer's browser.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct FormView {
+    action: String,
+    fields: BTreeMap<String, String>,
+}
+
+impl FormView {
+    fn of(data: &PayData) -> FormView {
+        match data {
+            PayData::Form { action, fields } => FormView {
+                action: action.clone(),
+                fields: fields.clone(),
+            },
+            _ => unreachable!("only a form is shown as pay_form"),
+        }
+    }
+}
+
+/// Whichever of `code_url`, `h5_url`, `pay_form` and `pay_params` the answer carries.
 fn pay_data(fields: &Answer<'_>) -> Result<Option<PayData>, DecodeError> {
     if let Some(url) = fields.text(CODE_URL) {
         return Ok(Some(PayData::CodeUrl(url)));
     }
     if let Some(url) = fields.text(H5_URL) {
         return Ok(Some(PayData::RedirectUrl(url)));
+    }
+    if let Some(form) = fields.parse_opt(PAY_FORM, |text| {
+        serde_json::from_str::<FormView>(text)
+            .map(|f| PayData::Form {
+                action: f.action,
+                fields: f.fields,
+            })
+            .map_err(|e| e.to_string())
+    })? {
+        return Ok(Some(form));
     }
     fields.parse_opt(PAY_PARAMS, |text| {
         serde_json::from_str::<BTreeMap<String, String>>(text)
@@ -222,19 +258,34 @@ impl utoipa::PartialSchema for Order {
             opt_text_prop(field::ATTACH, None),
             opt_text_prop(
                 CODE_URL,
-                Some("wechat_native: the QR code's content, while the order is payable."),
+                Some(
+                    "wechat_native, alipay_native, unionpay_native, auto (scene native): the QR \
+                     code's content, while the order is payable.",
+                ),
             ),
             opt_text_prop(
                 H5_URL,
-                Some("wechat_h5: where to send the payer's browser, while the order is payable."),
+                Some(
+                    "wechat_h5, alipay_h5, alipay_pc: where to send the payer's browser, while \
+                     the order is payable.",
+                ),
+            ),
+            opt_text_prop(
+                PAY_FORM,
+                Some(
+                    "unionpay_web, unionpay_h5: JSON text {\"action\": URL, \"fields\": {...}} \
+                     of the signed form the payer's browser posts (auto-submitted) to the \
+                     channel's payment page, while the order is payable.",
+                ),
             ),
             opt_text_prop(
                 PAY_PARAMS,
                 Some(
-                    "wechat_jsapi, wechat_app: JSON text of the signed parameters to invoke the \
-                     wallet's JS bridge (appId, timeStamp, nonceStr, package, signType, paySign) \
-                     or app SDK (appid, partnerid, prepayid, package, noncestr, timestamp, sign) \
-                     with, while the order is payable.",
+                    "wechat_jsapi, wechat_app, alipay_jsapi, alipay_app, unionpay_app: JSON \
+                     text of the signed parameters to invoke the wallet's JS bridge (WeChat: \
+                     appId, timeStamp, nonceStr, package, signType, paySign; Alipay: tradeNO) or \
+                     app SDK (WeChat: appid, partnerid, prepayid, package, noncestr, timestamp, \
+                     sign; Alipay: order_string; UnionPay: tn) with, while the order is payable.",
                 ),
             ),
         ])

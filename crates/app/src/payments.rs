@@ -189,6 +189,8 @@ impl App {
         let payer = cmd.auth_code.clone().map(|code| match code {
             AuthCode::Wallet(code) => Payer::AuthCode(code),
             AuthCode::Wechat(code) => Payer::WechatAuthCode(code),
+            AuthCode::Alipay(code) => Payer::AlipayAuthCode(code),
+            AuthCode::Unionpay(code) => Payer::UnionpayAuthCode(code),
         });
         let client_ip = cmd.client_ip.map(|ip| ip.to_string());
         let order = new_order(cmd, record.id.clone(), now, self.settings().order_ttl_secs);

@@ -15,6 +15,8 @@ pub(crate) fn scenario_of(cmd: &CreateOrder) -> Result<Option<Scenario>, AppErro
         (None, _) => true,
         (Some(AuthCode::Wallet(_)), pay_type) => pay_type == PayType::Wallet,
         (Some(AuthCode::Wechat(_)), pay_type) => pay_type == PayType::WechatMicropay,
+        (Some(AuthCode::Alipay(_)), pay_type) => pay_type == PayType::AlipayMicropay,
+        (Some(AuthCode::Unionpay(_)), pay_type) => pay_type == PayType::UnionpayMicropay,
     };
     if !issuer_fits {
         return Err(AppError::param(
@@ -41,6 +43,7 @@ pub(crate) fn scenario_of(cmd: &CreateOrder) -> Result<Option<Scenario>, AppErro
         PayFlow::Prepare(Scene::H5) => Some(Scenario::H5),
         PayFlow::Prepare(Scene::Native) => Some(Scenario::Native),
         PayFlow::Prepare(Scene::App) => Some(Scenario::App),
+        PayFlow::Prepare(Scene::Web) => Some(Scenario::Web),
     })
 }
 
@@ -64,6 +67,7 @@ impl App {
             expire_at_ms: order.expire_at_ms,
             client_ip,
             notify_url: self.callback_url(channel.info().name, "pay"),
+            return_url: order.return_url.clone(),
         };
         match channel.prepare(&request).await {
             Ok(data) => {

@@ -12,7 +12,10 @@ pub mod rules;
 pub mod wechat;
 
 use async_trait::async_trait;
-use paygate_domain::{Currency, MerchantId, Money, PayCode, RefundNo, TradeNo, WechatPayCode};
+use paygate_domain::{
+    AlipayPayCode, Currency, FaceCode, MerchantId, Money, PayCode, RefundNo, TradeNo,
+    UnionpayPayCode, WechatPayCode,
+};
 
 pub use callback::{
     BillLine, BillLineKind, CallbackEvent, CallbackRefusal, CallbackReply, CallbackRequest,
@@ -28,6 +31,13 @@ pub enum Payer {
     AuthCode(PayCode),
     /// A pay code the payer's WeChat showed (WeChat Pay micropay).
     WechatAuthCode(WechatPayCode),
+    /// A pay code the payer's Alipay showed (`alipay.trade.pay`, scene `bar_code`).
+    AlipayAuthCode(AlipayPayCode),
+    /// A code a face-pay SDK issued after the payer confirmed by face (`alipay.trade.pay`,
+    /// scene `security_code`).
+    AlipayFaceCode(FaceCode),
+    /// A pay code the payer's UnionPay app showed (QR consume with `qrNo`).
+    UnionpayAuthCode(UnionpayPayCode),
 }
 
 /// What we ask a channel to charge at once (wallet, micropay): the payer has consented.

@@ -6,8 +6,8 @@ use paygate_domain::{MerchantId, Money, TradeNo};
 /// Where the payer will pay.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scenario {
-    /// Inside WeChat (official account page or mini program), as the payer `openid` of the
-    /// channel's app.
+    /// Inside the wallet's app (official account page, mini program, life page), as the payer's
+    /// id there: WeChat's `openid` of the channel's app, Alipay's `buyer_id`.
     Jsapi { openid: String },
     /// A QR code the payer scans (C scans B).
     Native,
@@ -15,6 +15,9 @@ pub enum Scenario {
     H5,
     /// The merchant's own app, through the wallet's SDK.
     App,
+    /// A desktop browser sent to the channel's payment page (Alipay `page.pay`, UnionPay
+    /// front consume).
+    Web,
 }
 
 #[derive(Debug, Clone)]
@@ -30,6 +33,9 @@ pub struct PrepareRequest {
     pub client_ip: Option<String>,
     /// Where the channel sends its payment callback (ours, `/callback/{channel}/pay`).
     pub notify_url: String,
+    /// Where the channel's payment page sends the payer's browser afterwards (H5, Web), if the
+    /// merchant gave one.
+    pub return_url: Option<String>,
 }
 
 /// What the merchant's page or app needs to start the payment.

@@ -80,6 +80,7 @@ fn order(w: &World, trade_no: &str, scenario: Scenario) -> PrepareRequest {
         expire_at_ms: chrono::Utc::now().timestamp_millis() + 30 * 60 * 1000,
         client_ip: Some("203.0.113.7".into()),
         notify_url: format!("{}/callback/wechat/pay", w.receiver.uri()),
+        return_url: None,
     }
 }
 

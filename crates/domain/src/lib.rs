@@ -6,6 +6,7 @@
 //! functions. Nothing here does I/O or knows about async, HTTP or SQL.
 
 pub mod address;
+pub mod channel_code;
 pub mod concurrency;
 pub mod error;
 pub mod ids;
@@ -20,13 +21,15 @@ pub mod sign;
 mod text_enum;
 pub mod untrusted;
 
+pub use channel_code::{
+    AlipayPayCode, AlipayPayCodeError, CodeIssuer, FaceCode, FaceCodeError, UnionpayPayCode,
+    UnionpayPayCodeError, WechatPayCode, WechatPayCodeError,
+};
 pub use error::ErrorCode;
 pub use ids::*;
 pub use money::{Amount, AmountError, Currency, Money};
 pub use order::{OrderEvent, OrderStatus, PayFlow, PayType, Scene, TransitionError};
-pub use paycode::{
-    AuthCode, AuthCodeError, PayCode, PayCodeError, PayerToken, WechatPayCode, WechatPayCodeError,
-};
+pub use paycode::{AuthCode, AuthCodeError, PayCode, PayCodeError, PayerToken};
 pub use records::{OrderRecord, PayData, RefundRecord};
 pub use refund::{RefundEvent, RefundStatus};
 pub use untrusted::Untrusted;

@@ -96,6 +96,32 @@ crate::text_enum! {
         WechatApp = "wechat_app",
         /// WeChat Pay by the payer's pay code, scanned by the merchant (B scans C).
         WechatMicropay = "wechat_micropay",
+        /// Alipay by a QR code the payer scans (`alipay.trade.precreate`).
+        AlipayNative = "alipay_native",
+        /// Alipay inside Alipay: a mini program or life page, for a known `buyer_id`
+        /// (`alipay.trade.create`).
+        AlipayJsapi = "alipay_jsapi",
+        /// Alipay from a mobile browser (`alipay.trade.wap.pay`).
+        AlipayH5 = "alipay_h5",
+        /// Alipay from a desktop browser (`alipay.trade.page.pay`).
+        AlipayPc = "alipay_pc",
+        /// Alipay from the merchant's own app (`alipay.trade.app.pay`).
+        AlipayApp = "alipay_app",
+        /// Alipay by the payer's pay code or face (`alipay.trade.pay`, B scans C).
+        AlipayMicropay = "alipay_micropay",
+        /// UnionPay online payment from a desktop browser (front consume, `channelType=07`).
+        UnionpayWeb = "unionpay_web",
+        /// UnionPay from a mobile browser (front consume, `channelType=08`).
+        UnionpayH5 = "unionpay_h5",
+        /// UnionPay from the merchant's own app (the control's `tn`).
+        UnionpayApp = "unionpay_app",
+        /// UnionPay by a QR code the payer scans with any UnionPay QR app (C scans B).
+        UnionpayNative = "unionpay_native",
+        /// UnionPay by the payer's pay code (云闪付 payment code, B scans C).
+        UnionpayMicropay = "unionpay_micropay",
+        /// Aggregated: the channel is decided by the payer's code (micropay) or app (the
+        /// aggregated QR opens the cashier), never by the merchant.
+        Auto = "auto",
     }
 }
 
@@ -117,17 +143,28 @@ pub enum Scene {
     Native,
     H5,
     App,
+    /// A desktop browser sent to the channel's own payment page.
+    Web,
 }
 
 impl PayType {
     pub fn flow(self) -> PayFlow {
         match self {
-            PayType::Wallet => PayFlow::Cashier,
-            PayType::WechatJsapi => PayFlow::Prepare(Scene::Jsapi),
-            PayType::WechatNative => PayFlow::Prepare(Scene::Native),
-            PayType::WechatH5 => PayFlow::Prepare(Scene::H5),
-            PayType::WechatApp => PayFlow::Prepare(Scene::App),
-            PayType::WechatMicropay => PayFlow::PayCode,
+            PayType::Wallet | PayType::Auto => PayFlow::Cashier,
+            PayType::WechatJsapi | PayType::AlipayJsapi => PayFlow::Prepare(Scene::Jsapi),
+            PayType::WechatNative | PayType::AlipayNative | PayType::UnionpayNative => {
+                PayFlow::Prepare(Scene::Native)
+            }
+            PayType::WechatH5 | PayType::AlipayH5 | PayType::UnionpayH5 => {
+                PayFlow::Prepare(Scene::H5)
+            }
+            PayType::WechatApp | PayType::AlipayApp | PayType::UnionpayApp => {
+                PayFlow::Prepare(Scene::App)
+            }
+            PayType::AlipayPc | PayType::UnionpayWeb => PayFlow::Prepare(Scene::Web),
+            PayType::WechatMicropay | PayType::AlipayMicropay | PayType::UnionpayMicropay => {
+                PayFlow::PayCode
+            }
         }
     }
 }

@@ -12,6 +12,8 @@ use rand::Rng;
 use sha2::{Digest, Sha256};
 use std::fmt;
 
+use crate::channel_code::{AlipayPayCode, CodeIssuer, UnionpayPayCode, WechatPayCode};
+
 /// WeChat uses 10-15, Alipay 25-30 and UnionPay 62: ours never collide with theirs.
 pub const PAY_CODE_PREFIX: &str = "88";
 pub const PAY_CODE_LEN: usize = 18;
@@ -70,51 +72,20 @@ impl fmt::Debug for PayCode {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("a WeChat Pay auth_code is 18 digits starting with 10 to 15")]
-pub struct WechatPayCodeError;
-
-/// A WeChat Pay pay code (付款码) the payer's WeChat shows for micropay: 18 ASCII digits whose
-/// first two are 10 to 15, as WeChat's micropay API documents `auth_code`. WeChat checks and
-/// uses it up; we only pass it on.
-#[derive(Clone, PartialEq, Eq)]
-pub struct WechatPayCode(String);
-
-impl WechatPayCode {
-    pub fn parse(text: &str) -> Result<WechatPayCode, WechatPayCodeError> {
-        let shaped = text.len() == PAY_CODE_LEN
-            && text.bytes().all(|b| b.is_ascii_digit())
-            && ("10"..="15").contains(&&text[..2]);
-        if shaped {
-            Ok(WechatPayCode(text.to_owned()))
-        } else {
-            Err(WechatPayCodeError)
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// Like ours, a credential for a minute: logs show only its last four digits.
-impl fmt::Debug for WechatPayCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "WechatPayCode(****{})", &self.0[PAY_CODE_LEN - 4..])
-    }
-}
-
-/// A pay code as the merchant scanned it, told apart by its issuer's prefix (`88` ours,
-/// `10`-`15` WeChat Pay's).
+/// A pay code as the merchant scanned it, told apart by its issuer's shape: `88` ours, `10`-`15`
+/// WeChat Pay's, `25`-`30` Alipay's, `62` UnionPay's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthCode {
     Wallet(PayCode),
     Wechat(WechatPayCode),
+    Alipay(AlipayPayCode),
+    Unionpay(UnionpayPayCode),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "auth_code must be a pay code: 18 digits starting with 88 (wallet) or 10 to 15 (WeChat Pay)"
+    "auth_code must be a pay code: 18 digits starting with 88 (wallet) or 10 to 15 (WeChat Pay), \
+     16 to 24 digits starting with 25 to 30 (Alipay), or 19 digits starting with 62 (UnionPay)"
 )]
 pub struct AuthCodeError;
 
@@ -129,6 +100,8 @@ impl AuthCode {
         PayCode::parse(text)
             .map(AuthCode::Wallet)
             .or_else(|_| WechatPayCode::parse(text).map(AuthCode::Wechat))
+            .or_else(|_| AlipayPayCode::parse(text).map(AuthCode::Alipay))
+            .or_else(|_| UnionpayPayCode::parse(text).map(AuthCode::Unionpay))
             .map_err(|_| AuthCodeError)
     }
 
@@ -136,6 +109,18 @@ impl AuthCode {
         match self {
             AuthCode::Wallet(code) => code.as_str(),
             AuthCode::Wechat(code) => code.as_str(),
+            AuthCode::Alipay(code) => code.as_str(),
+            AuthCode::Unionpay(code) => code.as_str(),
+        }
+    }
+
+    /// Who issued the code: `None` for the platform's own wallet.
+    pub fn issuer(&self) -> Option<CodeIssuer> {
+        match self {
+            AuthCode::Wallet(_) => None,
+            AuthCode::Wechat(_) => Some(CodeIssuer::Wechat),
+            AuthCode::Alipay(_) => Some(CodeIssuer::Alipay),
+            AuthCode::Unionpay(_) => Some(CodeIssuer::Unionpay),
         }
     }
 
@@ -190,8 +175,15 @@ mod tests {
         let wechat = "134567890123456789";
         assert!(matches!(AuthCode::parse(ours), Ok(AuthCode::Wallet(_))));
         assert!(matches!(AuthCode::parse(wechat), Ok(AuthCode::Wechat(_))));
+        let alipay = AuthCode::parse("287654321098765432").unwrap();
+        assert_eq!(alipay.issuer(), Some(CodeIssuer::Alipay));
+        let unionpay = AuthCode::parse("6225000000000000001").unwrap();
+        assert_eq!(unionpay.issuer(), Some(CodeIssuer::Unionpay));
+        assert_eq!(AuthCode::parse(ours).unwrap().issuer(), None);
         for bad in [
             "161234567890123456",
+            "6225000000000000001234",
+            "3112345678901234",
             "8812345678901234567",
             "88123456789012345x",
             "",
@@ -220,34 +212,6 @@ mod tests {
         ] {
             assert_eq!(PayCode::parse(bad), Err(PayCodeError), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn a_wechat_pay_code_is_eighteen_digits_starting_10_to_15() {
-        for good in [
-            "100000000000000001",
-            "134567890123456789",
-            "159999999999999999",
-        ] {
-            assert_eq!(WechatPayCode::parse(good).unwrap().as_str(), good);
-        }
-        for bad in [
-            "880000000000000001",  // ours
-            "160000000000000001",  // past 15
-            "090000000000000001",  // before 10
-            "13456789012345678",   // 17 digits
-            "1345678901234567890", // 19 digits
-            "13456789012345678a",
-            "",
-        ] {
-            assert_eq!(
-                WechatPayCode::parse(bad),
-                Err(WechatPayCodeError),
-                "{bad:?}"
-            );
-        }
-        let code = WechatPayCode::parse("134567890123456789").unwrap();
-        assert_eq!(format!("{code:?}"), "WechatPayCode(****6789)");
     }
 
     #[test]

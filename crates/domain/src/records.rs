@@ -53,6 +53,11 @@ pub enum PayData {
     RedirectUrl(String),
     /// Signed parameters the wallet's JS bridge or app SDK is invoked with (JSAPI, APP).
     Params(BTreeMap<String, String>),
+    /// A form the payer's browser posts to the channel's payment page (UnionPay front consume).
+    Form {
+        action: String,
+        fields: BTreeMap<String, String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -124,6 +124,7 @@ impl WechatPay {
                 (None, Some(scene))
             }
             Scenario::Native | Scenario::App => (None, None),
+            Scenario::Web => return Err(ChannelError::Unsupported),
         };
         Ok(CreateOrder {
             appid: self.config.appid.clone(),
@@ -320,6 +321,8 @@ impl Channel for WechatPay {
             Scenario::Native => v3_wire::PATH_NATIVE,
             Scenario::H5 => v3_wire::PATH_H5,
             Scenario::App => v3_wire::PATH_APP,
+            // WeChat Pay has no desktop payment page: a desktop payer scans a Native QR code.
+            Scenario::Web => return Err(ChannelError::Unsupported),
         };
         let order = self.create_order(request)?;
         let created: Created = self.client.post(path, &order).await?;

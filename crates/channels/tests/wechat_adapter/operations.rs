@@ -28,6 +28,7 @@ fn prepare(scenario: Scenario) -> PrepareRequest {
         expire_at_ms: EXPIRE_AT_MS,
         client_ip: Some("203.0.113.7".into()),
         notify_url: format!("{NOTIFY_BASE}/pay"),
+        return_url: None,
     }
 }
 
