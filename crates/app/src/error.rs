@@ -35,8 +35,10 @@ pub enum AppError {
     RefundNotFound,
     #[error("pay code invalid or expired")]
     PayCodeInvalid,
-    #[error("refund window of {days} days after payment has closed")]
-    RefundWindowClosed { days: i64 },
+    #[error("refund window of {window} after payment has closed")]
+    RefundWindowClosed {
+        window: paygate_channels::rules::RefundWindow,
+    },
     #[error("an order of this channel may be refunded at most {max} times")]
     RefundCountExceeded { max: u32 },
     #[error("system busy, retry later")]
@@ -108,7 +110,7 @@ impl From<RuleViolation> for AppError {
     fn from(violation: RuleViolation) -> AppError {
         match violation {
             RuleViolation::Field { field, why } => AppError::param(field, why),
-            RuleViolation::RefundWindowClosed { days } => AppError::RefundWindowClosed { days },
+            RuleViolation::RefundWindowClosed { window } => AppError::RefundWindowClosed { window },
             RuleViolation::TooManyRefunds { max } => AppError::RefundCountExceeded { max },
         }
     }

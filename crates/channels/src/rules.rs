@@ -28,6 +28,40 @@ pub enum FeeRefund {
     PercentageOnly,
 }
 
+/// How long after payment a channel accepts a refund: some channels count days, others calendar
+/// months (seed 002: Alipay 3 months, UnionPay 11 months, CMB 180 days).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundWindow {
+    Days(u32),
+    Months(u32),
+}
+
+impl RefundWindow {
+    /// The last instant (Unix ms) a refund of a payment made at `paid_at_ms` is accepted,
+    /// counting calendar months in China Standard Time, where the channels keep their calendars.
+    pub fn closes_at_ms(self, paid_at_ms: i64) -> i64 {
+        match self {
+            RefundWindow::Days(days) => paid_at_ms.saturating_add(i64::from(days) * DAY_MS),
+            RefundWindow::Months(months) => {
+                let cst = chrono::FixedOffset::east_opt(8 * 3600).expect("+08:00 is valid");
+                chrono::DateTime::from_timestamp_millis(paid_at_ms)
+                    .map(|at| at.with_timezone(&cst))
+                    .and_then(|at| at.checked_add_months(chrono::Months::new(months)))
+                    .map_or(i64::MAX, |at| at.timestamp_millis())
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for RefundWindow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RefundWindow::Days(days) => write!(f, "{days} days"),
+            RefundWindow::Months(months) => write!(f, "{months} months"),
+        }
+    }
+}
+
 /// How a channel takes an order's expiry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExpiryMode {
@@ -79,8 +113,8 @@ pub struct ChannelRules {
     pub description_chars_max: usize,
     /// Characters outside the Basic Multilingual Plane (emoji and the like) are refused.
     pub description_bmp_only: bool,
-    /// Days after payment within which a refund is accepted.
-    pub refund_window_days: i64,
+    /// How long after payment a refund is accepted.
+    pub refund_window: RefundWindow,
     pub refunds_per_order_max: Option<u32>,
     /// Whether a payment, a micropay payment and a refund are announced by callback (if not,
     /// only polling learns the outcome).
@@ -104,8 +138,8 @@ pub struct ChannelRules {
 pub enum RuleViolation {
     #[error("{field} {why}")]
     Field { field: &'static str, why: String },
-    #[error("the refund window of {days} days after payment has closed")]
-    RefundWindowClosed { days: i64 },
+    #[error("the refund window of {window} after payment has closed")]
+    RefundWindowClosed { window: RefundWindow },
     #[error("an order may be refunded at most {max} times")]
     TooManyRefunds { max: u32 },
 }
@@ -147,9 +181,9 @@ impl ChannelRules {
         now_ms: i64,
         refunds_made: u32,
     ) -> Result<(), RuleViolation> {
-        if now_ms.saturating_sub(paid_at_ms) > self.refund_window_days * DAY_MS {
+        if now_ms > self.refund_window.closes_at_ms(paid_at_ms) {
             return Err(RuleViolation::RefundWindowClosed {
-                days: self.refund_window_days,
+                window: self.refund_window,
             });
         }
         match self.refunds_per_order_max {
@@ -177,7 +211,7 @@ pub const WECHAT: ChannelRules = ChannelRules {
     },
     description_chars_max: 127,
     description_bmp_only: true,
-    refund_window_days: 365,
+    refund_window: RefundWindow::Days(365),
     refunds_per_order_max: Some(50),
     pay_notify: true,
     micropay_notify: false,
@@ -221,7 +255,9 @@ mod tests {
         assert_eq!(WECHAT.check_refund(paid, paid + 365 * DAY_MS, 0), Ok(()));
         assert_eq!(
             WECHAT.check_refund(paid, paid + 365 * DAY_MS + 1, 0),
-            Err(RuleViolation::RefundWindowClosed { days: 365 })
+            Err(RuleViolation::RefundWindowClosed {
+                window: RefundWindow::Days(365)
+            })
         );
         assert_eq!(WECHAT.check_refund(paid, paid + DAY_MS, 49), Ok(()));
         assert_eq!(
