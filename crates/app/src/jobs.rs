@@ -219,7 +219,7 @@ impl App {
             .channel(order.pay_type)
             .ok_or_else(|| AppError::pay_type_not_enabled(order.pay_type))?
             .clone();
-        let finish = match channel.query_refund(&refund_no).await {
+        let finish = match channel.query_refund(&refund_no, &refund.trade_no).await {
             Ok(RefundOutcome::Succeeded { channel_refund_no }) => {
                 RefundFinish::Succeeded { channel_refund_no }
             }

@@ -116,7 +116,11 @@ impl Channel for WalletChannel {
         })
     }
 
-    async fn query_refund(&self, refund_no: &RefundNo) -> Result<RefundOutcome, ChannelError> {
+    async fn query_refund(
+        &self,
+        refund_no: &RefundNo,
+        _trade_no: &TradeNo,
+    ) -> Result<RefundOutcome, ChannelError> {
         let exists = self
             .store
             .wallet_refund_exists(refund_no)

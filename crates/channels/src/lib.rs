@@ -146,7 +146,13 @@ pub trait Channel: Send + Sync {
 
     async fn refund(&self, request: &RefundRequest) -> Result<RefundOutcome, ChannelError>;
 
-    async fn query_refund(&self, refund_no: &RefundNo) -> Result<RefundOutcome, ChannelError>;
+    /// A refund's outcome, named by our refund number and the trade it refunds (some channels
+    /// find refunds only under their trade).
+    async fn query_refund(
+        &self,
+        refund_no: &RefundNo,
+        trade_no: &TradeNo,
+    ) -> Result<RefundOutcome, ChannelError>;
 
     /// Opens a trade the payer completes on their own device (JSAPI, Native, H5, APP) and
     /// answers what the merchant's page or app needs to start it. Idempotent on the trade

@@ -207,7 +207,7 @@ async fn a_native_order_is_paid_called_back_queried_and_refunded_in_two_parts() 
             panic!("refund {n} succeeds: {outcome:?}");
         };
         assert_eq!(
-            w.pay.query_refund(&refund_no).await,
+            w.pay.query_refund(&refund_no, &request.trade_no).await,
             Ok(RefundOutcome::Succeeded {
                 channel_refund_no: Some(refund_id)
             })

@@ -109,7 +109,11 @@ impl Channel for ScriptedChannel {
             .unwrap_or_else(|| Err(unscripted("refund")))
     }
 
-    async fn query_refund(&self, _refund_no: &RefundNo) -> Result<RefundOutcome, ChannelError> {
+    async fn query_refund(
+        &self,
+        _refund_no: &RefundNo,
+        _trade_no: &TradeNo,
+    ) -> Result<RefundOutcome, ChannelError> {
         self.called("query_refund");
         self.with(|s| s.query_refund.pop_front())
             .unwrap_or_else(|| Err(unscripted("query_refund")))

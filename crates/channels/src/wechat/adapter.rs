@@ -309,7 +309,11 @@ impl Channel for WechatPay {
         self.refund_outcome_of(&refund, &request.refund_no)
     }
 
-    async fn query_refund(&self, refund_no: &RefundNo) -> Result<RefundOutcome, ChannelError> {
+    async fn query_refund(
+        &self,
+        refund_no: &RefundNo,
+        _trade_no: &TradeNo,
+    ) -> Result<RefundOutcome, ChannelError> {
         let path = v3_wire::path_refund_query(refund_no.as_str());
         let refund: Refund = self.client.get(&path).await?;
         self.refund_outcome_of(&refund, refund_no)

@@ -8,7 +8,7 @@ use paygate_channels::{
     TradeState,
 };
 use paygate_domain::sign::VerifyKey;
-use paygate_domain::MerchantId;
+use paygate_domain::{MerchantId, TradeNo};
 use serde_json::{json, Value};
 
 use crate::support::*;
@@ -376,7 +376,9 @@ async fn every_refund_status_maps_to_ours() {
         fx.answer("GET", &at, 200, refund_answer(status), Signing::Good)
             .await;
         assert_eq!(
-            fx.pay.query_refund(&refund_no()).await,
+            fx.pay
+                .query_refund(&refund_no(), &TradeNo::parse(TRADE_NO).unwrap())
+                .await,
             Ok(ours),
             "{status}"
         );
