@@ -8,7 +8,7 @@ use crate::schema::{
 };
 use crate::{paths, ApiRequest, FieldError};
 use chrono::{DateTime, Utc};
-use paygate_domain::{AuthCode, Money, OutTradeNo, PayType, WalletAccountId};
+use paygate_domain::{AuthCode, CodeIssuer, FaceCode, Money, OutTradeNo, PayType, WalletAccountId};
 use serde_json::{Map, Value};
 use std::net::IpAddr;
 use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, OneOfBuilder, Ref, Schema};
@@ -47,6 +47,90 @@ pub struct CreateOrder {
     /// The payer's device address as the merchant saw it: required by `wechat_h5`, passed to
     /// the channel's risk checks by the others.
     pub client_ip: Option<IpAddr>,
+    /// How the payer is present: required by `auto`, `face` for a face-pay code.
+    pub scene: Option<PayScene>,
+}
+
+paygate_domain::text_enum! {
+    /// How the payer is present at an aggregated (`auto`) or pay-code order.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum PayScene, unknown(_text) => "must be micropay, face or native".to_owned(), String {
+        /// The merchant scanned the payer's pay code (B scans C).
+        Micropay = "micropay",
+        /// The payer confirmed by face; `auth_code` is the face SDK's code.
+        Face = "face",
+        /// The payer scans the merchant's QR code with any wallet's app (C scans B).
+        Native = "native",
+    }
+}
+
+/// The pay type an aggregated micropay resolves to: the wallet that issued the code.
+pub fn pay_type_of_code(code: &AuthCode) -> PayType {
+    match code.issuer() {
+        None => PayType::Wallet,
+        Some(CodeIssuer::Wechat) => PayType::WechatMicropay,
+        Some(CodeIssuer::Alipay) => PayType::AlipayMicropay,
+        Some(CodeIssuer::Unionpay) => PayType::UnionpayMicropay,
+    }
+}
+
+/// `scene` with `pay_type` and `auth_code`: `auto` becomes the pay type of the code's issuer
+/// (micropay, face) or stays `auto` for an aggregated QR (native); a scene that does not fit
+/// the pay type is refused.
+fn resolve_scene(
+    f: &Fields<'_>,
+    pay_type: PayType,
+) -> Result<(PayType, Option<PayScene>, Option<AuthCode>), FieldError> {
+    let scene = f
+        .text(field::SCENE, 16)?
+        .map(|text| {
+            text.parse::<PayScene>()
+                .map_err(|e| FieldError::new(field::SCENE, e))
+        })
+        .transpose()?;
+    let auth_code = match scene {
+        Some(PayScene::Face) => f
+            .text(field::AUTH_CODE, 128)?
+            .map(|text| {
+                FaceCode::parse(text)
+                    .map(AuthCode::Face)
+                    .map_err(|e| FieldError::new(field::AUTH_CODE, e.to_string()))
+            })
+            .transpose()?,
+        _ => pay_code(f)?,
+    };
+    let unfit = || FieldError::new(field::SCENE, format!("does not fit pay_type {pay_type}"));
+    let resolved = match (pay_type, scene) {
+        (PayType::Auto, None) => {
+            return Err(FieldError::new(
+                field::SCENE,
+                "is required by pay_type auto (micropay, face or native)",
+            ))
+        }
+        (PayType::Auto, Some(PayScene::Native)) => PayType::Auto,
+        (PayType::Auto, Some(_)) => match &auth_code {
+            Some(code) => pay_type_of_code(code),
+            None => {
+                return Err(FieldError::new(
+                    field::AUTH_CODE,
+                    "is required by scene micropay and face",
+                ))
+            }
+        },
+        (PayType::AlipayMicropay, Some(PayScene::Face)) => pay_type,
+        (_, Some(PayScene::Face)) => return Err(unfit()),
+        (_, Some(PayScene::Micropay)) if pay_type.flow() != paygate_domain::PayFlow::PayCode => {
+            return Err(unfit())
+        }
+        (_, Some(PayScene::Native))
+            if pay_type.flow()
+                != paygate_domain::PayFlow::Prepare(paygate_domain::Scene::Native) =>
+        {
+            return Err(unfit())
+        }
+        _ => pay_type,
+    };
+    Ok((resolved, scene, auth_code))
 }
 
 impl CreateOrder {
@@ -71,6 +155,7 @@ impl CreateOrder {
             auth_code: None,
             openid: None,
             client_ip: None,
+            scene: None,
         }
     }
 }
@@ -123,6 +208,7 @@ impl ApiRequest for CreateOrder {
             .url(field::NOTIFY_URL)?
             .ok_or_else(|| FieldError::new(field::NOTIFY_URL, "is required"))?;
         let expire_time = expire_time(&f, now_secs)?;
+        let (pay_type, scene, auth_code) = resolve_scene(&f, pay_type)?;
         Ok(CreateOrder {
             out_trade_no,
             amount,
@@ -134,9 +220,10 @@ impl ApiRequest for CreateOrder {
             attach: f.text(field::ATTACH, ATTACH_CHARS_MAX)?.map(str::to_owned),
             expire_time,
             buyer_id: f.id(field::BUYER_ID, WalletAccountId::parse)?,
-            auth_code: pay_code(&f)?,
+            auth_code,
             openid: f.text(field::OPENID, OPENID_CHARS_MAX)?.map(str::to_owned),
             client_ip: client_ip(&f)?,
+            scene,
         })
     }
 
@@ -171,6 +258,7 @@ impl ApiRequest for CreateOrder {
         if let Some(ip) = self.client_ip {
             fields.insert(field::CLIENT_IP.into(), ip.to_string().into());
         }
+        insert_opt(&mut fields, field::SCENE, self.scene.map(PayScene::as_str));
         fields
     }
 }
@@ -240,7 +328,8 @@ fn create_fields() -> Schema {
                     OUT_NO,
                     (1, TEXT_CHARS_MAX_ID),
                     "A wallet account the merchant knows the payer by. Recorded only: it never \
-                     charges.",
+                     charges. For alipay_jsapi (required) the payer's Alipay user id (buyer_id \
+                     or open_id), whom the trade is opened for.",
                 )
                 .into(),
             ),
@@ -248,11 +337,13 @@ fn create_fields() -> Schema {
                 field::AUTH_CODE,
                 string(
                     PAY_CODE,
-                    (18, 18),
-                    "The payer's one-time pay code (micropay, B scans C): 18 digits starting 88, \
-                     issued by the payer's wallet and valid 60 s. With pay_type=wallet the order \
-                     is charged at once; an unknown, expired or already used code answers 1011. \
-                     Required by wechat_micropay (WeChat's codes start 10-15).",
+                    (1, 128),
+                    "The payer's one-time pay code (micropay, B scans C), issued by the payer's \
+                     wallet: the platform wallet's are 18 digits starting 88, valid 60 s (with \
+                     pay_type=wallet the order is charged at once; an unknown, expired or \
+                     already used code answers 1011); WeChat Pay's 18 digits starting 10-15; \
+                     Alipay's 16-24 digits starting 25-30; UnionPay's 19 digits starting 62. \
+                     Required by the micropay pay types; each branch below states its shape.",
                 )
                 .into(),
             ),
@@ -261,6 +352,19 @@ fn create_fields() -> Schema {
                 text(
                     OPENID_CHARS_MAX,
                     "The payer's openid under the channel's app; required by wechat_jsapi.",
+                )
+                .into(),
+            ),
+            (
+                field::SCENE,
+                one_of_values(
+                    &PayScene::ALL.map(PayScene::as_str),
+                    "How the payer is present. Required by pay_type auto: micropay (the pay \
+                     code in auth_code picks the channel), face (auth_code is an Alipay face \
+                     SDK's code; the order becomes alipay_micropay) or native (an aggregated QR \
+                     code whose content is the cashier link; the payer's app picks the way). \
+                     Optional with the micropay pay types (micropay; alipay_micropay also face) \
+                     and the native ones (native); refused with any other pay type.",
                 )
                 .into(),
             ),
@@ -295,6 +399,18 @@ const PAY_TYPE_CURRENCIES: &[(PayType, &[&str])] = &[
     (PayType::WechatH5, &["CNY"]),
     (PayType::WechatApp, &["CNY"]),
     (PayType::WechatMicropay, &["CNY"]),
+    (PayType::AlipayNative, &["CNY"]),
+    (PayType::AlipayJsapi, &["CNY"]),
+    (PayType::AlipayH5, &["CNY"]),
+    (PayType::AlipayPc, &["CNY"]),
+    (PayType::AlipayApp, &["CNY"]),
+    (PayType::AlipayMicropay, &["CNY"]),
+    (PayType::UnionpayWeb, &["CNY"]),
+    (PayType::UnionpayH5, &["CNY"]),
+    (PayType::UnionpayApp, &["CNY"]),
+    (PayType::UnionpayNative, &["CNY"]),
+    (PayType::UnionpayMicropay, &["CNY"]),
+    (PayType::Auto, &["CNY"]),
 ];
 
 /// The fields a pay type's scenario cannot do without: stated in the document's branch for the
@@ -304,6 +420,9 @@ pub fn required_by(pay_type: PayType) -> &'static [&'static str] {
         PayType::WechatMicropay => &[field::AUTH_CODE, field::CLIENT_IP],
         PayType::WechatJsapi => &[field::OPENID],
         PayType::WechatH5 => &[field::CLIENT_IP],
+        PayType::AlipayMicropay | PayType::UnionpayMicropay => &[field::AUTH_CODE],
+        PayType::AlipayJsapi => &[field::BUYER_ID],
+        PayType::Auto => &[field::SCENE],
         _ => &[],
     }
 }
@@ -317,6 +436,25 @@ fn pay_code_of(pay_type: PayType) -> Schema {
             "^1[0-5][0-9]{16}$",
             (18, 18),
             "The payer's WeChat pay code (required).",
+        ),
+        PayType::AlipayMicropay => (
+            "^[0-9A-Za-z_-]{1,128}$",
+            (1, 128),
+            "The payer's Alipay pay code, 16-24 digits starting 25-30 (required); with \
+             scene=face, the face SDK's code (letters, digits, '_' and '-').",
+        ),
+        PayType::UnionpayMicropay => (
+            "^62[0-9]{17}$",
+            (19, 19),
+            "The payer's UnionPay pay code (required).",
+        ),
+        PayType::Auto => (
+            "^[0-9A-Za-z_-]{1,128}$",
+            (1, 128),
+            "With scene=micropay, any wallet's pay code, which picks the channel: 18 digits \
+             starting 88 (the platform wallet) or 10-15 (WeChat Pay), 16-24 digits starting \
+             25-30 (Alipay), 19 digits starting 62 (UnionPay); anything else answers 1001. \
+             With scene=face, an Alipay face SDK's code.",
         ),
         _ => ("^$", (0, 0), "Not taken by this pay type."),
     };

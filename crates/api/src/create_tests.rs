@@ -53,7 +53,7 @@ fn each_bad_field_is_named() {
     }
     for bad_code in [
         "12345",
-        "280000000000000001",
+        "310000000000000001",
         "88000000000000000x",
         "8800000000000000001",
     ] {
@@ -170,6 +170,94 @@ fn what_the_client_writes_the_server_reads_back() {
         auth_code: Some(AuthCode::parse("880000000000000042").unwrap()),
         ..minimal_order()
     };
+    assert_eq!(
+        CreateOrder::parse(&order.to_fields(), 1_795_000_000),
+        Ok(order)
+    );
+}
+
+fn auto(scene: &str, code: &str) -> Result<CreateOrder, FieldError> {
+    create(json!({"pay_type": "auto", "scene": scene, "auth_code": code}))
+}
+
+#[test]
+fn an_aggregated_micropay_is_routed_by_the_shape_of_the_pay_code() {
+    for (code, pay_type) in [
+        ("880000000000000042", PayType::Wallet),
+        ("134567890123456789", PayType::WechatMicropay),
+        ("2812345678901234", PayType::AlipayMicropay),
+        ("301234567890123456789012", PayType::AlipayMicropay),
+        ("6225000000000000001", PayType::UnionpayMicropay),
+    ] {
+        let cmd = auto("micropay", code).unwrap();
+        assert_eq!(
+            (cmd.pay_type, cmd.auth_code.unwrap().as_str()),
+            (pay_type, code)
+        );
+        assert_eq!(cmd.scene, Some(PayScene::Micropay));
+    }
+}
+
+#[test]
+fn an_aggregated_micropay_refuses_a_code_of_no_known_shape() {
+    for code in [
+        "160000000000000001",
+        "2412345678901234",
+        "622500000000000001",
+        "99",
+        "abc",
+    ] {
+        let Err(refused) = auto("micropay", code) else {
+            panic!("{code} routed");
+        };
+        assert_eq!(refused.field, "auth_code", "{code}");
+        assert!(refused.reason.contains("25 to 30"), "{}", refused.reason);
+    }
+}
+
+#[test]
+fn a_face_code_makes_an_alipay_micropay_and_auto_needs_a_fitting_scene() {
+    let cmd = auto("face", "fp_0a1B-2c3D").unwrap();
+    assert_eq!(cmd.pay_type, PayType::AlipayMicropay);
+    assert!(matches!(cmd.auth_code, Some(AuthCode::Face(_))));
+    let qr = create(json!({"pay_type": "auto", "scene": "native"})).unwrap();
+    assert_eq!((qr.pay_type, qr.auth_code), (PayType::Auto, None));
+    for (overrides, field) in [
+        (json!({"pay_type": "auto"}), "scene"),
+        (
+            json!({"pay_type": "auto", "scene": "micropay"}),
+            "auth_code",
+        ),
+        (json!({"pay_type": "auto", "scene": "walk-in"}), "scene"),
+        (
+            json!({"pay_type": "wechat_micropay", "scene": "face", "auth_code": "fp1"}),
+            "scene",
+        ),
+        (
+            json!({"pay_type": "wechat_jsapi", "scene": "native"}),
+            "scene",
+        ),
+        (
+            json!({"pay_type": "alipay_native", "scene": "micropay"}),
+            "scene",
+        ),
+    ] {
+        assert_eq!(
+            refused_field(create(overrides.clone())),
+            field,
+            "{overrides}"
+        );
+    }
+}
+
+#[test]
+fn the_scene_is_sent_when_set() {
+    let order = CreateOrder {
+        pay_type: PayType::Auto,
+        scene: Some(PayScene::Native),
+        ..minimal_order()
+    };
+    assert_eq!(order.to_fields()["scene"], "native");
     assert_eq!(
         CreateOrder::parse(&order.to_fields(), 1_795_000_000),
         Ok(order)

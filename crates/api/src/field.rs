@@ -24,6 +24,7 @@ pub const EXPIRE_TIME: &str = "expire_time";
 pub const BUYER_ID: &str = "buyer_id";
 pub const AUTH_CODE: &str = "auth_code";
 pub const OPENID: &str = "openid";
+pub const SCENE: &str = "scene";
 pub const CLIENT_IP: &str = "client_ip";
 pub const TRADE_STATUS: &str = "trade_status";
 pub const RECEIPT_AMOUNT: &str = "receipt_amount";

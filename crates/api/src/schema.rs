@@ -12,7 +12,7 @@ use utoipa::openapi::RefOr;
 pub(crate) const MERCHANT_ID: &str = "^[0-9A-Za-z_-]{2,32}$";
 pub(crate) const OUT_NO: &str = "^[0-9A-Za-z_-]{1,64}$";
 /// The payer's one-time wallet pay code (`PayCode`).
-pub(crate) const PAY_CODE: &str = "^(88|1[0-5])[0-9]{16}$";
+pub(crate) const PAY_CODE: &str = "^[0-9A-Za-z_-]{1,128}$";
 /// Our `TradeNo` and `RefundNo`, and the nonce: letters and digits only.
 pub(crate) const OUR_NO: &str = "^[0-9A-Za-z]{8,32}$";
 pub(crate) const NONCE: &str = "^[0-9A-Za-z]{8,32}$";

@@ -191,6 +191,7 @@ impl App {
             AuthCode::Wechat(code) => Payer::WechatAuthCode(code),
             AuthCode::Alipay(code) => Payer::AlipayAuthCode(code),
             AuthCode::Unionpay(code) => Payer::UnionpayAuthCode(code),
+            AuthCode::Face(code) => Payer::AlipayFaceCode(code),
         });
         let client_ip = cmd.client_ip.map(|ip| ip.to_string());
         let order = new_order(cmd, record.id.clone(), now, self.settings().order_ttl_secs);

@@ -3,21 +3,19 @@
 
 use crate::commands::{ApiRequest, CreateOrder};
 use crate::{App, AppError};
-use paygate_api::create::required_by;
+use paygate_api::create::{pay_type_of_code, required_by};
 use paygate_api::field;
 use paygate_channels::{Channel, ChannelError, PrepareRequest, Scenario};
-use paygate_domain::{AuthCode, OrderRecord, PayFlow, PayType, Scene};
+use paygate_domain::{OrderRecord, PayFlow, PayType, Scene};
 use std::sync::Arc;
 
 /// The trade a prepared pay type opens at its channel, with what its scenario requires.
 pub(crate) fn scenario_of(cmd: &CreateOrder) -> Result<Option<Scenario>, AppError> {
-    let issuer_fits = match (&cmd.auth_code, cmd.pay_type) {
-        (None, _) => true,
-        (Some(AuthCode::Wallet(_)), pay_type) => pay_type == PayType::Wallet,
-        (Some(AuthCode::Wechat(_)), pay_type) => pay_type == PayType::WechatMicropay,
-        (Some(AuthCode::Alipay(_)), pay_type) => pay_type == PayType::AlipayMicropay,
-        (Some(AuthCode::Unionpay(_)), pay_type) => pay_type == PayType::UnionpayMicropay,
-    };
+    // A pay code is only ever sent on to the wallet that issued it.
+    let issuer_fits = cmd
+        .auth_code
+        .as_ref()
+        .is_none_or(|code| pay_type_of_code(code) == cmd.pay_type);
     if !issuer_fits {
         return Err(AppError::param(
             field::AUTH_CODE,
@@ -34,10 +32,16 @@ pub(crate) fn scenario_of(cmd: &CreateOrder) -> Result<Option<Scenario>, AppErro
     Ok(match cmd.pay_type.flow() {
         PayFlow::Cashier | PayFlow::PayCode => None,
         PayFlow::Prepare(Scene::Jsapi) => {
-            let openid = cmd
-                .openid
-                .clone()
-                .ok_or_else(|| AppError::param(field::OPENID, "is required by this pay_type"))?;
+            // The payer as the wallet's app knows them: WeChat's openid, Alipay's user id.
+            let (name, id) = match cmd.pay_type {
+                PayType::AlipayJsapi => {
+                    (field::BUYER_ID, cmd.buyer_id.as_ref().map(|b| b.as_str()))
+                }
+                _ => (field::OPENID, cmd.openid.as_deref()),
+            };
+            let openid = id
+                .ok_or_else(|| AppError::param(name, "is required by this pay_type"))?
+                .to_owned();
             Some(Scenario::Jsapi { openid })
         }
         PayFlow::Prepare(Scene::H5) => Some(Scenario::H5),

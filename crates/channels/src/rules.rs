@@ -3,6 +3,10 @@
 //! channel would reject") instead of a channel error. Adding a channel is a row of data plus its
 //! protocol module; nothing here does I/O.
 
+mod others;
+
+pub use others::{BAIDU, CMB, ENTERPRISE_BANKING, JD, PAYPAL, QQ_WALLET, YEEPAY};
+
 /// The unit a channel's wire carries amounts in. Conversion happens only inside the channel's
 /// module; this says which one it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,7 +215,7 @@ pub const WECHAT: ChannelRules = ChannelRules {
     },
     description_chars_max: 127,
     description_bmp_only: true,
-    refund_window: RefundWindow::Days(365),
+    refund_window: RefundWindow::Months(12),
     refunds_per_order_max: Some(50),
     pay_notify: true,
     micropay_notify: false,
@@ -250,13 +254,27 @@ mod tests {
     }
 
     #[test]
-    fn a_refund_is_refused_after_a_year_and_after_the_fiftieth() {
-        let paid = 1_700_000_000_000;
-        assert_eq!(WECHAT.check_refund(paid, paid + 365 * DAY_MS, 0), Ok(()));
+    fn a_window_of_months_ends_on_the_same_calendar_day_in_china_standard_time() {
+        // 2026-11-30 23:30 CST is 15:30 UTC, already the 30th in China: 3 months on is
+        // 2027-02-28 23:30 CST (February has no 30th).
+        let paid = 1_796_052_600_000;
+        let closes = RefundWindow::Months(3).closes_at_ms(paid);
+        assert_eq!(closes, 1_803_828_600_000);
         assert_eq!(
-            WECHAT.check_refund(paid, paid + 365 * DAY_MS + 1, 0),
+            RefundWindow::Days(180).closes_at_ms(paid),
+            paid + 180 * DAY_MS
+        );
+    }
+
+    #[test]
+    fn a_refund_is_refused_after_a_year_and_after_the_fiftieth() {
+        // Paid 2023-11-15 06:13:20 CST: a year later is 366 days later, past 2024-02-29.
+        let paid = 1_700_000_000_000;
+        assert_eq!(WECHAT.check_refund(paid, paid + 366 * DAY_MS, 0), Ok(()));
+        assert_eq!(
+            WECHAT.check_refund(paid, paid + 366 * DAY_MS + 1, 0),
             Err(RuleViolation::RefundWindowClosed {
-                window: RefundWindow::Days(365)
+                window: RefundWindow::Months(12)
             })
         );
         assert_eq!(WECHAT.check_refund(paid, paid + DAY_MS, 49), Ok(()));

@@ -12,7 +12,7 @@ use rand::Rng;
 use sha2::{Digest, Sha256};
 use std::fmt;
 
-use crate::channel_code::{AlipayPayCode, CodeIssuer, UnionpayPayCode, WechatPayCode};
+use crate::channel_code::{AlipayPayCode, CodeIssuer, FaceCode, UnionpayPayCode, WechatPayCode};
 
 /// WeChat uses 10-15, Alipay 25-30 and UnionPay 62: ours never collide with theirs.
 pub const PAY_CODE_PREFIX: &str = "88";
@@ -80,6 +80,9 @@ pub enum AuthCode {
     Wechat(WechatPayCode),
     Alipay(AlipayPayCode),
     Unionpay(UnionpayPayCode),
+    /// A face-pay SDK's one-time code (scene `face`): opaque, so never told apart by shape but
+    /// named by the merchant's `scene`.
+    Face(FaceCode),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -111,6 +114,7 @@ impl AuthCode {
             AuthCode::Wechat(code) => code.as_str(),
             AuthCode::Alipay(code) => code.as_str(),
             AuthCode::Unionpay(code) => code.as_str(),
+            AuthCode::Face(code) => code.as_str(),
         }
     }
 
@@ -121,6 +125,8 @@ impl AuthCode {
             AuthCode::Wechat(_) => Some(CodeIssuer::Wechat),
             AuthCode::Alipay(_) => Some(CodeIssuer::Alipay),
             AuthCode::Unionpay(_) => Some(CodeIssuer::Unionpay),
+            // Face pay is offered through Alipay's face SDK (刷脸付).
+            AuthCode::Face(_) => Some(CodeIssuer::Alipay),
         }
     }
 
