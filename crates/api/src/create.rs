@@ -338,12 +338,13 @@ fn create_fields() -> Schema {
                 string(
                     PAY_CODE,
                     (1, 128),
-                    "The payer's one-time pay code (micropay, B scans C), issued by the payer's \
-                     wallet: the platform wallet's are 18 digits starting 88, valid 60 s (with \
-                     pay_type=wallet the order is charged at once; an unknown, expired or \
-                     already used code answers 1011); WeChat Pay's 18 digits starting 10-15; \
-                     Alipay's 16-24 digits starting 25-30; UnionPay's 19 digits starting 62. \
-                     Required by the micropay pay types; each branch below states its shape.",
+                    "The payer's one-time pay code (micropay, B scans C): 18 digits starting 88, \
+                     issued by the payer's wallet and valid 60 s. With pay_type=wallet the order \
+                     is charged at once; an unknown, expired or already used code answers 1011. \
+                     Other wallets' codes go to the wallet that issued them: WeChat Pay's are 18 \
+                     digits starting 10-15, Alipay's 16-24 digits starting 25-30, UnionPay's 19 \
+                     digits starting 62; with scene=face, an Alipay face SDK's code. Required by \
+                     the micropay pay types; each branch below states its shape.",
                 )
                 .into(),
             ),
