@@ -102,7 +102,9 @@ impl App {
             .await
             .map_err(AppError::from)?
             .ok_or_else(|| CallbackRefusal::Mismatch(format!("no order {trade_no}")))?;
-        let ours = self.channel(order.pay_type).map(|c| c.info().name);
+        let ours = self
+            .channel(order.channel_pay_type())
+            .map(|c| c.info().name);
         if ours != Some(channel.info().name) {
             return Err(CallbackRefusal::Mismatch(format!(
                 "order {trade_no} is not paid through {}",

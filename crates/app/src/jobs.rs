@@ -81,8 +81,8 @@ impl App {
     /// channel refuses because it was paid meanwhile, the payment wins and is recorded.
     pub async fn expire_order(&self, order: OrderRecord) -> Result<OrderRecord, AppError> {
         let channel = self
-            .channel(order.pay_type)
-            .ok_or_else(|| AppError::pay_type_not_enabled(order.pay_type))?
+            .channel(order.channel_pay_type())
+            .ok_or_else(|| AppError::pay_type_not_enabled(order.channel_pay_type()))?
             .clone();
         match close_at_channel(channel.as_ref(), &order).await {
             Ok(()) | Err(ChannelError::Unsupported) => {
@@ -144,8 +144,8 @@ impl App {
             return Ok(true);
         }
         let channel = self
-            .channel(order.pay_type)
-            .ok_or_else(|| AppError::pay_type_not_enabled(order.pay_type))?
+            .channel(order.channel_pay_type())
+            .ok_or_else(|| AppError::pay_type_not_enabled(order.channel_pay_type()))?
             .clone();
         let state = match channel.query(&trade_no).await {
             Ok(state) => state,
@@ -175,7 +175,7 @@ impl App {
         );
         let waited_ms = self.clock().now_ms() - order.created_at_ms;
         match rules {
-            Some(rules) if order.pay_type.flow() == PayFlow::PayCode && waiting => {
+            Some(rules) if order.channel_pay_type().flow() == PayFlow::PayCode && waiting => {
                 waited_ms >= rules.pay_code_wait_secs * 1000
             }
             _ => false,
@@ -216,8 +216,8 @@ impl App {
         }
         let order = self.reload(&refund.trade_no).await?;
         let channel = self
-            .channel(order.pay_type)
-            .ok_or_else(|| AppError::pay_type_not_enabled(order.pay_type))?
+            .channel(order.channel_pay_type())
+            .ok_or_else(|| AppError::pay_type_not_enabled(order.channel_pay_type()))?
             .clone();
         let finish = match channel.query_refund(&refund_no, &refund.trade_no).await {
             Ok(RefundOutcome::Succeeded { channel_refund_no }) => {

@@ -6,6 +6,7 @@
 //! `refunds`, and answered with a flat view from `views`. Every failure is an `AppError`, which
 //! the HTTP layer maps to a stable error code.
 
+pub mod aggregated;
 pub mod auth;
 mod callbacks;
 pub mod clock;
@@ -114,6 +115,12 @@ impl App {
         channels.insert(
             PayType::Wallet,
             Arc::new(wallet::WalletChannel::new(store.clone(), clock.clone())),
+        );
+        channels.insert(
+            PayType::Auto,
+            Arc::new(aggregated::AggregatedQr {
+                public_url: settings.public_url.clone(),
+            }),
         );
         Ok(App {
             inner: Arc::new(Inner {

@@ -64,7 +64,7 @@ pub(crate) async fn close_at_channel(
     channel: &dyn Channel,
     order: &OrderRecord,
 ) -> Result<(), ChannelError> {
-    match order.pay_type.flow() {
+    match order.channel_pay_type().flow() {
         PayFlow::PayCode => channel.cancel(&order.trade_no).await,
         PayFlow::Cashier | PayFlow::Prepare(_) => channel.close(&order.trade_no).await,
     }
@@ -438,8 +438,8 @@ impl App {
             )));
         }
         let channel = self
-            .channel(order.pay_type)
-            .ok_or_else(|| AppError::pay_type_not_enabled(order.pay_type))?
+            .channel(order.channel_pay_type())
+            .ok_or_else(|| AppError::pay_type_not_enabled(order.channel_pay_type()))?
             .clone();
         match close_at_channel(channel.as_ref(), &order).await {
             Ok(()) => {}

@@ -86,7 +86,9 @@ impl App {
                 Err(AppError::Busy(why))
             }
             Err(ChannelError::Rejected(why)) => Err(AppError::ChannelRejected(why)),
-            Err(ChannelError::Unsupported) => Err(AppError::pay_type_not_enabled(order.pay_type)),
+            Err(ChannelError::Unsupported) => {
+                Err(AppError::pay_type_not_enabled(order.channel_pay_type()))
+            }
         }
     }
 

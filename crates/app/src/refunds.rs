@@ -75,7 +75,10 @@ impl App {
         order: &OrderRecord,
         now_ms: i64,
     ) -> Result<(), AppError> {
-        let Some(rules) = self.channel(order.pay_type).and_then(|c| c.info().rules) else {
+        let Some(rules) = self
+            .channel(order.channel_pay_type())
+            .and_then(|c| c.info().rules)
+        else {
             return Ok(());
         };
         let retry = RefundRef::OutRefundNo(cmd.out_refund_no.clone());
@@ -100,8 +103,8 @@ impl App {
         order: OrderRecord,
     ) -> Result<(RefundRecord, OrderRecord), AppError> {
         let channel = self
-            .channel(order.pay_type)
-            .ok_or_else(|| AppError::pay_type_not_enabled(order.pay_type))?
+            .channel(order.channel_pay_type())
+            .ok_or_else(|| AppError::pay_type_not_enabled(order.channel_pay_type()))?
             .clone();
         let request = RefundRequest {
             refund_no: refund.refund_no.clone(),

@@ -150,11 +150,12 @@ pub enum Scene {
 impl PayType {
     pub fn flow(self) -> PayFlow {
         match self {
-            PayType::Wallet | PayType::Auto => PayFlow::Cashier,
+            PayType::Wallet => PayFlow::Cashier,
             PayType::WechatJsapi | PayType::AlipayJsapi => PayFlow::Prepare(Scene::Jsapi),
-            PayType::WechatNative | PayType::AlipayNative | PayType::UnionpayNative => {
-                PayFlow::Prepare(Scene::Native)
-            }
+            PayType::WechatNative
+            | PayType::AlipayNative
+            | PayType::UnionpayNative
+            | PayType::Auto => PayFlow::Prepare(Scene::Native),
             PayType::WechatH5 | PayType::AlipayH5 | PayType::UnionpayH5 => {
                 PayFlow::Prepare(Scene::H5)
             }

@@ -40,6 +40,16 @@ pub struct OrderRecord {
     pub updated_at_ms: i64,
     /// What the payer's device needs to start a prepared trade, once the channel answered.
     pub pay_data: Option<PayData>,
+    /// For an aggregated (`auto`) order, the way the payer's app chose in the cashier: the
+    /// order is paid, queried, closed and refunded through that way's channel.
+    pub chosen_pay_type: Option<PayType>,
+}
+
+impl OrderRecord {
+    /// The pay type whose channel carries the order: an aggregated order's chosen way.
+    pub fn channel_pay_type(&self) -> PayType {
+        self.chosen_pay_type.unwrap_or(self.pay_type)
+    }
 }
 
 /// What the payer's device needs to start a trade the channel prepared (DESIGN §6), exactly as

@@ -64,6 +64,7 @@ impl NewOrder {
             created_at_ms: new.created_at_ms,
             updated_at_ms: new.created_at_ms,
             pay_data: None,
+            chosen_pay_type: None,
         }
     }
 }
@@ -111,6 +112,10 @@ pub(crate) fn order_from_row(row: &AnyRow) -> StoreResult<OrderRecord> {
             .map(|text| serde_json::from_str(&text))
             .transpose()
             .map_err(|e| StoreError::Corrupt(format!("orders.pay_data: {e}")))?,
+        chosen_pay_type: get_opt_string(row, "chosen_pay_type")?
+            .map(|text| text.parse::<PayType>())
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("orders.chosen_pay_type: {e}")))?,
     };
     debug_assert_order_holds(&order);
     Ok(order)
@@ -149,7 +154,7 @@ fn debug_assert_order_holds(order: &OrderRecord) {
 pub(crate) const ORDER_COLUMNS: &str = "trade_no, merchant_id, out_trade_no, pay_type, status, \
     currency, total_amount, refund_reserved, refunded_amount, subject, body, notify_url, \
     return_url, attach, buyer_id, auth_code_sha256, channel_trade_no, expire_at, \
-    requested_expire_time, paid_at, closed_at, created_at, updated_at, pay_data";
+    requested_expire_time, paid_at, closed_at, created_at, updated_at, pay_data, chosen_pay_type";
 
 /// Whether an insert made a new order, met the one already under that merchant order number,
 /// or was refused because its request's nonce was used before.
@@ -295,6 +300,33 @@ impl Store {
             .await
             .ctx("record pay data")?;
         Ok(())
+    }
+
+    /// Settles the way an aggregated (`auto`) order is paid: once, by the first payer's app to
+    /// open it while it is payable. The cashier's QR answer is dropped so that the chosen
+    /// channel's answer is the one kept next. `false` when the way was already chosen or the
+    /// order is no longer payable.
+    pub async fn choose_pay_type(
+        &self,
+        trade_no: &TradeNo,
+        chosen: PayType,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE orders SET chosen_pay_type = $1, pay_data = NULL, updated_at = $2
+             WHERE trade_no = $3 AND pay_type = $4 AND chosen_pay_type IS NULL
+               AND status IN ($5, $6)",
+        )
+        .bind(chosen.as_str())
+        .bind(now_ms)
+        .bind(trade_no.as_str())
+        .bind(PayType::Auto.as_str())
+        .bind(OrderStatus::Created.as_str())
+        .bind(OrderStatus::WaitPay.as_str())
+        .execute(&self.pool)
+        .await
+        .ctx("choose pay type")?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Unpaid orders past their expiry, oldest first.
