@@ -126,3 +126,67 @@ async fn a_refund_beyond_what_is_left_is_refused_and_signed() {
         "no such refund: {found}"
     );
 }
+
+#[tokio::test]
+async fn a_pay_code_arranged_to_wait_answers_10003_until_the_payer_pays() {
+    let h = start(vec![]).await;
+    let payer = format!("{}/sandbox/payer", h.base());
+    let code = "281234567890123456";
+    h.http
+        .post(&payer)
+        .json(&json!({"auth_code": code, "action": "userpaying"}))
+        .send()
+        .await
+        .unwrap();
+    let biz = json!({"out_trade_no": "B20261129001", "total_amount": "3.00", "subject": "tea", "scene": "bar_code", "auth_code": code});
+    let waiting = h.call("alipay.trade.pay", biz.clone()).await;
+    assert_eq!(
+        (waiting["code"].as_str(), waiting["msg"].as_str()),
+        (Some("10003"), Some("Order success pay inprocess"))
+    );
+    let paid: Value = h
+        .http
+        .post(&payer)
+        .json(&json!({"out_trade_no": "B20261129001", "action": "pay"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(paid["trade_status"], "TRADE_SUCCESS");
+    let again = h.call("alipay.trade.pay", biz).await;
+    assert_eq!(again["sub_code"], "ACQ.TRADE_HAS_SUCCESS");
+    let bad_code = json!({"out_trade_no": "B20261129002", "total_amount": "3.00", "subject": "tea", "scene": "bar_code", "auth_code": "134567890123456789"});
+    let refused = h.call("alipay.trade.pay", bad_code).await;
+    assert_eq!(refused["sub_code"], "ACQ.PAYMENT_AUTH_CODE_INVALID");
+}
+
+#[tokio::test]
+async fn a_server_error_fault_answers_20000_signed_and_does_nothing() {
+    let h = start(vec![]).await;
+    let faults = format!("{}/sandbox/faults", h.base());
+    let armed = h
+        .http
+        .post(&faults)
+        .json(&json!({"fault": "server_error", "out_trade_no": "F20261129001"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(armed.status(), reqwest::StatusCode::CREATED);
+    let biz = json!({"out_trade_no": "F20261129001", "total_amount": "1.00", "subject": "tea"});
+    let failed = h.call("alipay.trade.precreate", biz.clone()).await;
+    assert_eq!(
+        failed,
+        json!({"code": "20000", "msg": "Service Currently Unavailable", "sub_code": "isp.unknow-error", "sub_msg": "系统繁忙"})
+    );
+    let queried = h
+        .call(
+            "alipay.trade.query",
+            json!({"out_trade_no": "F20261129001"}),
+        )
+        .await;
+    assert_eq!(queried["sub_code"], "ACQ.TRADE_NOT_EXIST");
+    let created = h.call("alipay.trade.precreate", biz).await;
+    assert_eq!(created["code"], "10000");
+}
