@@ -45,9 +45,7 @@ pub fn read_zip(zipped: &[u8]) -> Result<Vec<BillLine>, BillError> {
         let mut file = archive
             .by_index(index)
             .map_err(|e| BillError::Zip(e.to_string()))?;
-        // Alipay names the files in GBK without the zip's UTF-8 flag.
-        let (name, _, _) = encoding_rs::GBK.decode(file.name_raw());
-        if !name.ends_with(DETAIL_SUFFIX) {
+        if !entry_name(file.name_raw()).ends_with(DETAIL_SUFFIX) {
             continue;
         }
         let mut bytes = Vec::new();
@@ -62,6 +60,15 @@ pub fn read_zip(zipped: &[u8]) -> Result<Vec<BillLine>, BillError> {
         return parse_detail(&text);
     }
     Err(BillError::NoDetail)
+}
+
+/// A file's name in the zip: Alipay writes GBK without the zip's UTF-8 flag, other writers
+/// (the sandbox) UTF-8; GBK's Chinese is never valid UTF-8, so UTF-8 is tried first.
+fn entry_name(raw: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(raw) {
+        Ok(name) => name.into(),
+        Err(_) => encoding_rs::GBK.decode(raw).0,
+    }
 }
 
 /// The columns a line is read from, by position in the header row.
@@ -193,4 +200,26 @@ fn line_of(columns: &Columns, row: &[&str]) -> Result<BillLine, String> {
         fee: fen(columns.fee)?,
         status: cell(columns.kind)?.to_owned(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_read_in_gbk_or_utf8() {
+        let name = "20881021479480600156_20261129_业务明细.csv";
+        let (gbk, _, _) = encoding_rs::GBK.encode(name);
+        assert_ne!(gbk.as_ref(), name.as_bytes());
+        assert_eq!(entry_name(&gbk), name);
+        assert_eq!(entry_name(name.as_bytes()), name);
+    }
+
+    #[test]
+    fn values_are_split_at_the_tab_before_each_comma() {
+        assert_eq!(
+            values("2026\t,P1\t,茶, 绿\t,\t,100.00\t\r"),
+            ["2026", "P1", "茶, 绿", "", "100.00"]
+        );
+    }
 }

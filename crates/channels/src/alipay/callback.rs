@@ -46,20 +46,22 @@ pub(crate) fn parse(
             "does not verify with Alipay's key".into(),
         ));
     }
-    let field = |name: &'static str| {
+    // Alipay leaves out what does not apply; an empty value is the same as none.
+    let optional = |name: &str| {
         fields
             .get(name)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
-            .ok_or_else(|| malformed(format!("{name} is missing")))
     };
+    let field =
+        |name: &'static str| optional(name).ok_or_else(|| malformed(format!("{name} is missing")));
     if field("app_id")? != pay.config.app_id {
         return Err(CallbackRefusal::WrongAccount(format!(
             "app_id {:?} is not ours",
             field("app_id")?
         )));
     }
-    if let (Some(ours), Some(theirs)) = (&pay.config.seller_id, fields.get("seller_id")) {
+    if let (Some(ours), Some(theirs)) = (&pay.config.seller_id, optional("seller_id")) {
         if theirs != ours {
             return Err(CallbackRefusal::WrongAccount(format!(
                 "seller_id {theirs:?} is not ours"
@@ -73,7 +75,7 @@ pub(crate) fn parse(
         .map_err(|_| CallbackRefusal::Mismatch(format!("no order {:?}", fields["out_trade_no"])))?;
     // A notification naming a refund request is that refund's, whatever the trade's status
     // (TRADE_CLOSED once fully refunded): never "closed unpaid".
-    if let Some(refund_no) = fields.get("out_biz_no").filter(|v| !v.is_empty()) {
+    if let Some(refund_no) = optional("out_biz_no") {
         return Ok(CallbackEvent::Refund {
             refund_no: RefundNo::parse(refund_no)
                 .map_err(|_| CallbackRefusal::Mismatch(format!("no refund {refund_no:?}")))?,
@@ -89,8 +91,8 @@ pub(crate) fn parse(
         total: mapping::from_yuan(field("total_amount")?)?,
         state: mapping::trade_state(
             field("trade_status")?,
-            fields.get("trade_no").map(String::as_str),
-            fields.get("gmt_payment").map(String::as_str),
+            optional("trade_no"),
+            optional("gmt_payment"),
         )?,
     })
 }
