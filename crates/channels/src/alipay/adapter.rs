@@ -217,7 +217,8 @@ impl Channel for AlipayPay {
     }
 
     /// Closes an unpaid trade. A trade Alipay never created (a QR code nobody scanned) or
-    /// closed already is as closed as it gets.
+    /// closed already is as closed as it gets. Alipay answers a trade it will not close, paid
+    /// or closed before, with the same `ACQ.TRADE_STATUS_ERROR`: a query tells which.
     async fn close(&self, trade_no: &TradeNo) -> Result<(), ChannelError> {
         let content = json!({"out_trade_no": trade_no.as_str()});
         match self
@@ -230,6 +231,12 @@ impl Channel for AlipayPay {
                 if e.is_verified("ACQ.TRADE_NOT_EXIST") || e.is_verified("ACQ.TRADE_HAS_CLOSE") =>
             {
                 Ok(())
+            }
+            Err(e) if e.is_verified("ACQ.TRADE_STATUS_ERROR") => {
+                match self.query(trade_no).await? {
+                    TradeState::Closed | TradeState::NotFound => Ok(()),
+                    _ => Err(e.into()),
+                }
             }
             Err(e) => Err(e.into()),
         }

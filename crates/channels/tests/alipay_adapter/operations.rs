@@ -290,19 +290,43 @@ async fn close_is_done_when_closed_now_before_or_never_created() {
     }
 }
 
-#[tokio::test]
-async fn closing_a_paid_trade_is_rejected() {
+/// Alipay refuses the close with `ACQ.TRADE_STATUS_ERROR`; the query answers `trade_status`,
+/// with a payment time when `paid`.
+async fn close_refused_then_queried(trade_status: &str, paid: bool) -> Result<(), ChannelError> {
     let f = Fixture::new().await;
-    let answer = json!({"code": "40004", "msg": "Business Failed",
+    let refused = json!({"code": "40004", "msg": "Business Failed",
         "sub_code": "ACQ.TRADE_STATUS_ERROR", "sub_msg": "交易状态不合法"});
-    f.answer("alipay.trade.close", answer, Signing::Alipay)
+    f.answer("alipay.trade.close", refused, Signing::Alipay)
         .await;
+    let mut trade = json!({"code": "10000", "msg": "Success", "trade_no": ALIPAY_TRADE_NO,
+        "out_trade_no": TRADE_NO, "trade_status": trade_status});
+    if paid {
+        trade["send_pay_date"] = json!("2026-11-29 20:00:00");
+    }
+    f.answer("alipay.trade.query", trade, Signing::Alipay).await;
+    f.pay.close(&trade_no()).await
+}
 
+#[tokio::test]
+async fn closing_a_paid_or_fully_refunded_trade_is_rejected() {
+    let rejected = Err(ChannelError::Rejected(
+        "ACQ.TRADE_STATUS_ERROR: 交易状态不合法".into(),
+    ));
     assert_eq!(
-        f.pay.close(&trade_no()).await,
-        Err(ChannelError::Rejected(
-            "ACQ.TRADE_STATUS_ERROR: 交易状态不合法".into()
-        ))
+        close_refused_then_queried("TRADE_SUCCESS", true).await,
+        rejected
+    );
+    assert_eq!(
+        close_refused_then_queried("TRADE_CLOSED", true).await,
+        rejected
+    );
+}
+
+#[tokio::test]
+async fn closing_an_unpaid_closed_trade_again_is_done() {
+    assert_eq!(
+        close_refused_then_queried("TRADE_CLOSED", false).await,
+        Ok(())
     );
 }
 
