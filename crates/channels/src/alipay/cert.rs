@@ -36,8 +36,9 @@ pub fn cert_sn(cert_pem: &str) -> Result<String, CertError> {
 
 /// The SN of Alipay's root bundle: the SNs of its RSA-signed certificates, joined by `_`.
 pub fn root_cert_sn(bundle_pem: &str) -> Result<String, CertError> {
-    let certs = Certificate::load_pem_chain(bundle_pem.as_bytes())
-        .map_err(|e| CertError::Parse(e.to_string()))?;
+    let certs = pem_blocks(bundle_pem)
+        .map(|der| parse_der(&der?))
+        .collect::<Result<Vec<_>, _>>()?;
     let sns: Vec<String> = certs
         .iter()
         .filter(|c| RSA_SIGNATURES.contains(&c.signature_algorithm.oid))
@@ -51,19 +52,48 @@ pub fn root_cert_sn(bundle_pem: &str) -> Result<String, CertError> {
 
 /// The RSA public key a certificate carries (Alipay's, to verify its answers).
 pub fn public_key_of(cert_pem: &str) -> Result<RsaPublicKey, CertError> {
-    let cert = parse(cert_pem)?;
-    let spki = cert
+    RsaPublicKey::from_text(&public_key_text_of(cert_pem)?)
+        .map_err(|e| CertError::Key(e.to_string()))
+}
+
+/// The certificate's SubjectPublicKeyInfo DER in base64: the form Alipay's console shows keys in.
+pub fn public_key_text_of(cert_pem: &str) -> Result<String, CertError> {
+    let spki = parse(cert_pem)?
         .tbs_certificate
         .subject_public_key_info
         .to_der()
         .map_err(|e| CertError::Key(e.to_string()))?;
-    let text = base64::engine::general_purpose::STANDARD.encode(spki);
-    RsaPublicKey::from_text(&text).map_err(|e| CertError::Key(e.to_string()))
+    Ok(base64::engine::general_purpose::STANDARD.encode(spki))
 }
 
 fn parse(cert_pem: &str) -> Result<Certificate, CertError> {
-    use x509_cert::der::DecodePem;
-    Certificate::from_pem(cert_pem.trim().as_bytes()).map_err(|e| CertError::Parse(e.to_string()))
+    let der = pem_blocks(cert_pem)
+        .next()
+        .ok_or_else(|| CertError::Parse("no CERTIFICATE block".into()))??;
+    parse_der(&der)
+}
+
+fn parse_der(der: &[u8]) -> Result<Certificate, CertError> {
+    use x509_cert::der::Decode;
+    Certificate::from_der(der).map_err(|e| CertError::Parse(e.to_string()))
+}
+
+/// The DER of each `CERTIFICATE` block. Read leniently by hand: Alipay's certificate files wrap
+/// base64 at 76 columns, which strict RFC 7468 readers refuse.
+fn pem_blocks(pem: &str) -> impl Iterator<Item = Result<Vec<u8>, CertError>> + '_ {
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    pem.split(BEGIN).skip(1).map(|rest| {
+        let body = rest
+            .split(END)
+            .next()
+            .filter(|_| rest.contains(END))
+            .ok_or_else(|| CertError::Parse("unterminated CERTIFICATE block".into()))?;
+        let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map_err(|e| CertError::Parse(e.to_string()))
+    })
 }
 
 fn sn_of(cert: &Certificate) -> String {
