@@ -6,6 +6,7 @@
 //! trade layer may change an order's state; an unknown outcome leaves the order waiting and is
 //! settled later by a status query.
 
+pub mod alipay;
 pub mod callback;
 pub mod prepare;
 pub mod rules;

@@ -228,6 +228,38 @@ pub const WECHAT: ChannelRules = ChannelRules {
     pay_code_wait_secs: 30,
 };
 
+/// Alipay (open API), from its documentation and seed 002.
+pub const ALIPAY: ChannelRules = ChannelRules {
+    channel: "Alipay",
+    amount_unit: AmountUnit::YuanTwoDecimals,
+    out_trade_no: IdRule {
+        field: "out_trade_no",
+        len_min: 1,
+        len_max: 64,
+        extra: "_",
+    },
+    out_refund_no: IdRule {
+        field: "out_refund_no",
+        len_min: 1,
+        len_max: 64,
+        extra: "_",
+    },
+    description_chars_max: 256,
+    description_bmp_only: false,
+    refund_window: RefundWindow::Months(3),
+    // Alipay documents no limit on the number of partial refunds.
+    refunds_per_order_max: None,
+    pay_notify: true,
+    micropay_notify: true,
+    refund_notify: true,
+    expiry: ExpiryMode::RelativeMinutes,
+    fee_refund: FeeRefund::None,
+    clearing_day_end_minutes: 24 * 60,
+    bill_ready_minutes: 9 * 60,
+    profit_share_receivers_max: Some(10),
+    pay_code_wait_secs: 30,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,6 +313,45 @@ mod tests {
         assert_eq!(
             WECHAT.check_refund(paid, paid + DAY_MS, 50),
             Err(RuleViolation::TooManyRefunds { max: 50 })
+        );
+    }
+
+    #[test]
+    fn alipay_takes_numbers_of_1_to_64_letters_digits_and_underscore() {
+        assert_eq!(ALIPAY.out_trade_no.check("P2026112900000001"), Ok(()));
+        assert_eq!(ALIPAY.out_trade_no.check("a"), Ok(()));
+        assert_eq!(ALIPAY.out_trade_no.check(&"a_1".repeat(21)), Ok(()));
+        assert_eq!(ALIPAY.out_refund_no.check("R_2026112900000001"), Ok(()));
+        for bad in ["", &"a".repeat(65), "order-1", "order*1", "订单1"] {
+            let Err(RuleViolation::Field { field, .. }) = ALIPAY.out_trade_no.check(bad) else {
+                panic!("{bad:?} should be refused as an order number");
+            };
+            assert_eq!(field, "out_trade_no");
+            let Err(RuleViolation::Field { field, .. }) = ALIPAY.out_refund_no.check(bad) else {
+                panic!("{bad:?} should be refused as a refund number");
+            };
+            assert_eq!(field, "out_refund_no");
+        }
+    }
+
+    #[test]
+    fn alipay_subjects_run_to_256_characters_emoji_included() {
+        assert_eq!(ALIPAY.check_description(&"茶".repeat(256)), Ok(()));
+        assert_eq!(ALIPAY.check_description("green tea 🍵"), Ok(()));
+        assert!(ALIPAY.check_description(&"茶".repeat(257)).is_err());
+    }
+
+    #[test]
+    fn an_alipay_refund_is_refused_three_calendar_months_after_payment_and_never_by_count() {
+        // 2026-11-29 20:00 in China: the window closes 2027-02-28 20:00 (no February 29th).
+        let paid = 1_795_953_600_000;
+        let closes = 1_803_816_000_000;
+        assert_eq!(ALIPAY.check_refund(paid, closes, 1_000), Ok(()));
+        assert_eq!(
+            ALIPAY.check_refund(paid, closes + 1, 0),
+            Err(RuleViolation::RefundWindowClosed {
+                window: RefundWindow::Months(3)
+            })
         );
     }
 }

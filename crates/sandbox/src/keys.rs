@@ -126,7 +126,7 @@ fn generate() -> anyhow::Result<(WechatCredentials, RsaPrivateKey)> {
 }
 
 /// Writes a file only its owner can read, replacing it whole.
-fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+pub(crate) fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let partial = path.with_extension("partial");
     let mut options = std::fs::OpenOptions::new();

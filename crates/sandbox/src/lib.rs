@@ -7,6 +7,7 @@
 //! `callbacks` delivers notifications with WeChat Pay's retry schedule; `bill` serves the daily
 //! trade bill.
 
+pub mod alipay;
 mod auth;
 mod bill;
 mod book;
@@ -19,6 +20,7 @@ mod v2;
 mod v3;
 mod v3_refund;
 
+pub use alipay::{start_alipay, AlipayCredentials, AlipaySandboxConfig, RunningAlipaySandbox};
 pub use callbacks::WECHAT_CALLBACK_DELAYS_MS;
 pub use keys::WechatCredentials;
 
