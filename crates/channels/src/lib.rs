@@ -9,6 +9,7 @@
 pub mod callback;
 pub mod prepare;
 pub mod rules;
+pub mod unionpay;
 pub mod wechat;
 
 use async_trait::async_trait;
