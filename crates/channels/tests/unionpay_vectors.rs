@@ -84,7 +84,10 @@ fn the_sample_reconciliation_file_reads_to_its_eight_consumes() {
         assert_eq!(line.amount_fen - line.fee_fen, line.settle_fen, "{line:?}");
     }
     let total: i64 = lines.iter().map(|l| l.amount_fen).sum();
-    assert_eq!(total, 476_800 + 83_800 + 9_900 + 10_000 + 456_700 + 10_000 + 142_200 + 133_300);
+    assert_eq!(
+        total,
+        476_800 + 83_800 + 9_900 + 10_000 + 456_700 + 10_000 + 142_200 + 133_300
+    );
 }
 
 #[test]
@@ -109,6 +112,9 @@ fn file_content_packs_and_unpacks_to_the_trade_file() {
     let name = bill::trade_file_name(day, "802310048993424");
     assert_eq!(name, "INN15090588ZM_802310048993424");
     let content = bill::pack(&[(name, SAMPLE_FILE.to_owned())]).unwrap();
-    assert_eq!(bill::unpack(&content, "802310048993424").unwrap(), SAMPLE_FILE);
+    assert_eq!(
+        bill::unpack(&content, "802310048993424").unwrap(),
+        SAMPLE_FILE
+    );
     assert!(bill::unpack(&content, "777290058110048").is_err());
 }
