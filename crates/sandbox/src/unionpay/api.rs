@@ -55,28 +55,43 @@ fn refuse(app: &App, request: &Fields, error: &BookError) -> Response {
     answer(app, request, &code, &msg, Fields::new())
 }
 
-/// Checks a request as UnionPay does; an unsigned refusal when it is not the merchant's.
-fn checked(app: &App, body: &[u8]) -> Result<Fields, Response> {
-    let fields = wire::parse_form(body);
-    let unsigned = |code: &str, msg: &str| {
-        let text = format!("respCode={code}&respMsg={msg}");
+/// An unsigned refusal of a request that is not the merchant's, as UnionPay answers one.
+pub struct Unsigned {
+    code: &'static str,
+    msg: &'static str,
+}
+
+impl IntoResponse for Unsigned {
+    fn into_response(self) -> Response {
+        let text = format!("respCode={}&respMsg={}", self.code, self.msg);
         ([(header::CONTENT_TYPE, "text/plain;charset=UTF-8")], text).into_response()
-    };
+    }
+}
+
+/// Checks a request as UnionPay does: its version, its certificate and signature, its merchant.
+fn checked(app: &App, body: &[u8]) -> Result<Fields, Unsigned> {
+    let fields = wire::parse_form(body);
     if get(&fields, "version") != wire::VERSION
         || get(&fields, "signMethod") != wire::SIGN_METHOD_CERT
     {
-        return Err(unsigned(
-            "10",
-            "报文格式错误: version 5.1.0 and signMethod 01 only",
-        ));
+        return Err(Unsigned {
+            code: "10",
+            msg: "报文格式错误: version 5.1.0 and signMethod 01 only",
+        });
     }
     if get(&fields, "certId") != app.merchant.cert_id
         || sign::verify(&app.merchant.public_key, &fields).is_err()
     {
-        return Err(unsigned("11", "验证签名失败"));
+        return Err(Unsigned {
+            code: "11",
+            msg: "验证签名失败",
+        });
     }
     if get(&fields, "merId") != app.credentials.mer_id {
-        return Err(unsigned("10", "商户未开通"));
+        return Err(Unsigned {
+            code: "10",
+            msg: "商户未开通",
+        });
     }
     Ok(fields)
 }
@@ -146,7 +161,7 @@ fn consume_shape(request: &Fields) -> Result<(), BookError> {
 pub async fn back(State(app): State<App>, body: Bytes) -> Response {
     let request = match checked(&app, &body) {
         Ok(fields) => fields,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     let order_id = get(&request, "orderId").to_owned();
     with_faults(&app, &order_id, async { serve_back(&app, &request) }).await
@@ -246,7 +261,7 @@ fn refund_fee(app: &App, refund_fen: i64) -> i64 {
 pub async fn app_trans(State(app): State<App>, body: Bytes) -> Response {
     let request = match checked(&app, &body) {
         Ok(fields) => fields,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     let order_id = get(&request, "orderId").to_owned();
     with_faults(&app, &order_id, async {
@@ -267,7 +282,7 @@ pub async fn app_trans(State(app): State<App>, body: Bytes) -> Response {
 pub async fn front(State(app): State<App>, body: Bytes) -> Response {
     let request = match checked(&app, &body) {
         Ok(fields) => fields,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     let opened = consume_shape(&request)
         .and_then(|()| app.book().open(new_txn(&request, TxnState::Pending)));
@@ -286,7 +301,7 @@ pub async fn front(State(app): State<App>, body: Bytes) -> Response {
 pub async fn query(State(app): State<App>, body: Bytes) -> Response {
     let request = match checked(&app, &body) {
         Ok(fields) => fields,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     let order_id = get(&request, "orderId").to_owned();
     with_faults(&app, &order_id, async {
@@ -319,7 +334,7 @@ pub async fn query(State(app): State<App>, body: Bytes) -> Response {
 pub async fn file(State(app): State<App>, body: Bytes) -> Response {
     let request = match checked(&app, &body) {
         Ok(fields) => fields,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     let Some(day) = settle_day(get(&request, "settleDate")) else {
         return refuse(
