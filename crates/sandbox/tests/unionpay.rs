@@ -84,7 +84,10 @@ async fn the_credentials_file_is_private_and_a_restart_keeps_its_certificates() 
         written.front_url,
         format!("http://{}/gateway/api/frontTransReq.do", first.local_addr)
     );
-    assert_eq!(sign::cert_id(&written.sign_cert_pem).unwrap(), written.cert_id);
+    assert_eq!(
+        sign::cert_id(&written.sign_cert_pem).unwrap(),
+        written.cert_id
+    );
     first.shutdown().await;
 
     let second = start_unionpay(config(dir.path(), vec![])).await.unwrap();
@@ -143,7 +146,9 @@ async fn a_notification_is_sent_again_until_it_is_answered_200() {
     tokio::spawn(async move { axum::serve(listener, receiver).await });
 
     let dir = tempfile::tempdir().unwrap();
-    let sandbox = start_unionpay(config(dir.path(), vec![50, 50, 50])).await.unwrap();
+    let sandbox = start_unionpay(config(dir.path(), vec![50, 50, 50]))
+        .await
+        .unwrap();
     let c = sandbox.credentials.clone();
     let key = RsaPrivateKey::from_text(&c.sign_key_pem).unwrap();
     let back_url = format!("http://{receiver_addr}/notify");

@@ -117,3 +117,60 @@ async fn a_forged_notification_is_refused_and_the_genuine_one_after_it_taken() {
     assert_eq!(w.pay.callback_reply(Ok(())).body, "ok");
     w.sandbox.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_server_error_is_an_unknown_outcome_and_the_trade_was_not_opened() {
+    let w = world().await;
+    let trade_no = trade_no();
+    w.post_json(
+        "/sandbox/faults",
+        json!({"fault": "server_error", "out_trade_no": trade_no.as_str()}),
+    )
+    .await;
+    let outcome = w.pay.pay(&pay_request(&trade_no, 700)).await;
+    assert!(
+        matches!(outcome, Err(ChannelError::Unknown(ref why)) if why.contains("500")),
+        "{outcome:?}"
+    );
+    assert_eq!(w.pay.query(&trade_no).await.unwrap(), TradeState::NotFound);
+    w.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_answer_signed_with_any_certificate_but_unionpays_is_not_believed() {
+    let w = world().await;
+    let trade_no = trade_no();
+    // A server that answers "paid" signed with the merchant's own certificate and key.
+    let c = &w.sandbox.credentials;
+    let key = paygate_domain::sign::RsaPrivateKey::from_text(&c.sign_key_pem).unwrap();
+    let mut fields: std::collections::BTreeMap<String, String> = [
+        ("respCode", "00"),
+        ("origRespCode", "00"),
+        ("orderId", trade_no.as_str()),
+        ("merId", &c.mer_id),
+        ("queryId", "201511291000000000001"),
+        ("txnTime", "20261129100000"),
+        ("signPubKeyCert", &c.sign_cert_pem),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let signature = sign::sign(&key, &fields).unwrap();
+    fields.insert("signature".into(), signature);
+    let impostor = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200).set_body_string(wire::write_answer(&fields)),
+        )
+        .mount(&impostor)
+        .await;
+    let mut config = w.pay.config().clone();
+    config.query_url = format!("{}/gateway/api/queryTrans.do", impostor.uri());
+    let fooled = paygate_channels::unionpay::UnionPay::new(config).unwrap();
+    let answer = fooled.query(&trade_no).await;
+    assert!(
+        matches!(answer, Err(ChannelError::Unknown(ref why)) if why.contains("not trusted")),
+        "{answer:?}"
+    );
+    w.sandbox.shutdown().await;
+}
