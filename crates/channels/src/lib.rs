@@ -10,6 +10,7 @@ pub mod alipay;
 pub mod callback;
 pub mod prepare;
 pub mod rules;
+pub mod unionpay;
 pub mod wechat;
 
 use async_trait::async_trait;

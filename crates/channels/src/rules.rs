@@ -260,6 +260,40 @@ pub const ALIPAY: ChannelRules = ChannelRules {
     pay_code_wait_secs: 30,
 };
 
+/// UnionPay's online gateway (全渠道 5.1.0), from its documentation and seed 002: a clearing day
+/// from 23:00 the day before to 23:00, refunds for 11 months with the fee given back in
+/// proportion but never below 0.08 yuan, the file ready after 09:00 the next day.
+pub const UNIONPAY: ChannelRules = ChannelRules {
+    channel: "UnionPay",
+    amount_unit: AmountUnit::Fen,
+    out_trade_no: IdRule {
+        field: "out_trade_no",
+        len_min: 8,
+        len_max: 40,
+        extra: "",
+    },
+    out_refund_no: IdRule {
+        field: "out_refund_no",
+        len_min: 8,
+        len_max: 40,
+        extra: "",
+    },
+    // `orderDesc` is at most 32 characters.
+    description_chars_max: 32,
+    description_bmp_only: true,
+    refund_window: RefundWindow::Months(11),
+    refunds_per_order_max: None,
+    pay_notify: true,
+    micropay_notify: true,
+    refund_notify: true,
+    expiry: ExpiryMode::Absolute,
+    fee_refund: FeeRefund::ProportionalAboveMinimum { minimum_fen: 8 },
+    clearing_day_end_minutes: -60,
+    bill_ready_minutes: 9 * 60,
+    profit_share_receivers_max: None,
+    pay_code_wait_secs: 30,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,5 +387,19 @@ mod tests {
                 window: RefundWindow::Months(3)
             })
         );
+    }
+
+    #[test]
+    fn unionpay_takes_8_to_40_letters_and_digits_and_refunds_for_11_months() {
+        assert_eq!(UNIONPAY.out_trade_no.check("P2026112900000001"), Ok(()));
+        assert!(UNIONPAY.out_trade_no.check("P123456").is_err());
+        assert!(UNIONPAY.out_trade_no.check(&"a".repeat(41)).is_err());
+        assert!(UNIONPAY.out_refund_no.check("R2026_1129").is_err());
+        // Paid 2026-01-31 12:00 Beijing time: the window closes 2026-12-31 12:00.
+        let paid = 1_769_832_000_000;
+        let closes = 1_798_689_600_000;
+        assert_eq!(UNIONPAY.refund_window.closes_at_ms(paid), closes);
+        assert_eq!(UNIONPAY.check_refund(paid, closes, 99), Ok(()));
+        assert!(UNIONPAY.check_refund(paid, closes + 1, 0).is_err());
     }
 }

@@ -16,6 +16,7 @@ mod faults;
 mod ids;
 mod keys;
 mod payer;
+pub mod unionpay;
 mod v2;
 mod v3;
 mod v3_refund;
@@ -23,6 +24,10 @@ mod v3_refund;
 pub use alipay::{start_alipay, AlipayCredentials, AlipaySandboxConfig, RunningAlipaySandbox};
 pub use callbacks::WECHAT_CALLBACK_DELAYS_MS;
 pub use keys::WechatCredentials;
+pub use unionpay::{
+    start_unionpay, RunningUnionpaySandbox, UnionpayCredentials, UnionpaySandboxConfig,
+    UNIONPAY_CALLBACK_DELAYS_MS,
+};
 
 use anyhow::Context;
 use axum::middleware::from_fn_with_state;
