@@ -98,7 +98,7 @@ pub async fn act(State(app): State<App>, Json(request): Json<PayerRequest>) -> R
         },
         (None, None, Some(order)) => match open_app_order(&app, &order) {
             Ok(trade) => trade.out_trade_no().to_owned(),
-            Err(response) => return response,
+            Err(response) => return *response,
         },
         (None, None, None) => {
             return refused(
@@ -135,17 +135,23 @@ pub async fn act(State(app): State<App>, Json(request): Json<PayerRequest>) -> R
 }
 
 /// Opens the trade an app's signed order string describes, as Alipay does when the app pays.
-fn open_app_order(app: &App, order_string: &str) -> Result<Trade, Response> {
+fn open_app_order(app: &App, order_string: &str) -> Result<Trade, Box<Response>> {
     let params = gateway::collect(order_string, b"");
-    let call = gateway::verify(app, params).map_err(IntoResponse::into_response)?;
+    let call = gateway::verify(app, params).map_err(|refusal| Box::new(refusal.into_response()))?;
     if call.method != Method::AppPay {
-        return Err(refused(
+        return Err(Box::new(refused(
             StatusCode::BAD_REQUEST,
             "PARAM_ERROR",
             "order_string must be an alipay.trade.app.pay order",
-        ));
+        )));
     }
     trade::ask_of(&call, Product::App)
         .and_then(|ask| trade::open(app, ask, false))
-        .map_err(|failure| refused(StatusCode::CONFLICT, failure.sub_code, failure.sub_msg))
+        .map_err(|failure| {
+            Box::new(refused(
+                StatusCode::CONFLICT,
+                failure.sub_code,
+                failure.sub_msg,
+            ))
+        })
 }
