@@ -111,7 +111,8 @@ impl AlipayPay {
         )?)
     }
 
-    /// Alipay's signed `page.pay` / `wap.pay` address, or the app's order string.
+    /// Alipay's signed `page.pay` / `wap.pay` address, or the app's order string (an app
+    /// has no browser to send back, so no `return_url`).
     fn signed_request(
         &self,
         request: &PrepareRequest,
@@ -119,8 +120,12 @@ impl AlipayPay {
         product_code: &str,
     ) -> Result<BTreeMap<String, String>, ChannelError> {
         let content = self.order_content(request, product_code)?;
+        let return_url = match request.scenario {
+            Scenario::H5 | Scenario::Web => request.return_url.as_deref(),
+            _ => None,
+        };
         self.gateway
-            .signed_params(method, &content, Notify::Yes, request.return_url.as_deref())
+            .signed_params(method, &content, Notify::Yes, return_url)
     }
 
     /// The day's trade bill as Alipay zipped it; empty for a day without trades.

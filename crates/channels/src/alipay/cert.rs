@@ -22,12 +22,10 @@ pub enum CertError {
     NoRsaCertificate,
 }
 
-/// sha1WithRSAEncryption and sha256WithRSAEncryption: the root bundle's certificates Alipay
-/// counts in the root SN (the bundle also holds ECC certificates, which it skips).
-const RSA_SIGNATURES: [ObjectIdentifier; 2] = [
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.5"),
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11"),
-];
+/// The PKCS #1 signature algorithms (`1.2.840.113549.1.1.*`: sha1/sha256/...WithRSA): the root
+/// bundle's certificates Alipay counts in the root SN, as its official SDKs select them (the
+/// bundle also holds ECC and SM2 certificates, which are skipped).
+const PKCS1_SIGNATURE_ARC: &str = "1.2.840.113549.1.1.";
 
 /// The SN of one certificate (the app's, or Alipay's own).
 pub fn cert_sn(cert_pem: &str) -> Result<String, CertError> {
@@ -41,7 +39,12 @@ pub fn root_cert_sn(bundle_pem: &str) -> Result<String, CertError> {
         .collect::<Result<Vec<_>, _>>()?;
     let sns: Vec<String> = certs
         .iter()
-        .filter(|c| RSA_SIGNATURES.contains(&c.signature_algorithm.oid))
+        .filter(|c| {
+            c.signature_algorithm
+                .oid
+                .to_string()
+                .starts_with(PKCS1_SIGNATURE_ARC)
+        })
         .map(sn_of)
         .collect();
     if sns.is_empty() {

@@ -127,6 +127,8 @@ async fn app_pay_hands_the_sdk_a_signed_order_string() {
     let params = signed_params(&fields["order_string"]);
     assert_eq!(params["method"], "alipay.trade.app.pay");
     assert_eq!(params["app_id"], APP_ID);
+    assert_eq!(params["notify_url"], NOTIFY_URL);
+    assert!(!params.contains_key("return_url"));
     let biz: Value = serde_json::from_str(&params["biz_content"]).unwrap();
     assert_eq!(biz, order_content("QUICK_MSECURITY_PAY"));
     assert_eq!(f.requests_sent().await, 0);
