@@ -6,8 +6,8 @@
 
 use crate::{App, AppError};
 use paygate_channels::{
-    CallbackEvent, CallbackRefusal, CallbackReply, CallbackRequest, Channel, RefundOutcome,
-    TradeState,
+    CallbackEvent, CallbackRefusal, CallbackReply, CallbackRequest, Channel, RefundAmount,
+    RefundOutcome, TradeState,
 };
 use paygate_domain::{Money, RefundNo, RefundStatus, TradeNo, Untrusted};
 use paygate_store::RefundFinish;
@@ -131,7 +131,7 @@ impl App {
         &self,
         refund_no: &RefundNo,
         trade_no: &TradeNo,
-        amount: Money,
+        amount: RefundAmount,
         outcome: RefundOutcome,
     ) -> Result<(), CallbackRefusal> {
         let refund = self
@@ -141,12 +141,21 @@ impl App {
             .map_err(AppError::from)?
             .ok_or_else(|| CallbackRefusal::Mismatch(format!("no refund {refund_no}")))?;
         let expected = Money::new(refund.amount, refund.currency);
-        if &refund.trade_no != trade_no || amount != expected {
+        let order = self.reload(&refund.trade_no).await?;
+        let fits = match amount {
+            RefundAmount::This(amount) => amount == expected,
+            // The trade's refunds in all: at least this one, at most what was paid.
+            RefundAmount::TradeTotal(total) => {
+                total.currency == refund.currency
+                    && total.amount >= refund.amount
+                    && total.amount <= order.total_amount
+            }
+        };
+        if &refund.trade_no != trade_no || !fits {
             return Err(CallbackRefusal::Mismatch(format!(
-                "refund {refund_no} is {} of {}, the callback says {} of {trade_no}",
+                "refund {refund_no} is {} of {}, the callback says {amount:?} of {trade_no}",
                 shown(expected),
                 refund.trade_no,
-                shown(amount)
             )));
         }
         let finish = match outcome {
@@ -163,7 +172,6 @@ impl App {
             tracing::info!(%refund_no, status = %refund.status, "refund callback changed nothing (duplicate or late)");
             return Ok(());
         }
-        let order = self.reload(&refund.trade_no).await?;
         self.finish_refund(refund, order, finish).await?;
         Ok(())
     }

@@ -29,9 +29,19 @@ pub enum CallbackEvent {
     Refund {
         refund_no: RefundNo,
         trade_no: TradeNo,
-        refund: Money,
+        refund: RefundAmount,
         outcome: RefundOutcome,
     },
+}
+
+/// The amount a refund callback states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundAmount {
+    /// This refund's own amount (WeChat Pay, UnionPay).
+    This(Money),
+    /// What the trade has been refunded in all, this refund included (Alipay's `refund_fee`):
+    /// the refund's own amount only for a trade's first refund.
+    TradeTotal(Money),
 }
 
 /// Why a callback was not taken. Every refusal is logged with its reason.

@@ -21,6 +21,7 @@ use paygate_domain::{
 
 pub use callback::{
     BillLine, BillLineKind, CallbackEvent, CallbackRefusal, CallbackReply, CallbackRequest,
+    RefundAmount,
 };
 pub use prepare::{PrepareRequest, Prepared, Scenario};
 

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 use paygate_channels::alipay::{AlipayConfig, AlipayKey, AlipayPay};
 use paygate_channels::{
     BillLineKind, CallbackEvent, CallbackRequest, Channel, ChannelError, PayOutcome, PayRequest,
-    Payer, PrepareRequest, Prepared, RefundOutcome, RefundRequest, Scenario, TradeState,
+    Payer, PrepareRequest, Prepared, RefundAmount, RefundOutcome, RefundRequest, Scenario,
+    TradeState,
 };
 use paygate_domain::sign::{RsaPrivateKey, RsaPublicKey};
 use paygate_domain::{AlipayPayCode, Amount, Currency, MerchantId, Money, RefundNo, TradeNo};
@@ -292,8 +293,14 @@ async fn a_trade_is_refunded_in_part_twice_and_each_refund_is_found_and_notified
         } => (refund_no, refund),
         other => panic!("a refund notification, not {other:?}"),
     };
-    assert_eq!(refunded(h.notification(2).await), (first, cny(3_000)));
-    assert_eq!(refunded(h.notification(3).await), (second, cny(5_000)));
+    assert_eq!(
+        refunded(h.notification(2).await),
+        (first, RefundAmount::TradeTotal(cny(3_000)))
+    );
+    assert_eq!(
+        refunded(h.notification(3).await),
+        (second, RefundAmount::TradeTotal(cny(5_000)))
+    );
 }
 
 #[tokio::test]

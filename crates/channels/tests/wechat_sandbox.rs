@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use paygate_channels::wechat::{PlatformKey, WechatConfig, WechatPay};
 use paygate_channels::{
     BillLineKind, CallbackEvent, CallbackRequest, Channel, PayOutcome, PayRequest, Payer,
-    PrepareRequest, Prepared, RefundOutcome, RefundRequest, Scenario, TradeState,
+    PrepareRequest, Prepared, RefundAmount, RefundOutcome, RefundRequest, Scenario, TradeState,
 };
 use paygate_domain::sign::{RsaPrivateKey, RsaPublicKey};
 use paygate_domain::{Amount, Currency, MerchantId, Money, RefundNo, TradeNo, WechatPayCode};
@@ -198,7 +198,11 @@ async fn a_native_order_is_paid_called_back_queried_and_refunded_in_two_parts() 
         };
         assert_eq!(
             (called, of, refund),
-            (refund_no.clone(), trade_no.clone(), cny(fen))
+            (
+                refund_no.clone(),
+                trade_no.clone(),
+                RefundAmount::This(cny(fen))
+            )
         );
         let RefundOutcome::Succeeded {
             channel_refund_no: Some(refund_id),

@@ -12,7 +12,9 @@ use paygate_domain::{RefundNo, TradeNo};
 use super::adapter::AlipayPay;
 use super::mapping::{self, MappingError};
 use super::sign;
-use crate::{CallbackEvent, CallbackRefusal, CallbackReply, CallbackRequest, RefundOutcome};
+use crate::{
+    CallbackEvent, CallbackRefusal, CallbackReply, CallbackRequest, RefundAmount, RefundOutcome,
+};
 
 const NOTIFY_TYPE: &str = "trade_status_sync";
 
@@ -68,9 +70,8 @@ pub(crate) fn parse(
             refund_no: RefundNo::parse(refund_no)
                 .map_err(|_| CallbackRefusal::Mismatch(format!("no refund {refund_no:?}")))?,
             trade_no,
-            // Alipay states only the total refunded on the trade so far, which is this
-            // refund's amount for a trade's first refund only.
-            refund: mapping::from_yuan(fields.required("refund_fee")?)?,
+            // Alipay states only the total refunded on the trade so far.
+            refund: RefundAmount::TradeTotal(mapping::from_yuan(fields.required("refund_fee")?)?),
             outcome: RefundOutcome::Succeeded {
                 channel_refund_no: None,
             },

@@ -8,7 +8,8 @@ use super::adapter::UnionPay;
 use super::http::check_signed;
 use super::wire::{self, Resp, WireError};
 use crate::{
-    CallbackEvent, CallbackRefusal, CallbackReply, CallbackRequest, RefundOutcome, TradeState,
+    CallbackEvent, CallbackRefusal, CallbackReply, CallbackRequest, RefundAmount, RefundOutcome,
+    TradeState,
 };
 
 fn malformed(why: impl std::fmt::Display) -> CallbackRefusal {
@@ -71,7 +72,7 @@ pub(crate) fn parse(
             Ok(CallbackEvent::Refund {
                 refund_no: RefundNo::parse(order_id).map_err(|_| mismatch("refund", order_id))?,
                 trade_no: TradeNo::parse(reserved).map_err(|_| mismatch("order", reserved))?,
-                refund: amount,
+                refund: RefundAmount::This(amount),
                 outcome,
             })
         }

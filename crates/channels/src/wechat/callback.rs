@@ -11,7 +11,7 @@ use super::mapping::{self, MappingError};
 use super::v3_auth::open_resource;
 use super::v3_wire::{CallbackAnswer, Notification, RefundNotice, Transaction};
 use super::verify::SignedHeaders;
-use crate::{CallbackEvent, CallbackRefusal, CallbackReply, CallbackRequest};
+use crate::{CallbackEvent, CallbackRefusal, CallbackReply, CallbackRequest, RefundAmount};
 
 const ALGORITHM: &str = "AEAD_AES_256_GCM";
 const EVENT_PAID: &str = "TRANSACTION.SUCCESS";
@@ -100,7 +100,7 @@ fn refund(pay: &WechatPay, notice: &RefundNotice) -> Result<CallbackEvent, Callb
             .map_err(|_| mismatch("refund", &notice.out_refund_no))?,
         trade_no: TradeNo::parse(&notice.out_trade_no)
             .map_err(|_| mismatch("order", &notice.out_trade_no))?,
-        refund: mapping::from_fen(notice.amount.refund)?,
+        refund: RefundAmount::This(mapping::from_fen(notice.amount.refund)?),
         outcome: mapping::refund_outcome(notice.refund_status, &notice.refund_id),
     })
 }

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use paygate_channels::{
-    CallbackEvent, CallbackRefusal, CallbackReply, CallbackRequest, Channel, RefundOutcome,
-    TradeState,
+    CallbackEvent, CallbackRefusal, CallbackReply, CallbackRequest, Channel, RefundAmount,
+    RefundOutcome, TradeState,
 };
 
 use crate::support::*;
@@ -84,7 +84,7 @@ async fn a_notification_naming_a_refund_is_that_refunds_even_when_the_trade_clos
             Ok(CallbackEvent::Refund {
                 refund_no: refund_no(),
                 trade_no: trade_no(),
-                refund: cny(3_000),
+                refund: RefundAmount::TradeTotal(cny(3_000)),
                 outcome: RefundOutcome::Succeeded {
                     channel_refund_no: None
                 }

@@ -42,7 +42,11 @@ async fn two_partial_refunds_go_through_and_are_queried_and_notified_and_a_third
     };
     assert_eq!(
         (refund_no, named, refund),
-        (first.clone(), trade_no.clone(), cny(300))
+        (
+            first.clone(),
+            trade_no.clone(),
+            RefundAmount::This(cny(300))
+        )
     );
     assert!(matches!(outcome, RefundOutcome::Succeeded { .. }));
     let third = RefundNo::mint(chrono::Utc::now().timestamp_millis() + 2);

@@ -16,8 +16,8 @@ pub use chrono::NaiveDate;
 pub use paygate_channels::unionpay::{sign, wire};
 pub use paygate_channels::{
     BillLineKind, CallbackEvent, CallbackRefusal, CallbackRequest, Channel, ChannelError,
-    DeclineReason, PayOutcome, PayRequest, Payer, PrepareRequest, Prepared, RefundOutcome,
-    RefundRequest, Scenario, TradeState,
+    DeclineReason, PayOutcome, PayRequest, Payer, PrepareRequest, Prepared, RefundAmount,
+    RefundOutcome, RefundRequest, Scenario, TradeState,
 };
 pub use paygate_domain::{Currency, MerchantId, Money, RefundNo, TradeNo, UnionpayPayCode};
 pub use serde_json::{json, Value};

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use paygate_channels::wechat::v3_auth::response_message;
 use paygate_channels::{
-    CallbackEvent, CallbackRefusal, CallbackReply, CallbackRequest, Channel, RefundOutcome,
-    TradeState,
+    CallbackEvent, CallbackRefusal, CallbackReply, CallbackRequest, Channel, RefundAmount,
+    RefundOutcome, TradeState,
 };
 use paygate_domain::sign::{RsaPrivateKey, SignKey};
 use serde_json::{json, Value};
@@ -104,7 +104,7 @@ async fn signed_refund_callbacks_read_as_the_refund_and_its_outcome() {
             Ok(CallbackEvent::Refund {
                 refund_no: refund_no(),
                 trade_no: trade_no(),
-                refund: cny(500),
+                refund: RefundAmount::This(cny(500)),
                 outcome,
             }),
             "{event_type}"
