@@ -61,6 +61,10 @@ pub struct Settings {
     pub sandbox: Option<bool>,
     /// A real WeChat Pay merchant account.
     pub wechat: Option<WechatSettings>,
+    /// A real Alipay app.
+    pub alipay: Option<AlipaySettings>,
+    /// A real UnionPay merchant.
+    pub unionpay: Option<UnionpaySettings>,
 }
 /// A real WeChat Pay merchant account (`[wechat]`, `PAYGATE_WECHAT__*`). Without it, and with
 /// the sandbox on, WeChat Pay is played by the in-process sandbox.
@@ -97,6 +101,67 @@ fn wechat_base_url() -> String {
     "https://api.mch.weixin.qq.com".into()
 }
 
+/// A real Alipay app (`[alipay]`, `PAYGATE_ALIPAY__*`): public-key mode with
+/// `alipay_public_key_path`, or certificate mode with the three certificates.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AlipaySettings {
+    #[serde(default = "alipay_gateway_url")]
+    pub gateway_url: String,
+    pub app_id: String,
+    /// The merchant's Alipay user id (`2088...`), checked on notifications when given.
+    pub seller_id: Option<String>,
+    /// PEM (PKCS#8) of the app's private key.
+    pub app_private_key_path: PathBuf,
+    pub alipay_public_key_path: Option<PathBuf>,
+    pub app_cert_path: Option<PathBuf>,
+    pub alipay_cert_path: Option<PathBuf>,
+    pub alipay_root_cert_path: Option<PathBuf>,
+}
+
+fn alipay_gateway_url() -> String {
+    "https://openapi.alipay.com/gateway.do".into()
+}
+
+/// A real UnionPay online-payment merchant (`[unionpay]`, `PAYGATE_UNIONPAY__*`). The signing
+/// key and certificate come from UnionPay's `.pfx` as PEM
+/// (`openssl pkcs12 -in acp_prod_sign.pfx -nodes`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UnionpaySettings {
+    #[serde(default = "unionpay_front_url")]
+    pub front_url: String,
+    #[serde(default = "unionpay_back_url")]
+    pub back_url: String,
+    #[serde(default = "unionpay_app_url")]
+    pub app_url: String,
+    #[serde(default = "unionpay_query_url")]
+    pub query_url: String,
+    #[serde(default = "unionpay_file_url")]
+    pub file_url: String,
+    pub mer_id: String,
+    /// PEM (PKCS#8) of the merchant's signing key.
+    pub sign_key_path: PathBuf,
+    /// The signing key's certificate: its serial number is the `certId` sent.
+    pub sign_cert_path: PathBuf,
+    /// UnionPay's signing certificate, which answers and notifications must carry.
+    pub verify_cert_path: PathBuf,
+}
+
+fn unionpay_front_url() -> String {
+    "https://gateway.95516.com/gateway/api/frontTransReq.do".into()
+}
+fn unionpay_back_url() -> String {
+    "https://gateway.95516.com/gateway/api/backTransReq.do".into()
+}
+fn unionpay_app_url() -> String {
+    "https://gateway.95516.com/gateway/api/appTransReq.do".into()
+}
+fn unionpay_query_url() -> String {
+    "https://gateway.95516.com/gateway/api/queryTrans.do".into()
+}
+fn unionpay_file_url() -> String {
+    "https://filedownload.95516.com/".into()
+}
+
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -131,6 +196,8 @@ impl Default for Settings {
             channel_timeout_ms: 10_000,
             sandbox: None,
             wechat: None,
+            alipay: None,
+            unionpay: None,
         }
     }
 }

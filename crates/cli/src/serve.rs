@@ -78,12 +78,8 @@ fn anyhow_of(error: paygate_app::AppError) -> anyhow::Error {
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let application = Application::build(settings).await?;
-    if let Some(sandbox) = application.sandbox() {
-        println!(
-            "sandbox: wechat base_url={} (credentials in {})",
-            sandbox.credentials.base_url,
-            sandbox.credentials_path.display()
-        );
+    for line in application.sandboxes().lines() {
+        println!("{line}");
     }
     ensure_demo(
         application.app(),

@@ -9,7 +9,7 @@
 //! every layer below (store, app, http) and the `Settings` the commands read; the tests and the
 //! bench depend on that library, never on a copy of the wiring.
 
-use crate::channels;
+use crate::channels::{self, SandboxConfigs, Sandboxes};
 use crate::config::Settings;
 use crate::wiring;
 use anyhow::Context;
@@ -18,7 +18,6 @@ use paygate_app::notify::{Notifier, NotifierSettings};
 use paygate_app::{App, AppSettings, Clock, SystemClock};
 use paygate_channels::Channel;
 use paygate_domain::PayType;
-use paygate_sandbox::{RunningWechatSandbox, WechatSandboxConfig};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -43,9 +42,9 @@ pub struct Overrides {
     /// Channels serving these pay types instead of the built-in ones.
     pub channels: Vec<(PayType, Arc<dyn Channel>)>,
     pub workers: Workers,
-    /// How the sandbox runs when the settings turn it on (default: WeChat Pay's real callback
-    /// schedule, credentials in the data directory).
-    pub sandbox: Option<WechatSandboxConfig>,
+    /// How the sandboxes run when the settings turn them on (default: each channel's real
+    /// callback schedule, credentials in the data directory).
+    pub sandbox: Option<SandboxConfigs>,
 }
 
 impl Default for Overrides {
@@ -68,8 +67,8 @@ pub struct Application {
     addr: SocketAddr,
     /// Present when the workers run; made at build time so a bad setting fails before serving.
     notifier: Option<Notifier>,
-    /// The in-process channel sandbox, when on; stopped after the server.
-    sandbox: Option<RunningWechatSandbox>,
+    /// The in-process channel sandboxes, when on; stopped after the server.
+    sandboxes: Sandboxes,
     /// Every pay type a channel serves here.
     pay_types: Vec<PayType>,
 }
@@ -100,10 +99,9 @@ impl Application {
         app_settings.public_url = settings.public_url();
         let app = wiring::open_app_with(&settings, app_settings, overrides.clock).await?;
         let sandbox = settings.sandbox().then(|| {
-            overrides.sandbox.unwrap_or_else(|| WechatSandboxConfig {
-                data_dir: settings.data_dir.clone(),
-                ..WechatSandboxConfig::default()
-            })
+            overrides
+                .sandbox
+                .unwrap_or_else(|| SandboxConfigs::in_dir(&settings.data_dir))
         });
         let external = channels::open(&settings, sandbox).await?;
         let mut pay_types = vec![PayType::Wallet];
@@ -114,6 +112,10 @@ impl Application {
             }
             app.with_channel(pay_type, channel)
         });
+        // The aggregated QR needs a way that a wallet's app opens in its own browser.
+        if pay_types.contains(&PayType::AlipayH5) || pay_types.contains(&PayType::UnionpayH5) {
+            pay_types.push(PayType::Auto);
+        }
         let notifier = match overrides.workers {
             Workers::Run => Some(
                 Notifier::new(app.clone(), notifier_settings(&settings))
@@ -127,7 +129,7 @@ impl Application {
             listener,
             addr,
             notifier,
-            sandbox: external.sandbox,
+            sandboxes: external.sandboxes,
             pay_types,
         })
     }
@@ -141,9 +143,9 @@ impl Application {
         &self.settings
     }
 
-    /// The in-process channel sandbox, when it runs.
-    pub fn sandbox(&self) -> Option<&RunningWechatSandbox> {
-        self.sandbox.as_ref()
+    /// The in-process channel sandboxes that run.
+    pub fn sandboxes(&self) -> &Sandboxes {
+        &self.sandboxes
     }
 
     /// Every pay type a channel serves here, the wallet first.
@@ -177,9 +179,7 @@ impl Application {
         for task in background {
             let _ = task.await;
         }
-        if let Some(sandbox) = self.sandbox {
-            sandbox.shutdown().await;
-        }
+        self.sandboxes.shutdown().await;
         self.app.store().close().await;
         served.context("server failed")
     }

@@ -3,6 +3,7 @@
 
 use crate::database::TestDb;
 use crate::merchants::{client_for, create_merchant};
+use paygate::channels::SandboxConfigs;
 use paygate::config::Settings;
 use paygate::startup::{Application, Overrides};
 use paygate_app::{App, AppSettings, Clock, CreatedMerchant, SystemClock};
@@ -10,7 +11,10 @@ use paygate_client::Client;
 use paygate_domain::secret::MasterKey;
 use paygate_domain::sign::SignType;
 use paygate_domain::{Currency, MerchantId, Money, PayCode, PayType, WalletAccountId};
-use paygate_sandbox::{WechatCredentials, WechatSandboxConfig};
+use paygate_sandbox::{
+    AlipayCredentials, AlipaySandboxConfig, UnionpayCredentials, UnionpaySandboxConfig,
+    WechatCredentials, WechatSandboxConfig,
+};
 use paygate_store::{Backend, Store};
 use std::sync::Arc;
 
@@ -28,6 +32,10 @@ pub struct TestOptions {
     /// Runs the WeChat Pay sandbox in-process (credentials in the test's own data directory)
     /// and serves the WeChat pay types through it.
     pub wechat_sandbox: Option<WechatSandboxConfig>,
+    /// Likewise the Alipay sandbox, serving the Alipay pay types.
+    pub alipay_sandbox: Option<AlipaySandboxConfig>,
+    /// Likewise the UnionPay sandbox, serving the UnionPay pay types.
+    pub unionpay_sandbox: Option<UnionpaySandboxConfig>,
 }
 
 impl TestOptions {
@@ -52,6 +60,8 @@ impl Default for TestOptions {
             connection_limits: paygate_http::ConnectionLimits::default(),
             workers: Workers::Off,
             wechat_sandbox: None,
+            alipay_sandbox: None,
+            unionpay_sandbox: None,
         }
     }
 }
@@ -70,6 +80,10 @@ pub struct TestApp {
     pub master_key: MasterKey,
     /// The WeChat Pay sandbox's credentials, when it runs.
     pub wechat: Option<WechatCredentials>,
+    /// The Alipay sandbox's credentials, when it runs.
+    pub alipay: Option<AlipayCredentials>,
+    /// The UnionPay sandbox's credentials, when it runs.
+    pub unionpay: Option<UnionpayCredentials>,
     _data_dir: tempfile::TempDir,
 }
 
@@ -85,15 +99,30 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> TestApp {
     let master_key = MasterKey::from_hex(&master_key_hex).expect("fresh master key");
     let limits = options.connection_limits;
     let data_dir = tempfile::tempdir().expect("data directory");
-    let sandbox = options.wechat_sandbox.map(|config| WechatSandboxConfig {
-        data_dir: data_dir.path().to_path_buf(),
-        ..config
-    });
+    let dir = data_dir.path().to_path_buf();
+    let sandbox = SandboxConfigs {
+        wechat: options.wechat_sandbox.map(|config| WechatSandboxConfig {
+            data_dir: dir.clone(),
+            ..config
+        }),
+        alipay: options.alipay_sandbox.map(|config| AlipaySandboxConfig {
+            data_dir: dir.clone(),
+            ..config
+        }),
+        unionpay: options
+            .unionpay_sandbox
+            .map(|config| UnionpaySandboxConfig {
+                data_dir: dir.clone(),
+                ..config
+            }),
+    };
+    let sandbox_on =
+        sandbox.wechat.is_some() || sandbox.alipay.is_some() || sandbox.unionpay.is_some();
     let settings = Settings {
         listen: "127.0.0.1:0".into(),
         // The master key is given and there is no demo data: only the sandbox writes here.
         data_dir: data_dir.path().to_path_buf(),
-        sandbox: Some(sandbox.is_some()),
+        sandbox: Some(sandbox_on),
         // A timed-out channel call is a test case; it should not take ten seconds.
         channel_timeout_ms: 2_000,
         database_url: Some(db.url.clone()),
@@ -111,13 +140,16 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> TestApp {
             .map(|channel| (PayType::Wallet, channel))
             .collect(),
         workers: options.workers,
-        sandbox,
+        sandbox: sandbox_on.then_some(sandbox),
     };
     let application = Application::build_with(settings, overrides)
         .await
         .expect("build app");
     let (base_url, app) = (application.base_url(), application.app().clone());
-    let wechat = application.sandbox().map(|s| s.credentials.clone());
+    let sandboxes = application.sandboxes();
+    let wechat = sandboxes.wechat.as_ref().map(|s| s.credentials.clone());
+    let alipay = sandboxes.alipay.as_ref().map(|s| s.credentials.clone());
+    let unionpay = sandboxes.unionpay.as_ref().map(|s| s.credentials.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(application.run_until_stopped(async {
         let _ = rx.await;
@@ -134,6 +166,8 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> TestApp {
         db,
         master_key,
         wechat,
+        alipay,
+        unionpay,
         _data_dir: data_dir,
     }
 }

@@ -1,11 +1,9 @@
-//! The channels `serve` offers besides the platform's wallet: WeChat Pay, reached either as
-//! configured (`[wechat]` in the config file, `PAYGATE_WECHAT__*`) or, with no configuration and
-//! the sandbox on, through the in-process sandbox, configured from the very credentials file it
-//! writes for any SDK. The adapter itself never knows which.
+//! WeChat Pay: a configured merchant account, or the in-process sandbox.
 
+use super::{callback_base, read};
 use crate::config::{Settings, WechatSettings};
 use anyhow::Context;
-use paygate_channels::wechat::{PlatformKey, WechatConfig, WechatPay};
+use paygate_channels::wechat::{PlatformKey, WechatConfig, WechatPay, CHANNEL_NAME};
 use paygate_channels::Channel;
 use paygate_domain::sign::{RsaPrivateKey, RsaPublicKey};
 use paygate_domain::PayType;
@@ -13,7 +11,7 @@ use paygate_sandbox::{start_wechat, RunningWechatSandbox, WechatCredentials, Wec
 use std::sync::Arc;
 
 /// WeChat Pay's products, all served by one adapter.
-pub const WECHAT_PAY_TYPES: [PayType; 5] = [
+pub const PAY_TYPES: [PayType; 5] = [
     PayType::WechatJsapi,
     PayType::WechatNative,
     PayType::WechatH5,
@@ -21,59 +19,34 @@ pub const WECHAT_PAY_TYPES: [PayType; 5] = [
     PayType::WechatMicropay,
 ];
 
-/// The external channels in force and the sandbox serving them, if any.
-pub struct Channels {
-    pub served: Vec<(PayType, Arc<dyn Channel>)>,
-    pub sandbox: Option<RunningWechatSandbox>,
-}
-
-/// Where WeChat Pay calls us back.
-fn notify_base_url(settings: &Settings) -> String {
-    format!("{}/callback/wechat", settings.public_url())
-}
-
+/// The adapter and, when it plays WeChat Pay, the sandbox.
 pub async fn open(
     settings: &Settings,
     sandbox: Option<WechatSandboxConfig>,
-) -> anyhow::Result<Channels> {
+) -> anyhow::Result<(Option<Arc<dyn Channel>>, Option<RunningWechatSandbox>)> {
+    let notify_base_url = callback_base(settings, CHANNEL_NAME);
     if let Some(wechat) = &settings.wechat {
-        let config = configured(
-            wechat,
-            notify_base_url(settings),
-            settings.channel_timeout_ms,
-        )?;
-        return Ok(Channels {
-            served: serve_wechat(config)?,
-            sandbox: None,
-        });
+        let config = configured(wechat, notify_base_url, settings.channel_timeout_ms)?;
+        return Ok((Some(adapter(config)?), None));
     }
     let Some(sandbox_config) = sandbox else {
-        return Ok(Channels {
-            served: Vec::new(),
-            sandbox: None,
-        });
+        return Ok((None, None));
     };
     let running = start_wechat(sandbox_config)
         .await
         .context("start the WeChat Pay sandbox")?;
     let config = from_credentials(
         &running.credentials,
-        notify_base_url(settings),
+        notify_base_url,
         settings.channel_timeout_ms,
     )?;
-    Ok(Channels {
-        served: serve_wechat(config)?,
-        sandbox: Some(running),
-    })
+    Ok((Some(adapter(config)?), Some(running)))
 }
 
-fn serve_wechat(config: WechatConfig) -> anyhow::Result<Vec<(PayType, Arc<dyn Channel>)>> {
-    let channel: Arc<dyn Channel> =
-        Arc::new(WechatPay::new(config).context("WeChat Pay configuration")?);
-    Ok(WECHAT_PAY_TYPES
-        .iter()
-        .map(|pay_type| (*pay_type, channel.clone()))
-        .collect())
+fn adapter(config: WechatConfig) -> anyhow::Result<Arc<dyn Channel>> {
+    Ok(Arc::new(
+        WechatPay::new(config).context("WeChat Pay configuration")?,
+    ))
 }
 
 /// The adapter's configuration from a credentials file as the sandbox writes it (and as any
@@ -101,10 +74,6 @@ pub fn from_credentials(
         notify_base_url,
         http_timeout_ms,
     })
-}
-
-fn read(path: &std::path::Path) -> anyhow::Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))
 }
 
 /// The adapter's configuration for a real WeChat Pay merchant account.
