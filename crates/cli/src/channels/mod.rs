@@ -64,11 +64,9 @@ impl Sandboxes {
             lines.push(line("wechat", &s.credentials.base_url, &s.credentials_path));
         }
         if let Some(s) = &self.alipay {
-            lines.push(line(
-                "alipay",
-                &s.credentials.gateway_url,
-                &s.credentials_path,
-            ));
+            // The gateway is `{base_url}/gateway.do`; the payer and faults are under base_url.
+            let base = format!("http://{}", s.local_addr);
+            lines.push(line("alipay", &base, &s.credentials_path));
         }
         if let Some(s) = &self.unionpay {
             let base = format!("http://{}", s.local_addr);
