@@ -4,7 +4,7 @@
 //! The modules follow issue #2's acceptance list: `orders` (states through the API),
 //! `idempotency` and `refunds` (exactly-once effects), `signing` (authentic requests and
 //! answers), `bad_input` (parameter errors that write nothing), `wallet` (money moves exactly)
-//! and `metrics`. `support` holds the builders and assertions they share. `wechat` runs issue
+//! and `metrics`; `aggregated` the aggregated micropay and QR code of issue #9. `support` holds the builders and assertions they share. `wechat` runs issue
 //! #8's WeChat Pay flows end to end against the in-process sandbox.
 
 // Amounts in fen are written with the separator where the decimal point would be (`12_34` is
@@ -12,6 +12,7 @@
 #![allow(clippy::inconsistent_digit_grouping)]
 
 mod admin;
+mod aggregated;
 mod bad_input;
 mod consent;
 mod corrupt_rows;
