@@ -30,9 +30,11 @@ struct Cli {
 enum Command {
     /// Run the gateway: merchant API, cashier, health and metrics.
     Serve,
-    /// Run the channel sandbox alone (WeChat Pay on loopback), for SDKs or a gateway elsewhere.
+    /// Run the channel sandboxes alone (WeChat Pay, Alipay and UnionPay on loopback), for SDKs
+    /// or a gateway elsewhere.
     Sandbox {
-        /// Address to listen on; port 0 picks a free one.
+        /// WeChat Pay's address; Alipay and UnionPay take the next two ports (port 0: each a free
+        /// one).
         #[arg(long, default_value = "127.0.0.1:0")]
         listen: std::net::SocketAddr,
     },
