@@ -8,7 +8,9 @@ use crate::schema::{
 };
 use crate::{paths, ApiRequest, FieldError};
 use chrono::{DateTime, Utc};
-use paygate_domain::{AuthCode, CodeIssuer, FaceCode, Money, OutTradeNo, PayType, WalletAccountId};
+use paygate_domain::{
+    AuthCode, CodeIssuer, FaceCode, Money, OutTradeNo, PayFlow, PayType, Scene, WalletAccountId,
+};
 use serde_json::{Map, Value};
 use std::net::IpAddr;
 use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, OneOfBuilder, Ref, Schema};
@@ -118,10 +120,10 @@ fn resolve_scene(
             }
         },
         (PayType::AlipayMicropay, Some(PayScene::Face)) => pay_type,
+        // The wallet's pay code is a micropay too.
+        (PayType::Wallet, Some(PayScene::Micropay)) => pay_type,
         (_, Some(PayScene::Face)) => return Err(unfit()),
-        (_, Some(PayScene::Micropay)) if pay_type.flow() != paygate_domain::PayFlow::PayCode => {
-            return Err(unfit())
-        }
+        (_, Some(PayScene::Micropay)) if pay_type.flow() != PayFlow::PayCode => return Err(unfit()),
         (_, Some(PayScene::Native))
             if pay_type.flow()
                 != paygate_domain::PayFlow::Prepare(paygate_domain::Scene::Native) =>
@@ -428,38 +430,114 @@ pub fn required_by(pay_type: PayType) -> &'static [&'static str] {
     }
 }
 
-/// The pay codes a pay type takes: its own wallet's, and none where the payer pays on their
-/// own device (an empty string counts as absent).
-fn pay_code_of(pay_type: PayType) -> Schema {
-    let (pattern, length, description) = match pay_type {
-        PayType::Wallet => ("^88[0-9]{16}$", (18, 18), "The platform wallet's pay code."),
-        PayType::WechatMicropay => (
-            "^1[0-5][0-9]{16}$",
-            (18, 18),
-            "The payer's WeChat pay code (required).",
-        ),
-        PayType::AlipayMicropay => (
-            "^[0-9A-Za-z_-]{1,128}$",
-            (1, 128),
-            "The payer's Alipay pay code, 16-24 digits starting 25-30 (required); with \
-             scene=face, the face SDK's code (letters, digits, '_' and '-').",
-        ),
-        PayType::UnionpayMicropay => (
-            "^62[0-9]{17}$",
-            (19, 19),
-            "The payer's UnionPay pay code (required).",
-        ),
-        PayType::Auto => (
-            "^[0-9A-Za-z_-]{1,128}$",
-            (1, 128),
-            "With scene=micropay, any wallet's pay code, which picks the channel: 18 digits \
-             starting 88 (the platform wallet) or 10-15 (WeChat Pay), 16-24 digits starting \
-             25-30 (Alipay), 19 digits starting 62 (UnionPay); anything else answers 1001. \
-             With scene=face, an Alipay face SDK's code.",
-        ),
-        _ => ("^$", (0, 0), "Not taken by this pay type."),
+const WALLET_CODE: &str = "^88[0-9]{16}$";
+const WECHAT_CODE: &str = "^1[0-5][0-9]{16}$";
+const ALIPAY_CODE: &str = "^(2[5-9]|30)[0-9]{14,22}$";
+const UNIONPAY_CODE: &str = "^62[0-9]{17}$";
+const ANY_WALLETS_CODE: &str =
+    "^(88[0-9]{16}|1[0-5][0-9]{16}|(2[5-9]|30)[0-9]{14,22}|62[0-9]{17})$";
+const FACE_CODE: &str = "^[0-9A-Za-z_-]{1,128}$";
+
+/// One way a pay type is asked for: the `scene` values it takes (none: `scene` is not taken),
+/// whether `scene` must be sent, the `auth_code` it takes, and what else it requires.
+struct Way {
+    scenes: &'static [&'static str],
+    scene_required: bool,
+    code: (&'static str, (usize, usize), &'static str),
+    required: &'static [&'static str],
+}
+
+const NO_CODE: (&str, (usize, usize), &str) = ("^$", (0, 0), "Not taken by this pay type.");
+
+/// The ways of each pay type, each a branch of the document: exactly one holds for a request.
+fn ways_of(pay_type: PayType) -> Vec<Way> {
+    let way = |scenes, code| Way {
+        scenes,
+        scene_required: false,
+        code,
+        required: required_by(pay_type),
     };
-    string(pattern, length, description).into()
+    match pay_type {
+        PayType::Wallet => vec![way(
+            &["micropay"],
+            (WALLET_CODE, (18, 18), "The platform wallet's pay code."),
+        )],
+        PayType::WechatMicropay => vec![way(
+            &["micropay"],
+            (
+                WECHAT_CODE,
+                (18, 18),
+                "The payer's WeChat pay code (required).",
+            ),
+        )],
+        PayType::UnionpayMicropay => vec![way(
+            &["micropay"],
+            (
+                UNIONPAY_CODE,
+                (19, 19),
+                "The payer's UnionPay pay code (required).",
+            ),
+        )],
+        PayType::AlipayMicropay => vec![
+            way(
+                &["micropay"],
+                (
+                    ALIPAY_CODE,
+                    (16, 24),
+                    "The payer's Alipay pay code (required).",
+                ),
+            ),
+            Way {
+                scenes: &["face"],
+                scene_required: true,
+                code: (
+                    FACE_CODE,
+                    (1, 128),
+                    "The Alipay face SDK's code (required).",
+                ),
+                required: &[field::AUTH_CODE],
+            },
+        ],
+        PayType::Auto => vec![
+            Way {
+                scenes: &["native"],
+                scene_required: true,
+                code: NO_CODE,
+                required: &[],
+            },
+            Way {
+                scenes: &["micropay"],
+                scene_required: true,
+                code: (
+                    ANY_WALLETS_CODE,
+                    (16, 24),
+                    "Any wallet's pay code, which picks the channel (required).",
+                ),
+                // WeChat Pay's micropay needs the terminal's address.
+                required: &[field::AUTH_CODE, field::CLIENT_IP],
+            },
+            Way {
+                scenes: &["face"],
+                scene_required: true,
+                code: (
+                    FACE_CODE,
+                    (1, 128),
+                    "The Alipay face SDK's code (required).",
+                ),
+                required: &[field::AUTH_CODE],
+            },
+        ],
+        _ if pay_type.flow() == PayFlow::Prepare(Scene::Native) => vec![way(&["native"], NO_CODE)],
+        _ => vec![way(&[], NO_CODE)],
+    }
+}
+
+fn scene_of(way: &Way) -> Schema {
+    if way.scenes.is_empty() {
+        string("^$", (0, 0), "Not taken by this pay type.").into()
+    } else {
+        one_of_values(way.scenes, "Taken with this pay type.").into()
+    }
 }
 
 /// Which currencies go with which pay type, and the amount's decimals with the currency: two
@@ -480,28 +558,38 @@ fn amount_by_pay_type_and_currency() -> Schema {
             if currencies.is_empty() {
                 continue;
             }
-            let mut branch = ObjectBuilder::new()
-                .property(
-                    field::PAY_TYPE,
-                    one_of_values(&[pay_type.as_str()], "This pay type."),
-                )
-                .property(
-                    field::CURRENCY,
-                    one_of_values(&currencies, "Accepted with it."),
-                )
-                .property(
-                    field::TOTAL_AMOUNT,
-                    string(pattern, (1, AMOUNT_CHARS_MAX), description),
-                )
-                .property(field::AUTH_CODE, pay_code_of(*pay_type))
-                .required(field::PAY_TYPE);
-            if !currencies.contains(&"CNY") {
-                branch = branch.required(field::CURRENCY);
+            for way in ways_of(*pay_type) {
+                let (code_pattern, code_length, code_description) = way.code;
+                let mut branch = ObjectBuilder::new()
+                    .property(
+                        field::PAY_TYPE,
+                        one_of_values(&[pay_type.as_str()], "This pay type."),
+                    )
+                    .property(
+                        field::CURRENCY,
+                        one_of_values(&currencies, "Accepted with it."),
+                    )
+                    .property(
+                        field::TOTAL_AMOUNT,
+                        string(pattern, (1, AMOUNT_CHARS_MAX), description),
+                    )
+                    .property(
+                        field::AUTH_CODE,
+                        string(code_pattern, code_length, code_description),
+                    )
+                    .property(field::SCENE, scene_of(&way))
+                    .required(field::PAY_TYPE);
+                if !currencies.contains(&"CNY") {
+                    branch = branch.required(field::CURRENCY);
+                }
+                if way.scene_required {
+                    branch = branch.required(field::SCENE);
+                }
+                for name in way.required {
+                    branch = branch.required(*name);
+                }
+                branches = branches.item(branch);
             }
-            for name in required_by(*pay_type) {
-                branch = branch.required(*name);
-            }
-            branches = branches.item(branch);
         }
     }
     branches.into()
