@@ -5,7 +5,8 @@
 //! `idempotency` and `refunds` (exactly-once effects), `signing` (authentic requests and
 //! answers), `bad_input` (parameter errors that write nothing), `wallet` (money moves exactly)
 //! and `metrics`. `support` holds the builders and assertions they share. `wechat` runs issue
-//! #8's WeChat Pay flows end to end against the in-process sandbox.
+//! #8's WeChat Pay flows end to end against the in-process sandbox, `unionpay` issue #9's
+//! UnionPay flows.
 
 // Amounts in fen are written with the separator where the decimal point would be (`12_34` is
 // 12.34 yuan), which reads as money; clippy's digit grouping would hide that.
@@ -32,5 +33,6 @@ mod signing;
 mod slow_connections;
 mod smoke;
 mod support;
+mod unionpay;
 mod wallet;
 mod wechat;
