@@ -4,8 +4,9 @@
 //! The modules follow issue #2's acceptance list: `orders` (states through the API),
 //! `idempotency` and `refunds` (exactly-once effects), `signing` (authentic requests and
 //! answers), `bad_input` (parameter errors that write nothing), `wallet` (money moves exactly)
-//! and `metrics`; `aggregated` the aggregated micropay and QR code of issue #9. `support` holds the builders and assertions they share. `wechat` runs issue
-//! #8's WeChat Pay flows end to end against the in-process sandbox.
+//! and `metrics`. `support` holds the builders and assertions they share. `wechat` runs issue
+//! #8's WeChat Pay flows end to end against the in-process sandbox; `alipay` and `unionpay`
+//! issue #9's Alipay and UnionPay flows, and `aggregated` its aggregated micropay and QR code.
 
 // Amounts in fen are written with the separator where the decimal point would be (`12_34` is
 // 12.34 yuan), which reads as money; clippy's digit grouping would hide that.
@@ -33,5 +34,6 @@ mod signing;
 mod slow_connections;
 mod smoke;
 mod support;
+mod unionpay;
 mod wallet;
 mod wechat;
