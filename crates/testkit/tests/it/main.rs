@@ -5,13 +5,15 @@
 //! `idempotency` and `refunds` (exactly-once effects), `signing` (authentic requests and
 //! answers), `bad_input` (parameter errors that write nothing), `wallet` (money moves exactly)
 //! and `metrics`. `support` holds the builders and assertions they share. `wechat` runs issue
-//! #8's WeChat Pay flows end to end against the in-process sandbox.
+//! #8's WeChat Pay flows end to end against the in-process sandbox, and `alipay` issue #9's Alipay
+//! flows.
 
 // Amounts in fen are written with the separator where the decimal point would be (`12_34` is
 // 12.34 yuan), which reads as money; clippy's digit grouping would hide that.
 #![allow(clippy::inconsistent_digit_grouping)]
 
 mod admin;
+mod alipay;
 mod bad_input;
 mod consent;
 mod corrupt_rows;
