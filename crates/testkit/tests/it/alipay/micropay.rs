@@ -121,7 +121,8 @@ async fn closing_a_confirming_micropay_cancels_it_at_alipay(backend: DbBackend) 
     assert_eq!(at_alipay["trade_status"], "TRADE_CLOSED");
     let (status, _) = s.payer(&trade_no, "pay").await;
     assert_eq!(status, 409, "a cancelled charge can no longer be paid");
-    // The merchant closed it, so the merchant is not told.
+    // The merchant closed it, so the merchant is not told, even when Alipay's TRADE_CLOSED
+    // notification beats the close's answer.
     assert!(s.notification_kinds(&trade_no).await.is_empty());
     s.t.stop().await;
 }

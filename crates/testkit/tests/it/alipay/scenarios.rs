@@ -175,8 +175,39 @@ async fn closing_an_unpaid_native_order_closes_it_at_alipay(backend: DbBackend) 
     assert_eq!(at_alipay["trade_status"], "TRADE_CLOSED");
     let (status, refused) = s.payer(&trade_no, "pay").await;
     assert_eq!(status, 409, "a closed trade cannot be paid: {refused}");
-    // The merchant closed it, so the merchant is not told.
+    // The merchant closed it, so the merchant is not told, even when Alipay's TRADE_CLOSED
+    // notification beats the close's answer.
     assert!(s.notification_kinds(&trade_no).await.is_empty());
     s.t.stop().await;
 }
 both_databases!(closing_an_unpaid_native_order_closes_it_at_alipay);
+
+async fn a_trade_alipay_closes_is_closed_here_and_the_merchant_told(backend: DbBackend) {
+    let s = scene(backend).await;
+    let merchant = MerchantServer::start().await;
+    let create = alipay_order(PayType::AlipayNative, "AE2E-FAILS", "5.00", &merchant.url);
+    let trade_no =
+        s.t.client
+            .create_order(&create)
+            .await
+            .expect("create")
+            .trade_no;
+
+    // The payer's payment fails and Alipay closes the trade; its TRADE_CLOSED notification is
+    // the only news of it.
+    let (status, closed) = s.payer(&trade_no, "fail").await;
+    assert_eq!(
+        (status, &closed["trade_status"]),
+        (200, &json!("TRADE_CLOSED"))
+    );
+    s.wait_for_status(&trade_no, OrderStatus::Closed).await;
+
+    assert_eq!(s.notification_kinds(&trade_no).await, ["TRADE_CLOSED"]);
+    s.notifier().try_step().await.expect("notifier step");
+    let received = merchant.received();
+    assert_eq!(received.len(), 1, "one notification of the close");
+    assert_eq!(received[0]["trade_status"], "CLOSED");
+    assert_eq!(received[0]["notify_type"], "TRADE_CLOSED");
+    s.t.stop().await;
+}
+both_databases!(a_trade_alipay_closes_is_closed_here_and_the_merchant_told);
