@@ -1,12 +1,13 @@
 //! What Alipay (or someone posing as it) throws at us (acceptance 5), as WeChat Pay's faults
 //! do: a create whose answer never comes, settled by the status poll; notifications that are
-//! forged, for the wrong amount or account, replayed, or delivered twice. Each leaves the order
+//! forged, for the wrong amount or account, replayed, delivered twice or held behind a refund;
+//! a refund whose answer never comes, settled by the refund poll. Each leaves the order
 //! correct; each refusal is answered `fail` (so Alipay retries) and counted.
 
 use super::{alipay_order, scene, Scene, SECOND_MS};
-use crate::support::{assert_api_error, audited_steps, steps, NOTIFY_URL};
-use paygate_client::{OrderRef, QueryOrder};
-use paygate_domain::{OrderStatus, PayType, TradeNo};
+use crate::support::{assert_api_error, audited_steps, query_refund, refund_of, steps, NOTIFY_URL};
+use paygate_client::{OrderRef, QueryOrder, QueryRefund};
+use paygate_domain::{OrderStatus, PayType, RefundStatus, TradeNo};
 use paygate_testkit::{both_databases, DbBackend};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -182,3 +183,77 @@ async fn a_forged_notification_sent_first_is_refused_and_the_real_one_pays(backe
     s.t.stop().await;
 }
 both_databases!(a_forged_notification_sent_first_is_refused_and_the_real_one_pays);
+
+async fn a_timed_out_refund_is_settled_by_the_refund_poll(backend: DbBackend) {
+    let s = scene(backend).await;
+    let create = alipay_order(
+        PayType::AlipayMicropay,
+        "AF-REFUND-TIMEOUT",
+        "10.00",
+        NOTIFY_URL,
+    );
+    let trade_no = s.t.client.create_order(&create).await.unwrap().trade_no;
+    // Alipay refunds, but its answer comes after our 2 s timeout and no notification follows.
+    s.fault(json!({"fault": "timeout", "calls": 1, "delay_ms": 3_000}))
+        .await;
+    s.fault(json!({"fault": "no_callback", "out_trade_no": trade_no.as_str()}))
+        .await;
+    let refund = refund_of(&trade_no, "AF-REFUND-TIMEOUT-R1", "4.00");
+    let asked = s.t.client.refund(&refund).await.expect("refund accepted");
+    assert_eq!(asked.refund_status, RefundStatus::Processing);
+    let by = QueryRefund::RefundNo(asked.refund_no.clone());
+
+    s.step_jobs_after(5 * SECOND_MS).await;
+    let refunded = query_refund(&s.t, by).await;
+    assert_eq!(refunded.refund_status, RefundStatus::Success);
+    assert_eq!(refunded.refund_amount, crate::support::yuan("4.00"));
+    let at_alipay = s.alipay_refund(&trade_no, asked.refund_no.as_str()).await;
+    assert_eq!(at_alipay["refund_amount"], "4.00");
+    assert_eq!(s.order_status(&trade_no).await, OrderStatus::PartialRefund);
+    s.t.stop().await;
+}
+both_databases!(a_timed_out_refund_is_settled_by_the_refund_poll);
+
+async fn a_payment_notification_held_behind_a_refund_changes_nothing(backend: DbBackend) {
+    let s = scene(backend).await;
+    // A create whose answer came too late, so the status poll will learn of the payment.
+    s.fault(json!({"fault": "timeout", "calls": 1, "delay_ms": 3_000}))
+        .await;
+    let create = alipay_order(PayType::AlipayNative, "AF-LATE", "10.00", NOTIFY_URL);
+    assert_api_error(s.t.client.create_order(&create).await, "1006");
+    let by = QueryOrder::from(OrderRef::OutTradeNo(create.out_trade_no.clone()));
+    let trade_no = s.t.client.query_order(&by).await.unwrap().trade_no;
+    // Alipay holds the payment's notification until after the first refund's.
+    let late = json!({"fault": "out_of_order_callbacks", "out_trade_no": trade_no.as_str()});
+    s.fault(late).await;
+    assert_eq!(s.payer(&trade_no, "pay").await.0, 200);
+    s.step_jobs_after(5 * SECOND_MS).await;
+    assert_eq!(s.order_status(&trade_no).await, OrderStatus::Success);
+
+    let accepted_before = s.callbacks_counted("accepted").await;
+    let refund = refund_of(&trade_no, "AF-LATE-R1", "3.00");
+    let asked = s.t.client.refund(&refund).await.expect("refund accepted");
+    assert_eq!(asked.refund_status, RefundStatus::Success);
+    s.wait_until("the refund's and the payment's notifications", || async {
+        s.callbacks_counted("accepted").await - accepted_before >= 2.0
+    })
+    .await;
+
+    let order = s.query(&trade_no).await;
+    assert_eq!(order.trade_status, OrderStatus::PartialRefund);
+    assert_eq!(order.refunded_amount, Some(crate::support::yuan("3.00")));
+    assert_eq!(
+        audited_steps(&s.t, &trade_no).await,
+        steps(&[
+            ("CREATED", "WAIT_PAY", "SUBMITTED"),
+            ("WAIT_PAY", "SUCCESS", "PAID"),
+            ("SUCCESS", "PARTIAL_REFUND", "PARTIALLY_REFUNDED"),
+        ])
+    );
+    assert_eq!(
+        s.notification_kinds(&trade_no).await,
+        ["TRADE_SUCCESS", "REFUND_SUCCESS"]
+    );
+    s.t.stop().await;
+}
+both_databases!(a_payment_notification_held_behind_a_refund_changes_nothing);
