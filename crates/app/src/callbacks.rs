@@ -4,6 +4,7 @@
 //! out-of-order arrivals are harmless: every change goes through the state machine's
 //! compare-and-set, and a callback that changes nothing is still acknowledged.
 
+use crate::payments::CloseNotice;
 use crate::{App, AppError};
 use paygate_channels::{
     CallbackEvent, CallbackRefusal, CallbackReply, CallbackRequest, Channel, RefundAmount,
@@ -120,7 +121,15 @@ impl App {
             )));
         }
         let before = order.status;
-        let settled = self.settle(order, state).await?;
+        // A close the channel reports is news to the merchant, as when the status poll finds
+        // it: a failed payment, or a cancel or expiry whose notification beats our own settle.
+        // The merchant's own close, under way here, stays silent.
+        let notice = if self.merchant_is_closing(trade_no) {
+            CloseNotice::Silent
+        } else {
+            CloseNotice::Notify
+        };
+        let settled = self.settle_with(order, state, notice).await?;
         if settled.status == before {
             tracing::info!(%trade_no, status = %before, "callback changed nothing (duplicate or late)");
         }

@@ -428,6 +428,11 @@ impl App {
         by: &OrderRef,
     ) -> Result<OrderRecord, AppError> {
         let order = self.find_order(merchant, by).await?;
+        let _closing = self.merchant_closing(&order.trade_no);
+        self.close_found_order(order).await
+    }
+
+    async fn close_found_order(&self, order: OrderRecord) -> Result<OrderRecord, AppError> {
         if order.status == OrderStatus::Closed {
             return Ok(order);
         }

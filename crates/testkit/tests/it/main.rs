@@ -14,6 +14,7 @@
 
 mod admin;
 mod aggregated;
+mod alipay;
 mod bad_input;
 mod consent;
 mod corrupt_rows;
