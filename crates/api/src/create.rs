@@ -534,7 +534,8 @@ fn ways_of(pay_type: PayType) -> Vec<Way> {
 
 fn scene_of(way: &Way) -> Schema {
     if way.scenes.is_empty() {
-        string("^$", (0, 0), "Not taken by this pay type.").into()
+        // Empty counts as absent, as for every optional field.
+        one_of_values(&[""], "Not taken by this pay type.").into()
     } else {
         one_of_values(way.scenes, "Taken with this pay type.").into()
     }
