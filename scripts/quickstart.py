@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 
@@ -145,27 +146,42 @@ def main():
     expect(closed, code="SUCCESS", trade_status="CLOSED")
     print(f"closed   {closed['trade_no']}")
 
-    wechat_native(data_dir, base, merchant, out_trade_no + "W")
+    for channel, url_key, pay_type in SANDBOX_QR:
+        pay_by_qr(data_dir, base, merchant, f"{out_trade_no}-{channel}", channel, url_key, pay_type)
     print("quickstart OK")
 
 
-def wechat_native(data_dir, base, merchant, out_trade_no):
-    """A WeChat Pay QR order, paid in the sandbox that `serve` runs: the payer scans and pays,
-    WeChat Pay calls the gateway back, and the order is paid."""
+# Each channel's sandbox: its credentials file, the key of its base URL there, and a QR pay type.
+SANDBOX_QR = [
+    ("wechat", "base_url", "wechat_native"),
+    ("alipay", "gateway_url", "alipay_native"),
+    ("unionpay", "front_url", "unionpay_native"),
+]
+
+
+def sandbox_base(sandbox, key):
+    """The sandbox's base URL (where /sandbox/payer is) from the URL its credentials name."""
+    parts = urllib.parse.urlsplit(sandbox[key])
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def pay_by_qr(data_dir, base, merchant, out_trade_no, channel, url_key, pay_type):
+    """A QR order of `channel`, paid in the sandbox that `serve` runs: the payer scans and pays,
+    the channel calls the gateway back, and the order is paid."""
     try:
-        with open(f"{data_dir}/sandbox/wechat.json") as f:
+        with open(f"{data_dir}/sandbox/{channel}.json") as f:
             sandbox = json.load(f)
     except FileNotFoundError:
-        print("wechat   skipped: no sandbox (a real WeChat Pay account is configured)")
+        print(f"{channel:8} skipped: no sandbox (a real account is configured)")
         return
     order = call(base, merchant, "/api/payment/create", {
         "out_trade_no": out_trade_no, "total_amount": "8.80", "subject": "Quickstart coffee",
-        "pay_type": "wechat_native", "notify_url": "https://shop.example/notify",
+        "pay_type": pay_type, "notify_url": "https://shop.example/notify",
     })
     expect(order, code="SUCCESS", trade_status="WAIT_PAY")
-    print(f"wechat   {order['trade_no']}  code_url={order['code_url']}")
+    print(f"{channel:8} {order['trade_no']}  code_url={order['code_url']}")
     request = urllib.request.Request(
-        sandbox["base_url"] + "/sandbox/payer",
+        sandbox_base(sandbox, url_key) + "/sandbox/payer",
         data=json.dumps({"code_url": order["code_url"], "action": "pay"}).encode(),
         headers={"Content-Type": "application/json"},
     )
@@ -177,7 +193,7 @@ def wechat_native(data_dir, base, merchant, out_trade_no):
             break
         time.sleep(0.2)
     expect(paid, code="SUCCESS", trade_status="SUCCESS")
-    print(f"wechat   paid in the sandbox, called back: {paid['trade_status']} "
+    print(f"{channel:8} paid in the sandbox, called back: {paid['trade_status']} "
           f"channel_trade_no={paid['channel_trade_no']}")
 
 
