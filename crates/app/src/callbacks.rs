@@ -123,8 +123,8 @@ impl App {
         let before = order.status;
         // A close the channel reports is news to the merchant, as when the status poll finds
         // it: a failed payment, or a cancel or expiry whose notification beats our own settle.
-        // The merchant's own close, under way here, stays silent.
-        let notice = if self.merchant_is_closing(trade_no) {
+        // The merchant's own close (recorded before the channel heard of it) stays silent.
+        let notice = if order.close_requested_at_ms.is_some() {
             CloseNotice::Silent
         } else {
             CloseNotice::Notify

@@ -33,9 +33,9 @@ pub use merchants::{CreatedMerchant, Downgrade, MerchantKeys, NewMerchantInput, 
 use paygate_channels::Channel;
 use paygate_domain::secret::{MasterKey, Secret};
 use paygate_domain::sign::RsaPrivateKey;
-use paygate_domain::{PayType, TradeNo};
+use paygate_domain::PayType;
 use paygate_store::Store;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The shortest admin token accepted: a bearer token guards the operator API, so it must not be
@@ -90,28 +90,6 @@ struct Inner {
     /// Rung when this process writes a notification to the outbox, so its notifier claims it at
     /// once instead of at its next poll.
     outbox_written: tokio::sync::Notify,
-    /// Orders whose close the merchant asked for and this process is carrying out: the
-    /// channel's close notification may arrive before our own settle, and must stay silent.
-    merchant_closing: std::sync::Mutex<HashSet<TradeNo>>,
-}
-
-/// A merchant's close under way (`App::merchant_closing`); unmarked when dropped.
-struct MerchantClosing {
-    app: App,
-    trade_no: TradeNo,
-}
-
-impl Drop for MerchantClosing {
-    fn drop(&mut self) {
-        relock(&self.app.inner.merchant_closing).remove(&self.trade_no);
-    }
-}
-
-/// The set stays consistent when a holder panicked: each change is a single insert or remove.
-fn relock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 const PLATFORM_KEY_NAME: &str = "platform_rsa_private_key";
@@ -154,7 +132,6 @@ impl App {
                 settings,
                 merchant_cache: merchants::KeyCache::default(),
                 outbox_written: tokio::sync::Notify::new(),
-                merchant_closing: std::sync::Mutex::default(),
             }),
         })
     }
@@ -191,22 +168,6 @@ impl App {
 
     fn announce_outbox(&self) {
         self.inner.outbox_written.notify_one();
-    }
-
-    /// Marks a close the merchant asked for as under way until the guard is dropped (also
-    /// when the request is abandoned midway).
-    fn merchant_closing(&self, trade_no: &TradeNo) -> MerchantClosing {
-        let app = self.clone();
-        relock(&app.inner.merchant_closing).insert(trade_no.clone());
-        MerchantClosing {
-            app,
-            trade_no: trade_no.clone(),
-        }
-    }
-
-    /// Whether the merchant asked to close the order and this process is closing it.
-    fn merchant_is_closing(&self, trade_no: &TradeNo) -> bool {
-        relock(&self.inner.merchant_closing).contains(trade_no)
     }
 
     pub fn platform_public_key(&self) -> String {

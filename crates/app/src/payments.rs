@@ -428,11 +428,6 @@ impl App {
         by: &OrderRef,
     ) -> Result<OrderRecord, AppError> {
         let order = self.find_order(merchant, by).await?;
-        let _closing = self.merchant_closing(&order.trade_no);
-        self.close_found_order(order).await
-    }
-
-    async fn close_found_order(&self, order: OrderRecord) -> Result<OrderRecord, AppError> {
         if order.status == OrderStatus::Closed {
             return Ok(order);
         }
@@ -446,6 +441,11 @@ impl App {
             .channel(order.channel_pay_type())
             .ok_or_else(|| AppError::pay_type_not_enabled(order.channel_pay_type()))?
             .clone();
+        // Before the channel hears of it: its close notification may reach any process before
+        // our own settle, and must know the merchant asked for this close.
+        self.store()
+            .mark_close_requested(&order.trade_no, self.clock().now_ms())
+            .await?;
         match close_at_channel(channel.as_ref(), &order).await {
             Ok(()) => {}
             Err(ChannelError::Unknown(why)) => return Err(AppError::Busy(why)),

@@ -43,6 +43,8 @@ pub struct OrderRecord {
     /// For an aggregated (`auto`) order, the way the payer's app chose in the cashier: the
     /// order is paid, queried, closed and refunded through that way's channel.
     pub chosen_pay_type: Option<PayType>,
+    /// When the merchant asked to close the order, if it did.
+    pub close_requested_at_ms: Option<i64>,
 }
 
 impl OrderRecord {

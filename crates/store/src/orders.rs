@@ -65,6 +65,7 @@ impl NewOrder {
             updated_at_ms: new.created_at_ms,
             pay_data: None,
             chosen_pay_type: None,
+            close_requested_at_ms: None,
         }
     }
 }
@@ -116,6 +117,7 @@ pub(crate) fn order_from_row(row: &AnyRow) -> StoreResult<OrderRecord> {
             .map(|text| text.parse::<PayType>())
             .transpose()
             .map_err(|e| StoreError::Corrupt(format!("orders.chosen_pay_type: {e}")))?,
+        close_requested_at_ms: get_opt_i64(row, "close_requested_at")?,
     };
     debug_assert_order_holds(&order);
     Ok(order)
@@ -154,7 +156,8 @@ fn debug_assert_order_holds(order: &OrderRecord) {
 pub(crate) const ORDER_COLUMNS: &str = "trade_no, merchant_id, out_trade_no, pay_type, status, \
     currency, total_amount, refund_reserved, refunded_amount, subject, body, notify_url, \
     return_url, attach, buyer_id, auth_code_sha256, channel_trade_no, expire_at, \
-    requested_expire_time, paid_at, closed_at, created_at, updated_at, pay_data, chosen_pay_type";
+    requested_expire_time, paid_at, closed_at, created_at, updated_at, pay_data, chosen_pay_type, \
+    close_requested_at";
 
 /// Whether an insert made a new order, met the one already under that merchant order number,
 /// or was refused because its request's nonce was used before.
@@ -327,6 +330,20 @@ impl Store {
         .await
         .ctx("choose pay type")?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Records that the merchant asked to close the order (the first time only).
+    pub async fn mark_close_requested(&self, trade_no: &TradeNo, now_ms: i64) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE orders SET close_requested_at = $1
+             WHERE trade_no = $2 AND close_requested_at IS NULL",
+        )
+        .bind(now_ms)
+        .bind(trade_no.as_str())
+        .execute(&self.pool)
+        .await
+        .ctx("mark close requested")?;
+        Ok(())
     }
 
     /// Unpaid orders past their expiry, oldest first.
