@@ -432,7 +432,10 @@ impl App {
         self.close_found_order(order).await
     }
 
-    async fn close_found_order(&self, order: OrderRecord) -> Result<OrderRecord, AppError> {
+    pub(crate) async fn close_found_order(
+        &self,
+        order: OrderRecord,
+    ) -> Result<OrderRecord, AppError> {
         if order.status == OrderStatus::Closed {
             return Ok(order);
         }

@@ -22,7 +22,7 @@ use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
 const SAMPLES_PER_OPERATION: usize = 20;
-const MERCHANT_PATH_PREFIX: &str = "/api/payment/";
+const MERCHANT_PATH_PREFIXES: [&str; 2] = ["/api/payment/", "/api/partner/"];
 
 /// Draws values from JSON Schemas (the subset the document uses), with a fixed seed.
 struct Generator {
@@ -261,7 +261,7 @@ fn merchant_operations(doc: &Value) -> Vec<(String, Value)> {
         .as_object()
         .expect("paths")
         .iter()
-        .filter(|(path, _)| path.starts_with(MERCHANT_PATH_PREFIX))
+        .filter(|(path, _)| MERCHANT_PATH_PREFIXES.iter().any(|p| path.starts_with(p)))
         .map(|(path, item)| {
             let schema =
                 item["post"]["requestBody"]["content"]["application/json"]["schema"].clone();
@@ -277,8 +277,8 @@ async fn requests_generated_from_the_document_are_accepted(backend: DbBackend) {
     let operations = merchant_operations(&doc);
     assert_eq!(
         operations.len(),
-        5,
-        "create, query, close, refund, refund query"
+        6,
+        "create, query, close, refund, refund query, partner order status"
     );
     let merchants = Merchants::one_of_each(&t).await;
     let merchant_id_schema = doc["components"]["schemas"]["SignedFields"]["properties"]
