@@ -22,6 +22,8 @@ use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
 const SAMPLES_PER_OPERATION: usize = 20;
+/// In the order their operations are sampled: the fixed seed's draws for the payment operations
+/// stay what they were before the partner's operation joined.
 const MERCHANT_PATH_PREFIXES: [&str; 2] = ["/api/payment/", "/api/partner/"];
 
 /// Draws values from JSON Schemas (the subset the document uses), with a fixed seed.
@@ -255,13 +257,17 @@ fn refer_to_paid_order(
     }
 }
 
-/// Every merchant operation and its request schema, as the document lists them.
+/// Every merchant operation and its request schema, as the document lists them, grouped by
+/// `MERCHANT_PATH_PREFIXES`.
 fn merchant_operations(doc: &Value) -> Vec<(String, Value)> {
-    doc["paths"]
-        .as_object()
-        .expect("paths")
+    let paths = doc["paths"].as_object().expect("paths");
+    MERCHANT_PATH_PREFIXES
         .iter()
-        .filter(|(path, _)| MERCHANT_PATH_PREFIXES.iter().any(|p| path.starts_with(p)))
+        .flat_map(|prefix| {
+            paths
+                .iter()
+                .filter(move |(path, _)| path.starts_with(prefix))
+        })
         .map(|(path, item)| {
             let schema =
                 item["post"]["requestBody"]["content"]["application/json"]["schema"].clone();
