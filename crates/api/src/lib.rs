@@ -3,11 +3,11 @@
 //! JSON object, how the client writes it, and its OpenAPI schema, so the three cannot drift
 //! (mini-redis keeps a command's parse and encode together the same way).
 //!
-//! `envelope` is what every signed request and answer carries; `create`, `order_ref`, `refund`
-//! and `refund_query` are the merchant requests; `order` and `refund_view` the answers they get
-//! (and the notifications); `failure` the refusal every API shares; `admin`, `payer` and
-//! `platform` the rest. `field` spells every field name once; `fields` and `schema` are the
-//! flat-format readers and schema builders the operations share.
+//! `envelope` is what every signed request and answer carries; `create`, `order_ref`, `refund`,
+//! `refund_query` and `partner` are the merchant requests; `order` and `refund_view` the answers
+//! they get (and the notifications), `partner` its own; `failure` the refusal every API
+//! shares; `admin`, `payer` and `platform` the rest. `field` spells every field name once;
+//! `fields` and `schema` are the flat-format readers and schema builders the operations share.
 //!
 //! Requests are read by hand rather than derived, so the server refuses the first bad field in
 //! a fixed order with a message naming it (error 1001), exactly as the schema describes.
@@ -22,6 +22,7 @@ pub mod failure;
 pub mod field;
 pub mod order;
 pub mod order_ref;
+pub mod partner;
 pub mod payer;
 pub mod platform;
 pub mod refund;
@@ -33,6 +34,7 @@ pub use failure::ErrorResponse;
 pub use fields::format_time;
 pub use order::Order;
 pub use order_ref::{CloseOrder, OrderRef, QueryOrder};
+pub use partner::{PartnerOrderStatus, PartnerOrderView};
 pub use refund::Refund;
 pub use refund_query::QueryRefund;
 pub use refund_view::RefundView;
@@ -99,4 +101,5 @@ pub mod paths {
     pub const REFUND_QUERY: &str = "/api/payment/refund/query";
     pub const PLATFORM_PUBLIC_KEY: &str = "/api/platform/public-key";
     pub const WALLET_PAYCODE: &str = "/api/wallet/paycode";
+    pub const PARTNER_ORDER_STATUS: &str = "/api/partner/order-status";
 }

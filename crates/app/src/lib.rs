@@ -19,6 +19,7 @@ pub mod maintenance;
 pub mod merchants;
 pub mod notify;
 pub mod operator;
+pub mod partner;
 pub mod payments;
 mod prepare;
 pub mod refunds;

@@ -428,6 +428,15 @@ impl App {
         by: &OrderRef,
     ) -> Result<OrderRecord, AppError> {
         let order = self.find_order(merchant, by).await?;
+        self.close_found_order(order).await
+    }
+
+    /// Closes an order already found: the merchant's own close, or a partner's after-sale close
+    /// of an order never paid.
+    pub(crate) async fn close_found_order(
+        &self,
+        order: OrderRecord,
+    ) -> Result<OrderRecord, AppError> {
         if order.status == OrderStatus::Closed {
             return Ok(order);
         }

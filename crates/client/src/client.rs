@@ -4,8 +4,8 @@ use crate::envelope::{classify, fresh_nonce, sign_request, verify_response};
 use crate::{paths, ClientError};
 use paygate_api::field;
 use paygate_api::platform::PublicKeyResponse;
-use paygate_api::RefundView;
 use paygate_api::{ApiRequest, CloseOrder, CreateOrder, Order, QueryOrder, QueryRefund, Refund};
+use paygate_api::{PartnerOrderStatus, PartnerOrderView, RefundView};
 use paygate_domain::sign::{RsaPublicKey, SignKey, VerifyKey};
 use paygate_domain::MerchantId;
 use serde_json::{Map, Value};
@@ -138,6 +138,14 @@ impl Client {
     /// Succeeds once the order is closed; query it for the resulting view.
     pub async fn close_order(&self, request: &CloseOrder) -> Result<(), ClientError> {
         self.send(request).await.map(drop)
+    }
+
+    /// Reports a partner's step on an order; answers where the order then stands.
+    pub async fn report_partner_status(
+        &self,
+        request: &PartnerOrderStatus,
+    ) -> Result<PartnerOrderView, ClientError> {
+        Ok(PartnerOrderView::from_fields(self.send(request).await?)?)
     }
 
     pub async fn refund(&self, request: &Refund) -> Result<RefundView, ClientError> {

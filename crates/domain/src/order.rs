@@ -18,7 +18,8 @@ crate::text_enum! {
     }
 }
 
-/// What happened to an order.
+/// What happened to an order. A partner's after-sale close is no event of its own: it never
+/// closes a paid order, and closes an unpaid one as `Closed` does (`partner` has its rules).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderEvent {
     /// The order was handed to a channel (or the cashier) and awaits the payer.
@@ -31,8 +32,6 @@ pub enum OrderEvent {
     Closed,
     /// A refund succeeded; `fully_refunded` says whether nothing refundable remains.
     Refunded { fully_refunded: bool },
-    /// The partner closed a paid order after sale (seed 000 §5).
-    AfterSaleClosed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -58,7 +57,6 @@ impl OrderStatus {
                     S::PartialRefund
                 }
             }
-            (S::Success, E::AfterSaleClosed) => S::Closed,
             (from, event) => return Err(TransitionError { from, event }),
         };
         Ok(next)
@@ -176,7 +174,7 @@ mod tests {
     use OrderEvent as E;
     use OrderStatus as S;
 
-    const EVENTS: [OrderEvent; 7] = [
+    const EVENTS: [OrderEvent; 6] = [
         E::Submitted,
         E::PayerConfirming,
         E::Paid,
@@ -187,7 +185,6 @@ mod tests {
         E::Refunded {
             fully_refunded: true,
         },
-        E::AfterSaleClosed,
     ];
 
     /// Every (state, event) pair that is allowed, with its result; everything else is refused.
@@ -214,7 +211,6 @@ mod tests {
             },
             S::Refund,
         ),
-        (S::Success, E::AfterSaleClosed, S::Closed),
         (
             S::PartialRefund,
             E::Refunded {

@@ -40,6 +40,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<App> {
         .routes(routes!(merchant_api::close))
         .routes(routes!(merchant_api::refund))
         .routes(routes!(merchant_api::refund_query))
+        .routes(routes!(merchant_api::partner_order_status))
         .routes(routes!(ops::public_key))
         .routes(routes!(payer::paycode))
         .routes(routes!(cashier::page))

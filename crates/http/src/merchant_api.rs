@@ -5,8 +5,9 @@ use crate::signed::{Signed, SignedDeferred};
 use crate::ApiError;
 use axum::response::Response;
 use paygate_api::{CloseOrder, CreateOrder, ErrorResponse, Order, QueryOrder, QueryRefund};
-use paygate_api::{Refund, RefundView};
+use paygate_api::{PartnerOrderStatus, PartnerOrderView, Refund, RefundView};
 use paygate_app::commands::{order_ref, refund_ref};
+use paygate_app::partner::PartnerReport;
 
 /// Create an order; idempotent on `out_trade_no`.
 #[utoipa::path(post, path = "/api/payment/create", tag = "payment",
@@ -89,4 +90,26 @@ pub async fn refund_query(
         .await
         .map_err(|e| caller.fail(e))?;
     Ok(caller.ok(caller.app.refund_view(&refund, &order)))
+}
+
+/// The partner reports an order's fulfilment, receipt or after-sale close; a step the order's
+/// state does not allow answers 1004.
+#[utoipa::path(post, path = "/api/partner/order-status", tag = "partner",
+    request_body = PartnerOrderStatus,
+    responses((status = 200, body = PartnerOrderView),
+              (status = "4XX", body = ErrorResponse),
+              (status = 503, description = "1006: retry later", body = ErrorResponse)))]
+pub async fn partner_order_status(
+    Signed { caller, request }: Signed<PartnerOrderStatus>,
+) -> Result<Response, ApiError> {
+    let report = PartnerReport {
+        status: request.partner_status,
+        reported_at_secs: request.status_time,
+    };
+    let (order, partner_status) = caller
+        .app
+        .report_partner_status(&caller.merchant, &order_ref(&request.order), report)
+        .await
+        .map_err(|e| caller.fail(e))?;
+    Ok(caller.ok(PartnerOrderView::of(&order, partner_status).to_fields()))
 }

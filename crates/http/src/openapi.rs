@@ -13,7 +13,8 @@ use utoipa::OpenApi;
     tags((name = "payment"), (name = "refund"), (name = "platform"), (name = "cashier"),
          (name = "payer", description = "Called by the payer's own app, never by a merchant"),
          (name = "operations"), (name = "admin"),
-         (name = "channels", description = "Called by payment channels, in their own protocols"))
+         (name = "channels", description = "Called by payment channels, in their own protocols"),
+         (name = "partner", description = "A partner's reports on the orders it fulfils"))
 )]
 struct Base;
 
@@ -68,6 +69,7 @@ mod tests {
             ("/api/payment/close", "post"),
             ("/api/payment/refund", "post"),
             ("/api/payment/refund/query", "post"),
+            ("/api/partner/order-status", "post"),
             ("/api/platform/public-key", "get"),
             ("/api/wallet/paycode", "post"),
             ("/healthz", "get"),

@@ -14,6 +14,7 @@ mod nonces;
 mod notifications;
 mod orders;
 mod outbox;
+mod partner;
 mod paycodes;
 mod platform;
 mod refunds;
@@ -30,6 +31,7 @@ pub use nonces::{NonceOutcome, RequestNonce};
 pub use notifications::{AttemptOutcome, AttemptRecord, AttemptVerdict, NotificationRecord};
 pub use orders::{Inserted, NewOrder, OrderRecord, OrderRef};
 pub use outbox::Outbox;
+pub use partner::{PartnerStepChange, PartnerStepRecord};
 pub use paycodes::PayCodeInsert;
 pub use refunds::{
     debug_assert_refund_fits, NewRefund, RefundFinish, RefundRecord, RefundRef, RefundReservation,

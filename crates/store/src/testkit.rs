@@ -14,7 +14,7 @@ impl Store {
     /// Counts rows of a table, for tests checking that a refused request wrote nothing. The name
     /// is checked against the schema's tables, never interpolated blindly.
     pub async fn count_rows(&self, table: &str) -> StoreResult<i64> {
-        const TABLES: [&str; 15] = [
+        const TABLES: [&str; 16] = [
             "merchants",
             "orders",
             "order_transitions",
@@ -30,6 +30,7 @@ impl Store {
             "status_polls",
             "order_anomalies",
             "request_nonces",
+            "partner_order_steps",
         ];
         let table = TABLES
             .iter()

@@ -21,7 +21,7 @@ pub struct OrderTransition {
 }
 
 /// Every event, for reading audit names back.
-const EVENTS: [OrderEvent; 7] = [
+const EVENTS: [OrderEvent; 6] = [
     OrderEvent::Submitted,
     OrderEvent::PayerConfirming,
     OrderEvent::Paid,
@@ -32,7 +32,6 @@ const EVENTS: [OrderEvent; 7] = [
     OrderEvent::Refunded {
         fully_refunded: true,
     },
-    OrderEvent::AfterSaleClosed,
 ];
 
 /// The name an event is audited under.
@@ -48,7 +47,6 @@ pub fn event_name(event: OrderEvent) -> &'static str {
         OrderEvent::Refunded {
             fully_refunded: true,
         } => "FULLY_REFUNDED",
-        OrderEvent::AfterSaleClosed => "AFTER_SALE_CLOSED",
     }
 }
 
@@ -88,11 +86,7 @@ pub(crate) async fn write_transition(
         .apply(change.event)
         .map_err(|e| StoreError::Corrupt(format!("caller asked for an illegal transition: {e}")))?;
     let paid_at = (change.event == OrderEvent::Paid).then_some(change.at_ms);
-    let closed_at = matches!(
-        change.event,
-        OrderEvent::Closed | OrderEvent::AfterSaleClosed
-    )
-    .then_some(change.at_ms);
+    let closed_at = (change.event == OrderEvent::Closed).then_some(change.at_ms);
     let row = sqlx::query(
         "UPDATE orders SET status = $1, updated_at = $2,
                 paid_at = COALESCE($3, paid_at), closed_at = COALESCE($4, closed_at),

@@ -29,6 +29,7 @@ mod notify_targets;
 mod notify_verdicts;
 mod openapi_requests;
 mod orders;
+mod partner_sync;
 mod refunds;
 mod replay;
 mod signing;
