@@ -241,11 +241,14 @@ pub async fn choose(
         Ok(choice) => choice,
         Err(error) => return refused_page(&app, &trade_no, &asker, error).await,
     };
+    if choice.way == PayType::Wallet {
+        // The wallet's own page asks for the payer's confirmation and settles the way then.
+        return secured(Redirect::to(&format!(
+            "/cashier/{trade_no}/wallet{}",
+            asker.query
+        )));
+    }
     match app.cashier_choose(&trade_no, choice).await {
-        Ok(order) if choice.way == PayType::Wallet => secured(Redirect::to(&format!(
-            "/cashier/{}/wallet{}",
-            order.trade_no, asker.query
-        ))),
         Ok(order) => start_payment(&order, &asker).unwrap_or_else(|| back_to_page(&trade_no, &asker)),
         Err(AppError::OrderNotFound) => not_found(),
         Err(error) => refused_page(&app, &trade_no, &asker, error).await,

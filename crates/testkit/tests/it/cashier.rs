@@ -153,8 +153,13 @@ async fn a_cashier_order_opens_nothing_and_shows_the_ways_of_each_client(backend
         assert_eq!(page.attributes("data-status"), ["WAIT_PAY"]);
         assert_eq!(page.attributes("data-trade-no"), [trade_no.as_str()]);
     }
-    // Nothing was opened anywhere by looking.
-    let order = t.store().get_order(&TradeNo::parse(&trade_no).unwrap()).await.unwrap();
+    // WeChat's JSAPI needs its sign-in, which the cashier does not do: refused, and the payer
+    // may still choose another way.
+    let jsapi = post_form(&t, &format!("{page_path}/way"), &[("way", "wechat_jsapi")]).await;
+    assert_eq!(jsapi.status, 200);
+    assert!(jsapi.body.contains("id=\"error\""), "{}", jsapi.body);
+    // Nothing was opened anywhere by looking or by the refused way.
+    let order = t.store().get_order(&TradeNo::parse(&trade_no).unwrap()).await.unwrap().unwrap();
     assert_eq!((order.pay_data, order.chosen_pay_type), (None, None));
 
     // A concrete order shows only its own way, whatever the client.
@@ -299,7 +304,7 @@ async fn the_sandbox_pays_as_the_payer_and_the_result_returns_signed(backend: Db
     assert_eq!(fields["trade_status"], "SUCCESS");
     assert_eq!(fields["out_trade_no"], "SANDBOX-1");
     let key = VerifyKey::Md5(t.merchant.secret.clone());
-    assert_eq!(key.verify(&fields), Ok(()));
+    assert!(key.verify(&fields).is_ok());
     fields.insert("total_amount".into(), "0.01".into());
     assert!(key.verify(&fields).is_err());
 }
@@ -315,6 +320,13 @@ async fn without_a_sandbox_there_is_no_pay_as_the_payer(backend: DbBackend) {
     assert!(!page.body.contains("sandbox-pay"));
     let refused = post_form(&t, &format!("/cashier/{trade_no}/sandbox-pay"), &[]).await;
     assert_eq!(refused.status, 404);
+    let unknown = TradeNo::mint(1_795_000_000_000);
+    for path in ["", "/status", "/qr.svg", "/result"] {
+        let answer = get(&t, &format!("/cashier/{unknown}{path}"), &[]).await;
+        assert_eq!(answer.status, 404, "{path}");
+    }
+    let chosen = post_form(&t, &format!("/cashier/{unknown}/way"), &[("way", "alipay_h5")]).await;
+    assert_eq!(chosen.status, 404);
 }
 both_databases!(without_a_sandbox_there_is_no_pay_as_the_payer);
 
