@@ -156,7 +156,9 @@ impl CashierView {
             Some(Notice::Paid)
         } else if order.status == OrderStatus::Closed {
             // An order the expiry job closed says it expired; a merchant's close says closed.
-            let closed_at_expiry = order.closed_at_ms.is_some_and(|at| at >= order.expire_at_ms);
+            let closed_at_expiry = order
+                .closed_at_ms
+                .is_some_and(|at| at >= order.expire_at_ms);
             if order.close_requested_at_ms.is_none() && closed_at_expiry {
                 Some(Notice::Expired)
             } else {
@@ -283,8 +285,15 @@ impl App {
             }
         };
         if let Some(count) = choice.installments {
-            if !self.installments_of(way, &order).iter().any(|i| i.count == count) {
-                return Err(AppError::param("installments", "is not offered for this way"));
+            if !self
+                .installments_of(way, &order)
+                .iter()
+                .any(|i| i.count == count)
+            {
+                return Err(AppError::param(
+                    "installments",
+                    "is not offered for this way",
+                ));
             }
         }
         let order = if order.pay_type == PayType::Auto {
@@ -357,7 +366,10 @@ impl App {
 
     /// The merchant's `return_url` with the result signed as notifications are (DESIGN §12):
     /// the merchant verifies it with the same code. `None` when the merchant gave no URL.
-    pub async fn cashier_return_url(&self, order: &OrderRecord) -> Result<Option<String>, AppError> {
+    pub async fn cashier_return_url(
+        &self,
+        order: &OrderRecord,
+    ) -> Result<Option<String>, AppError> {
         let Some(return_url) = &order.return_url else {
             return Ok(None);
         };
@@ -475,7 +487,10 @@ mod tests {
             .map(|n| installment_plan(total, n))
             .map(|i| (i.count, i.first.minor(), i.each.minor()))
             .collect();
-        assert_eq!(plans, vec![(3, 3_334, 3_333), (6, 1_670, 1_666), (12, 837, 833)]);
+        assert_eq!(
+            plans,
+            vec![(3, 3_334, 3_333), (6, 1_670, 1_666), (12, 837, 833)]
+        );
         let small = installment_plan(Amount::from_minor(1).unwrap(), 3);
         assert_eq!((small.first.minor(), small.each.minor()), (1, 0));
     }
