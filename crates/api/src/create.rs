@@ -3,7 +3,7 @@
 use crate::field;
 use crate::fields::{insert_opt, Fields, AMOUNT_CHARS_MAX, URL_CHARS_MAX};
 use crate::schema::{
-    amount, integer_or_digits, object, one_of_values, request_schema, string, text, AMOUNT_CENTS,
+    amount, boolean, integer_or_digits, object, one_of_values, request_schema, string, text, AMOUNT_CENTS,
     AMOUNT_WHOLE, OUT_NO, PAY_CODE, TEXT_CHARS_MAX_ID, URL,
 };
 use crate::{paths, ApiRequest, FieldError};
@@ -49,20 +49,26 @@ pub struct CreateOrder {
     /// The payer's device address as the merchant saw it: required by `wechat_h5`, passed to
     /// the channel's risk checks by the others.
     pub client_ip: Option<IpAddr>,
-    /// How the payer is present: required by `auto`, `face` for a face-pay code.
+    /// How the payer is present: with `auto`, none (or `cashier`) lets the payer choose the way
+    /// in our cashier; `face` for a face-pay code.
     pub scene: Option<PayScene>,
+    /// Hides credit (credit cards, Huabei and its installments) from the payer, in our cashier
+    /// and at every channel whose protocol can say so.
+    pub disable_credit: bool,
 }
 
 paygate_domain::text_enum! {
     /// How the payer is present at an aggregated (`auto`) or pay-code order.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub enum PayScene, unknown(_text) => "must be micropay, face or native".to_owned(), String {
+    pub enum PayScene, unknown(_text) => "must be micropay, face, native or cashier".to_owned(), String {
         /// The merchant scanned the payer's pay code (B scans C).
         Micropay = "micropay",
         /// The payer confirmed by face; `auth_code` is the face SDK's code.
         Face = "face",
         /// The payer scans the merchant's QR code with any wallet's app (C scans B).
         Native = "native",
+        /// The payer chooses the way in our hosted cashier (the default of `auto`).
+        Cashier = "cashier",
     }
 }
 
@@ -77,8 +83,8 @@ pub fn pay_type_of_code(code: &AuthCode) -> PayType {
 }
 
 /// `scene` with `pay_type` and `auth_code`: `auto` becomes the pay type of the code's issuer
-/// (micropay, face) or stays `auto` for an aggregated QR (native); a scene that does not fit
-/// the pay type is refused.
+/// (micropay, face) or stays `auto` for an aggregated QR (native) and the cashier (no scene, or
+/// `cashier`); a scene that does not fit the pay type is refused.
 fn resolve_scene(
     f: &Fields<'_>,
     pay_type: PayType,
@@ -103,13 +109,19 @@ fn resolve_scene(
     };
     let unfit = || FieldError::new(field::SCENE, format!("does not fit pay_type {pay_type}"));
     let resolved = match (pay_type, scene) {
-        (PayType::Auto, None) => {
+        // A pay code without its scene is more likely a forgotten scene than a cashier order.
+        (PayType::Auto, None) if auth_code.is_some() => {
             return Err(FieldError::new(
                 field::SCENE,
-                "is required by pay_type auto (micropay, face or native)",
+                "is required with auth_code (micropay or face)",
             ))
         }
-        (PayType::Auto, Some(PayScene::Native)) => PayType::Auto,
+        (PayType::Auto, None | Some(PayScene::Native | PayScene::Cashier)) => {
+            if auth_code.is_some() {
+                return Err(FieldError::new(field::AUTH_CODE, "does not fit this scene"));
+            }
+            PayType::Auto
+        }
         (PayType::Auto, Some(_)) => match &auth_code {
             Some(code) => pay_type_of_code(code),
             None => {
@@ -122,7 +134,7 @@ fn resolve_scene(
         (PayType::AlipayMicropay, Some(PayScene::Face)) => pay_type,
         // The wallet's pay code is a micropay too.
         (PayType::Wallet, Some(PayScene::Micropay)) => pay_type,
-        (_, Some(PayScene::Face)) => return Err(unfit()),
+        (_, Some(PayScene::Face | PayScene::Cashier)) => return Err(unfit()),
         (_, Some(PayScene::Micropay)) if pay_type.flow() != PayFlow::PayCode => return Err(unfit()),
         (_, Some(PayScene::Native))
             if pay_type.flow()
@@ -158,6 +170,7 @@ impl CreateOrder {
             openid: None,
             client_ip: None,
             scene: None,
+            disable_credit: false,
         }
     }
 }
@@ -226,6 +239,7 @@ impl ApiRequest for CreateOrder {
             openid: f.text(field::OPENID, OPENID_CHARS_MAX)?.map(str::to_owned),
             client_ip: client_ip(&f)?,
             scene,
+            disable_credit: f.boolean(field::DISABLE_CREDIT)?.unwrap_or(false),
         })
     }
 
@@ -261,6 +275,9 @@ impl ApiRequest for CreateOrder {
             fields.insert(field::CLIENT_IP.into(), ip.to_string().into());
         }
         insert_opt(&mut fields, field::SCENE, self.scene.map(PayScene::as_str));
+        if self.disable_credit {
+            fields.insert(field::DISABLE_CREDIT.into(), true.into());
+        }
         fields
     }
 }
@@ -362,12 +379,14 @@ fn create_fields() -> Schema {
                 field::SCENE,
                 one_of_values(
                     &PayScene::ALL.map(PayScene::as_str),
-                    "How the payer is present. Required by pay_type auto: micropay (the pay \
-                     code in auth_code picks the channel), face (auth_code is an Alipay face \
-                     SDK's code; the order becomes alipay_micropay) or native (an aggregated QR \
-                     code whose content is the cashier link; the payer's app picks the way). \
-                     Optional with the micropay pay types (micropay; alipay_micropay also face) \
-                     and the native ones (native); refused with any other pay type.",
+                    "How the payer is present. With pay_type auto: none or cashier (a cashier \
+                     order: no channel trade is opened; pay_url is our hosted cashier, where \
+                     the payer chooses among the merchant's ways that fit their device), \
+                     micropay (the pay code in auth_code picks the channel), face (auth_code is \
+                     an Alipay face SDK's code; the order becomes alipay_micropay) or native (an \
+                     aggregated QR code whose content is the cashier link; the payer's app picks \
+                     the way). Optional with the micropay pay types (micropay; alipay_micropay \
+                     also face) and the native ones (native); refused with any other pay type.",
                 )
                 .into(),
             ),
@@ -379,6 +398,15 @@ fn create_fields() -> Schema {
                     "The payer's device IP address (for wechat_micropay the cashier terminal's); \
                      required by wechat_h5 and wechat_micropay. IPv4 as the pattern says, or \
                      IPv6 in its usual text form.",
+                )
+                .into(),
+            ),
+            (
+                field::DISABLE_CREDIT,
+                boolean(
+                    "true hides credit from the payer: no installments or credit in the \
+                     cashier, and Alipay is told disable_pay_channels=credit_group. Default \
+                     false. Part of the order: a retry must send the same value.",
                 )
                 .into(),
             ),
@@ -425,7 +453,6 @@ pub fn required_by(pay_type: PayType) -> &'static [&'static str] {
         PayType::WechatH5 => &[field::CLIENT_IP],
         PayType::AlipayMicropay | PayType::UnionpayMicropay => &[field::AUTH_CODE],
         PayType::AlipayJsapi => &[field::BUYER_ID],
-        PayType::Auto => &[field::SCENE],
         _ => &[],
     }
 }
@@ -499,6 +526,12 @@ fn ways_of(pay_type: PayType) -> Vec<Way> {
             },
         ],
         PayType::Auto => vec![
+            Way {
+                scenes: &["cashier"],
+                scene_required: false,
+                code: NO_CODE,
+                required: &[],
+            },
             Way {
                 scenes: &["native"],
                 scene_required: true,

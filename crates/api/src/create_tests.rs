@@ -223,7 +223,19 @@ fn a_face_code_makes_an_alipay_micropay_and_auto_needs_a_fitting_scene() {
     let qr = create(json!({"pay_type": "auto", "scene": "native"})).unwrap();
     assert_eq!((qr.pay_type, qr.auth_code), (PayType::Auto, None));
     for (overrides, field) in [
-        (json!({"pay_type": "auto"}), "scene"),
+        (
+            json!({"pay_type": "auto", "auth_code": "880000000000000042"}),
+            "scene",
+        ),
+        (
+            json!({"pay_type": "auto", "scene": "cashier", "auth_code": "880000000000000042"}),
+            "auth_code",
+        ),
+        (
+            json!({"pay_type": "wechat_native", "scene": "cashier"}),
+            "scene",
+        ),
+        (json!({"pay_type": "auto", "disable_credit": "yes"}), "disable_credit"),
         (
             json!({"pay_type": "auto", "scene": "micropay"}),
             "auth_code",
@@ -248,6 +260,29 @@ fn a_face_code_makes_an_alipay_micropay_and_auto_needs_a_fitting_scene() {
             "{overrides}"
         );
     }
+}
+
+#[test]
+fn auto_without_a_scene_is_a_cashier_order_and_disable_credit_round_trips() {
+    for scene in [json!(null), json!("cashier")] {
+        let cmd = create(json!({"pay_type": "auto", "scene": scene})).unwrap();
+        assert_eq!((cmd.pay_type, cmd.auth_code), (PayType::Auto, None));
+        assert!(!cmd.disable_credit);
+    }
+    for (sent, read) in [(json!(true), true), (json!("true"), true), (json!(false), false)] {
+        let cmd = create(json!({"pay_type": "auto", "disable_credit": sent})).unwrap();
+        assert_eq!(cmd.disable_credit, read, "{sent}");
+    }
+    let order = CreateOrder {
+        pay_type: PayType::Auto,
+        disable_credit: true,
+        ..minimal_order()
+    };
+    assert_eq!(order.to_fields()["disable_credit"], true);
+    assert_eq!(
+        CreateOrder::parse(&order.to_fields(), 1_795_000_000),
+        Ok(order)
+    );
 }
 
 #[test]

@@ -26,6 +26,7 @@ pub const AUTH_CODE: &str = "auth_code";
 pub const OPENID: &str = "openid";
 pub const SCENE: &str = "scene";
 pub const CLIENT_IP: &str = "client_ip";
+pub const DISABLE_CREDIT: &str = "disable_credit";
 pub const TRADE_STATUS: &str = "trade_status";
 pub const RECEIPT_AMOUNT: &str = "receipt_amount";
 pub const REFUNDED_AMOUNT: &str = "refunded_amount";

@@ -82,6 +82,18 @@ impl Fields<'_> {
         }
     }
 
+    /// A boolean, or the same as the text `true` / `false` (both are signed alike).
+    pub(crate) fn boolean(&self, name: &str) -> Result<Option<bool>, FieldError> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(Value::String(s)) if s.is_empty() => Ok(None),
+            Some(Value::String(s)) if s == "true" => Ok(Some(true)),
+            Some(Value::String(s)) if s == "false" => Ok(Some(false)),
+            Some(_) => Err(FieldError::new(name, "must be true or false")),
+        }
+    }
+
     /// `currency`, CNY when not given.
     pub(crate) fn currency(&self) -> Result<Currency, FieldError> {
         match self.text(field::CURRENCY, 3)? {

@@ -56,6 +56,15 @@ pub(crate) fn one_of_values(values: &[&str], description: &str) -> Object {
         .build()
 }
 
+/// A boolean, or the same as the text `true` / `false` (both are signed alike).
+pub(crate) fn boolean(description: &str) -> Schema {
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::Boolean))
+        .item(one_of_values(&["true", "false"], "the same, as text"))
+        .description(Some(description))
+        .into()
+}
+
 /// An integer, or the same integer as a string of digits (both are signed alike).
 pub(crate) fn integer_or_digits(description: &str) -> Schema {
     let integer = ObjectBuilder::new()

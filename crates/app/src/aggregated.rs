@@ -4,6 +4,7 @@
 //! way's channel. The payer's app decides, never the merchant, and only once: a second app
 //! opening the same code after the first chose is told which way the order is being paid.
 
+use crate::cashier::WayChoice;
 use crate::{App, AppError};
 use async_trait::async_trait;
 use paygate_channels::{
@@ -101,63 +102,24 @@ impl Channel for AggregatedQr {
 }
 
 impl App {
-    /// The payer's app opened an aggregated order's code: settles the way (once) and opens the
-    /// trade at that way's channel, answering the order with what the payer's browser needs.
-    /// Opening it again in the same app lands on the same trade.
+    /// The payer's app opened an aggregated order's code: its way is chosen in the cashier's
+    /// name (`cashier_choose`), once; opening it again in the same app lands on the same trade.
     pub async fn choose_way(
         &self,
         trade_no: &TradeNo,
         app: PayerApp,
     ) -> Result<OrderRecord, AppError> {
-        let order = self.reload(trade_no).await?;
-        let Some(wanted) = app.way() else {
+        let Some(way) = app.way() else {
             return Err(AppError::pay_type_not_enabled(PayType::WechatJsapi));
         };
-        if order.pay_type != PayType::Auto {
-            return Err(AppError::OrderStatus(format!(
-                "order {trade_no} is not an aggregated (auto) order"
-            )));
-        }
-        let merchant = self
-            .get_merchant(&order.merchant_id)
-            .await?
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the order's merchant is gone")))?;
-        if !merchant.pay_types.contains(&wanted) {
-            return Err(AppError::pay_type_not_enabled(wanted));
-        }
-        let channel = self
-            .channel(wanted)
-            .ok_or_else(|| AppError::pay_type_not_enabled(wanted))?
-            .clone();
-        let chosen_now = order.chosen_pay_type.is_none()
-            && self
-                .store()
-                .choose_pay_type(trade_no, wanted, self.clock().now_ms())
-                .await?;
-        let order = if chosen_now {
-            self.reload(trade_no).await?
-        } else {
-            order
-        };
-        match order.chosen_pay_type {
-            Some(chosen) if chosen == wanted => {}
-            Some(chosen) => {
-                return Err(AppError::OrderStatus(format!(
-                    "order {trade_no} is being paid with {chosen}"
-                )))
-            }
-            None => {
-                return Err(AppError::OrderStatus(format!(
-                    "order {trade_no} is {}",
-                    order.status
-                )))
-            }
-        }
-        if !order.status.is_unpaid_open() || order.pay_data.is_some() {
-            return Ok(order);
-        }
-        self.open_channel_trade(channel, order, Scenario::H5, None)
-            .await
+        self.cashier_choose(
+            trade_no,
+            WayChoice {
+                way,
+                installments: None,
+            },
+        )
+        .await
     }
 }
 

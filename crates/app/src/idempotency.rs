@@ -29,6 +29,10 @@ pub(crate) fn order_difference(stored: &OrderRecord, asked: &NewOrder) -> Option
             field::AUTH_CODE,
             stored.auth_code_sha256 == asked.auth_code_sha256,
         ),
+        (
+            field::DISABLE_CREDIT,
+            stored.disable_credit == asked.disable_credit,
+        ),
     ];
     same.into_iter()
         .find(|(_, equal)| !equal)

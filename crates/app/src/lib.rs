@@ -8,6 +8,7 @@
 
 pub mod aggregated;
 pub mod auth;
+pub mod cashier;
 mod callbacks;
 pub mod clock;
 pub mod commands;
@@ -88,6 +89,9 @@ struct Inner {
     clock: Arc<dyn Clock>,
     settings: AppSettings,
     merchant_cache: merchants::KeyCache,
+    /// The base URL of each in-process channel sandbox by channel name, whose payer simulator
+    /// the cashier's "pay as the payer" button asks (DESIGN §13).
+    sandbox_payers: HashMap<&'static str, String>,
     /// Rung when this process writes a notification to the outbox, so its notifier claims it at
     /// once instead of at its next poll.
     outbox_written: tokio::sync::Notify,
@@ -132,6 +136,7 @@ impl App {
                 clock,
                 settings,
                 merchant_cache: merchants::KeyCache::default(),
+                sandbox_payers: HashMap::new(),
                 outbox_written: tokio::sync::Notify::new(),
             }),
         })
@@ -147,6 +152,22 @@ impl App {
         App {
             inner: Arc::new(inner),
         }
+    }
+
+    /// Says that the channel called `channel` is an in-process sandbox at `base_url`, so the
+    /// cashier may play the payer there.
+    pub fn with_sandbox_payer(self, channel: &'static str, base_url: String) -> App {
+        let mut inner = Arc::try_unwrap(self.inner).unwrap_or_else(|_| {
+            panic!("with_sandbox_payer must be called before the app is shared");
+        });
+        inner.sandbox_payers.insert(channel, base_url);
+        App {
+            inner: Arc::new(inner),
+        }
+    }
+
+    pub(crate) fn sandbox_payer(&self, channel: &str) -> Option<&str> {
+        self.inner.sandbox_payers.get(channel).map(String::as_str)
     }
 
     pub fn store(&self) -> &Store {

@@ -55,6 +55,7 @@ fn new_order(cmd: CreateOrder, merchant_id: MerchantId, now_ms: i64, ttl_secs: i
         expire_at_ms,
         requested_expire_at_secs,
         created_at_ms: now_ms,
+        disable_credit: cmd.disable_credit,
     }
 }
 

@@ -3,9 +3,9 @@
 
 use crate::commands::{ApiRequest, CreateOrder};
 use crate::{App, AppError};
-use paygate_api::create::{pay_type_of_code, required_by};
+use paygate_api::create::{pay_type_of_code, required_by, PayScene};
 use paygate_api::field;
-use paygate_channels::{Channel, ChannelError, PrepareRequest, Scenario};
+use paygate_channels::{Channel, ChannelError, Credit, PayerOptions, PrepareRequest, Scenario};
 use paygate_domain::{OrderRecord, PayFlow, PayType, Scene};
 use std::sync::Arc;
 
@@ -28,6 +28,10 @@ pub(crate) fn scenario_of(cmd: &CreateOrder) -> Result<Option<Scenario>, AppErro
         if let Some(missing) = required.iter().find(|name| !sent.contains_key(**name)) {
             return Err(AppError::param(*missing, "is required by this pay_type"));
         }
+    }
+    // Only the aggregated QR opens its (cashier-link) code at create; a cashier order waits.
+    if cmd.pay_type == PayType::Auto && cmd.scene != Some(PayScene::Native) {
+        return Ok(None);
     }
     Ok(match cmd.pay_type.flow() {
         PayFlow::Cashier | PayFlow::PayCode => None,
@@ -62,6 +66,43 @@ impl App {
         scenario: Scenario,
         client_ip: Option<String>,
     ) -> Result<OrderRecord, AppError> {
+        let credit = if order.disable_credit {
+            Credit::Disabled
+        } else {
+            Credit::Allowed
+        };
+        let options = PayerOptions {
+            installments: None,
+            credit,
+        };
+        let return_url = order.return_url.clone();
+        self.open_trade(channel, order, scenario, client_ip, options, return_url)
+            .await
+    }
+
+    /// A trade the payer chose in our cashier: the channel's payment pages return to
+    /// `return_url` (our result page).
+    pub(crate) async fn open_cashier_trade(
+        &self,
+        channel: Arc<dyn Channel>,
+        order: OrderRecord,
+        scenario: Scenario,
+        options: PayerOptions,
+        return_url: Option<String>,
+    ) -> Result<OrderRecord, AppError> {
+        self.open_trade(channel, order, scenario, None, options, return_url)
+            .await
+    }
+
+    async fn open_trade(
+        &self,
+        channel: Arc<dyn Channel>,
+        order: OrderRecord,
+        scenario: Scenario,
+        client_ip: Option<String>,
+        payer_options: PayerOptions,
+        return_url: Option<String>,
+    ) -> Result<OrderRecord, AppError> {
         let request = PrepareRequest {
             trade_no: order.trade_no.clone(),
             merchant_id: order.merchant_id.clone(),
@@ -71,7 +112,8 @@ impl App {
             expire_at_ms: order.expire_at_ms,
             client_ip,
             notify_url: self.callback_url(channel.info().name, "pay"),
-            return_url: order.return_url.clone(),
+            return_url,
+            payer_options,
         };
         match channel.prepare(&request).await {
             Ok(data) => {

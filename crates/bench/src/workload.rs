@@ -83,6 +83,7 @@ pub(super) fn new_order(merchant: MerchantId, out_trade_no: OutTradeNo, now_ms: 
         expire_at_ms: now_ms + ORDER_TTL_MS,
         requested_expire_at_secs: None,
         created_at_ms: now_ms,
+        disable_credit: false,
     }
 }
 

@@ -23,7 +23,7 @@ pub use callback::{
     BillLine, BillLineKind, CallbackEvent, CallbackRefusal, CallbackReply, CallbackRequest,
     RefundAmount,
 };
-pub use prepare::{PrepareRequest, Prepared, Scenario};
+pub use prepare::{Credit, PayerOptions, PrepareRequest, Prepared, Scenario};
 
 /// The payer's consent to be charged, as the channel takes it. Naming an account is not
 /// consent (DESIGN §3): only a credential the payer's own wallet or app issued is.

@@ -36,6 +36,26 @@ pub struct PrepareRequest {
     /// Where the channel's payment page sends the payer's browser afterwards (H5, Web), if the
     /// merchant gave one.
     pub return_url: Option<String>,
+    /// What the payer chose in our cashier beyond the way: installments, and whether the
+    /// merchant ruled credit out.
+    pub payer_options: PayerOptions,
+}
+
+/// Whether the payer may pay on credit (credit cards, Huabei).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Credit {
+    #[default]
+    Allowed,
+    /// The merchant's `disable_credit`: told to every channel whose protocol can say it.
+    Disabled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PayerOptions {
+    /// The number of installments the payer chose up front (one of the channel's
+    /// `ChannelRules::installments`).
+    pub installments: Option<u32>,
+    pub credit: Credit,
 }
 
 /// What the merchant's page or app needs to start the payment.

@@ -135,6 +135,9 @@ pub struct ChannelRules {
     /// How long a pay-code charge may wait for the payer's confirmation (USERPAYING) before we
     /// cancel it at the channel (WeChat: query every 5 s for 30 s, then reverse).
     pub pay_code_wait_secs: i64,
+    /// The installment counts the payer may choose up front in our cashier (seed 002 分期前置):
+    /// Alipay's Huabei installments (花呗分期, `extend_params.hb_fq_num`); none elsewhere.
+    pub installments: &'static [u32],
 }
 
 /// A request the channel would refuse, told before calling it.
@@ -226,6 +229,7 @@ pub const WECHAT: ChannelRules = ChannelRules {
     bill_ready_minutes: 10 * 60,
     profit_share_receivers_max: Some(5),
     pay_code_wait_secs: 30,
+    installments: &[],
 };
 
 /// Alipay (open API), from its documentation and seed 002.
@@ -258,6 +262,7 @@ pub const ALIPAY: ChannelRules = ChannelRules {
     bill_ready_minutes: 9 * 60,
     profit_share_receivers_max: Some(10),
     pay_code_wait_secs: 30,
+    installments: &[3, 6, 12],
 };
 
 /// UnionPay's online gateway (全渠道 5.1.0), from its documentation and seed 002: a clearing day
@@ -292,6 +297,7 @@ pub const UNIONPAY: ChannelRules = ChannelRules {
     bill_ready_minutes: 9 * 60,
     profit_share_receivers_max: None,
     pay_code_wait_secs: 30,
+    installments: &[],
 };
 
 #[cfg(test)]

@@ -177,6 +177,7 @@ fn native(trade_no: &TradeNo, fen: i64) -> PrepareRequest {
         client_ip: None,
         notify_url: String::new(),
         return_url: None,
+        payer_options: Default::default(),
     }
 }
 

@@ -81,6 +81,7 @@ fn order(w: &World, trade_no: &str, scenario: Scenario) -> PrepareRequest {
         client_ip: Some("203.0.113.7".into()),
         notify_url: format!("{}/callback/wechat/pay", w.receiver.uri()),
         return_url: None,
+        payer_options: Default::default(),
     }
 }
 

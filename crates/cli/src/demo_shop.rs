@@ -228,6 +228,7 @@ async fn buy(State(shop): State<Shared>) -> Response {
         openid: None,
         client_ip: None,
         scene: None,
+        disable_credit: false,
     };
     shop.orders.lock().expect("orders lock").insert(
         out_trade_no.clone(),

@@ -45,6 +45,8 @@ pub struct OrderRecord {
     pub chosen_pay_type: Option<PayType>,
     /// When the merchant asked to close the order, if it did.
     pub close_requested_at_ms: Option<i64>,
+    /// The merchant's `disable_credit`: no credit or installments for this order's payer.
+    pub disable_credit: bool,
 }
 
 impl OrderRecord {

@@ -6,6 +6,7 @@ mod admin;
 mod bearer;
 mod callbacks;
 mod cashier;
+mod cashier_view;
 mod error;
 mod layers;
 mod merchant_api;
@@ -44,6 +45,12 @@ pub(crate) fn api_routes() -> OpenApiRouter<App> {
         .routes(routes!(ops::public_key))
         .routes(routes!(payer::paycode))
         .routes(routes!(cashier::page))
+        .routes(routes!(cashier::choose))
+        .routes(routes!(cashier::status))
+        .routes(routes!(cashier::qr))
+        .routes(routes!(cashier::result))
+        .routes(routes!(cashier::sandbox_pay))
+        .routes(routes!(cashier::asset))
         .routes(routes!(callbacks::receive))
         .routes(routes!(admin::order_notifications))
         .routes(routes!(admin::resend))

@@ -33,6 +33,7 @@ pub struct NewOrder {
     pub expire_at_ms: i64,
     pub requested_expire_at_secs: Option<i64>,
     pub created_at_ms: i64,
+    pub disable_credit: bool,
 }
 
 impl NewOrder {
@@ -66,6 +67,7 @@ impl NewOrder {
             pay_data: None,
             chosen_pay_type: None,
             close_requested_at_ms: None,
+            disable_credit: new.disable_credit,
         }
     }
 }
@@ -118,6 +120,7 @@ pub(crate) fn order_from_row(row: &AnyRow) -> StoreResult<OrderRecord> {
             .transpose()
             .map_err(|e| StoreError::Corrupt(format!("orders.chosen_pay_type: {e}")))?,
         close_requested_at_ms: get_opt_i64(row, "close_requested_at")?,
+        disable_credit: get_i64(row, "disable_credit")? != 0,
     };
     debug_assert_order_holds(&order);
     Ok(order)
@@ -157,7 +160,7 @@ pub(crate) const ORDER_COLUMNS: &str = "trade_no, merchant_id, out_trade_no, pay
     currency, total_amount, refund_reserved, refunded_amount, subject, body, notify_url, \
     return_url, attach, buyer_id, auth_code_sha256, channel_trade_no, expire_at, \
     requested_expire_time, paid_at, closed_at, created_at, updated_at, pay_data, chosen_pay_type, \
-    close_requested_at";
+    close_requested_at, disable_credit";
 
 /// Whether an insert made a new order, met the one already under that merchant order number,
 /// or was refused because its request's nonce was used before.
@@ -210,9 +213,10 @@ impl Store {
             "INSERT INTO orders (trade_no, merchant_id, out_trade_no, pay_type, status, currency,
                  total_amount, refund_reserved, refunded_amount, subject, body, notify_url,
                  return_url, attach, buyer_id, auth_code_sha256, channel_trade_no, expire_at,
-                 requested_expire_time, paid_at, closed_at, created_at, updated_at)
+                 requested_expire_time, paid_at, closed_at, created_at, updated_at,
+                 disable_credit)
              VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 0, $8, $9, $10, $11, $12, $13, $14, NULL, $15,
-                     $16, NULL, NULL, $17, $17)
+                     $16, NULL, NULL, $17, $17, $18)
              ON CONFLICT (merchant_id, out_trade_no) DO NOTHING",
         )
         .bind(order.trade_no.as_str())
@@ -232,6 +236,7 @@ impl Store {
         .bind(order.expire_at_ms)
         .bind(order.requested_expire_at_secs)
         .bind(order.created_at_ms)
+        .bind(i64::from(order.disable_credit))
         .execute(&mut *tx)
         .await
         .ctx("insert order")?

@@ -18,7 +18,7 @@ use super::gateway::{self, Answer, CallError, Gateway, Notify};
 use super::mapping::{self, MappingError, PayFailure};
 use crate::{
     BillLine, CallbackEvent, CallbackRefusal, CallbackReply, CallbackRequest, Channel,
-    ChannelError, ChannelInfo, PayOutcome, PayRequest, Payer, PrepareRequest, Prepared,
+    ChannelError, ChannelInfo, Credit, PayOutcome, PayRequest, Payer, PrepareRequest, Prepared,
     RefundOutcome, RefundRequest, Scenario, TradeState,
 };
 
@@ -80,14 +80,24 @@ impl AlipayPay {
         product_code: &str,
     ) -> Result<Value, ChannelError> {
         let now_ms = chrono::Utc::now().timestamp_millis();
-        Ok(json!({
+        let mut content = json!({
             "out_trade_no": request.trade_no.as_str(),
             "total_amount": mapping::to_yuan(request.money).map_err(unsendable)?,
             "subject": request.subject,
             "product_code": product_code,
             "timeout_express": mapping::timeout_express(now_ms, request.expire_at_ms)
                 .map_err(unsendable)?,
-        }))
+        });
+        let options = request.payer_options;
+        if options.credit == Credit::Disabled {
+            // Alipay's name for every credit method (credit cards, Huabei).
+            content["disable_pay_channels"] = json!("credit_group");
+        } else if let Some(count) = options.installments {
+            // Huabei installments the payer chose up front; the payer pays the fees.
+            content["extend_params"] =
+                json!({"hb_fq_num": count.to_string(), "hb_fq_seller_percent": "0"});
+        }
+        Ok(content)
     }
 
     async fn query_with(&self, content: Value) -> Result<Option<Answer>, ChannelError> {

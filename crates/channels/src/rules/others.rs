@@ -38,6 +38,7 @@ const BASE: ChannelRules = ChannelRules {
     bill_ready_minutes: 10 * 60,
     profit_share_receivers_max: None,
     pay_code_wait_secs: 30,
+    installments: &[],
 };
 
 /// CMB 一网通: 180 days; the fee in proportion, nothing when a refund's share rounds below the

@@ -21,6 +21,7 @@ fn prepare_request(scenario: Scenario) -> PrepareRequest {
         client_ip: Some("203.0.113.7".into()),
         notify_url: NOTIFY_URL.into(),
         return_url: Some("https://shop.example/paid?order=1".into()),
+        payer_options: Default::default(),
     }
 }
 

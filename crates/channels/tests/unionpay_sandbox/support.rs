@@ -103,6 +103,7 @@ pub fn order(trade_no: &TradeNo, scenario: Scenario, return_url: Option<&str>) -
         client_ip: None,
         notify_url: "unused: UnionPay notifies the configured backUrl".into(),
         return_url: return_url.map(str::to_owned),
+        payer_options: Default::default(),
     }
 }
 

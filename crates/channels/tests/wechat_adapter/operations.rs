@@ -29,6 +29,7 @@ fn prepare(scenario: Scenario) -> PrepareRequest {
         client_ip: Some("203.0.113.7".into()),
         notify_url: format!("{NOTIFY_BASE}/pay"),
         return_url: None,
+        payer_options: Default::default(),
     }
 }
 

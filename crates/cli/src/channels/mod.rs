@@ -75,6 +75,22 @@ impl Sandboxes {
         lines
     }
 
+    /// Each running sandbox's base URL by the name of the channel it plays, for the cashier's
+    /// "pay as the payer" (its payer simulator is `<base>/sandbox/payer`).
+    pub fn payer_bases(&self) -> Vec<(&'static str, String)> {
+        let mut bases = Vec::new();
+        if let Some(s) = &self.wechat {
+            bases.push((paygate_channels::wechat::CHANNEL_NAME, s.credentials.base_url.clone()));
+        }
+        if let Some(s) = &self.alipay {
+            bases.push((paygate_channels::alipay::CHANNEL_NAME, format!("http://{}", s.local_addr)));
+        }
+        if let Some(s) = &self.unionpay {
+            bases.push((paygate_channels::unionpay::CHANNEL_NAME, format!("http://{}", s.local_addr)));
+        }
+        bases
+    }
+
     pub async fn shutdown(self) {
         if let Some(s) = self.wechat {
             s.shutdown().await;

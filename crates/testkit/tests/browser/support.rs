@@ -46,6 +46,7 @@ pub fn cashier_request(out_trade_no: &str, return_url: Option<String>) -> Create
         openid: None,
         client_ip: None,
         scene: None,
+        disable_credit: false,
     }
 }
 

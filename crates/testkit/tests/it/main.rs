@@ -16,6 +16,7 @@ mod admin;
 mod aggregated;
 mod alipay;
 mod bad_input;
+mod cashier;
 mod consent;
 mod corrupt_rows;
 mod idempotency;
