@@ -49,6 +49,8 @@ pub struct Device {
     pub height: i64,
     pub scale: f64,
     pub mobile: bool,
+    /// The `Accept-Language` header; `None`: Chromium's own (`en-US` when headless).
+    pub language: Option<&'static str>,
 }
 
 pub const DESKTOP: Device = Device {
@@ -57,6 +59,7 @@ pub const DESKTOP: Device = Device {
     height: 800,
     scale: 1.0,
     mobile: false,
+    language: None,
 };
 
 pub const IPHONE_UA: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) \
@@ -69,6 +72,7 @@ pub const MOBILE: Device = Device {
     height: 844,
     scale: 2.0,
     mobile: true,
+    language: None,
 };
 
 /// WeChat's in-app browser on Android.
@@ -310,12 +314,20 @@ impl Session {
             let touch = SetTouchEmulationEnabledParams::new(true);
             self.page.execute(touch).await.expect("touch emulation");
         }
-        if let Some(user_agent) = device.user_agent {
-            self.page
-                .set_user_agent(SetUserAgentOverrideParams::new(user_agent))
-                .await
-                .expect("user agent override");
+        if device.user_agent.is_none() && device.language.is_none() {
+            return;
         }
+        // The language is set with the user agent, so the override names one either way.
+        let user_agent = match device.user_agent {
+            Some(user_agent) => user_agent.to_owned(),
+            None => self.page.user_agent().await.expect("the browser's user agent"),
+        };
+        let mut params = SetUserAgentOverrideParams::new(user_agent);
+        params.accept_language = device.language.map(str::to_owned);
+        self.page
+            .set_user_agent(params)
+            .await
+            .expect("user agent override");
     }
 
     /// Navigates and waits for the load event.
