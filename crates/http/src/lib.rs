@@ -6,15 +6,18 @@ mod admin;
 mod bearer;
 mod callbacks;
 mod cashier;
+pub mod cashier_session;
 mod error;
 mod layers;
 mod merchant_api;
 pub mod openapi;
 mod ops;
 mod payer;
+mod payer_pages;
 mod respond;
 mod server;
 mod signed;
+mod union_login;
 
 pub use error::ApiError;
 pub use ops::metrics_handle;
@@ -41,9 +44,13 @@ pub(crate) fn api_routes() -> OpenApiRouter<App> {
         .routes(routes!(merchant_api::refund))
         .routes(routes!(merchant_api::refund_query))
         .routes(routes!(merchant_api::partner_order_status))
+        .routes(routes!(union_login::union_login))
         .routes(routes!(ops::public_key))
         .routes(routes!(payer::paycode))
         .routes(routes!(cashier::page))
+        .routes(routes!(union_login::login))
+        .routes(routes!(cashier_session::wallet_get, cashier_session::wallet_post))
+        .routes(routes!(cashier_session::me))
         .routes(routes!(callbacks::receive))
         .routes(routes!(admin::order_notifications))
         .routes(routes!(admin::resend))

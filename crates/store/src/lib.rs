@@ -22,6 +22,7 @@ mod rows;
 #[cfg(feature = "testkit")]
 mod testkit;
 mod transitions;
+mod union_login;
 mod wallet;
 
 pub use anomalies::AnomalyRecord;
@@ -36,6 +37,7 @@ pub use paycodes::PayCodeInsert;
 pub use refunds::{
     debug_assert_refund_fits, NewRefund, RefundFinish, RefundRecord, RefundRef, RefundReservation,
 };
+pub use union_login::{CashierGrant, NewTicket, PayPasswordState, TicketRefusal, UnionUserLogin};
 pub use transitions::{event_name, OrderTransition, TransitionRecord};
 pub use wallet::{
     WalletCharge, WalletPayOutcome, WalletPayment, WalletRefundOutcome, WalletTotals,
