@@ -192,10 +192,19 @@ mod tests {
         let md5 = "0123456789abcdef0123456789abcdef";
         let cases = [
             (json!({"phone_md5": md5}), PARTNER_USER_ID),
-            (json!({"partner_user_id": "x".repeat(65), "phone_md5": md5}), PARTNER_USER_ID),
+            (
+                json!({"partner_user_id": "x".repeat(65), "phone_md5": md5}),
+                PARTNER_USER_ID,
+            ),
             (json!({"partner_user_id": "u"}), PHONE_MD5),
-            (json!({"partner_user_id": "u", "phone_md5": "13800138000"}), PHONE_MD5),
-            (json!({"partner_user_id": "u", "phone_md5": md5.to_uppercase()}), PHONE_MD5),
+            (
+                json!({"partner_user_id": "u", "phone_md5": "13800138000"}),
+                PHONE_MD5,
+            ),
+            (
+                json!({"partner_user_id": "u", "phone_md5": md5.to_uppercase()}),
+                PHONE_MD5,
+            ),
             (
                 json!({"partner_user_id": "u", "phone_md5": md5, "out_trade_no": "a b"}),
                 field::OUT_TRADE_NO,

@@ -12,7 +12,8 @@ use paygate_domain::union_login::{
     PAY_PASSWORD_FAILURES_MAX, SESSION_TTL_SECS, TICKET_TTL_SECS,
 };
 use paygate_domain::{Amount, OrderRecord, PayType, TradeNo, WalletAccountId};
-use paygate_store::{CashierGrant, NewTicket, OrderRef, Store, TicketRefusal, UnionUserLogin};
+pub use paygate_store::{CashierGrant, TicketRefusal};
+use paygate_store::{NewTicket, OrderRef, Store, UnionUserLogin};
 use rand::distributions::{Alphanumeric, DistString};
 
 /// The login link, encrypted for the partner, and how long its ticket lasts.
@@ -44,7 +45,9 @@ pub enum WalletPayRefusal {
     NotPayable(String),
     NoPassword,
     WrongPassword,
-    Locked { until_ms: i64 },
+    Locked {
+        until_ms: i64,
+    },
     InsufficientBalance,
     Failed(AppError),
 }
@@ -149,12 +152,7 @@ impl App {
         };
         let token = SessionToken::mint();
         self.store()
-            .insert_cashier_session(
-                &token.digest(),
-                &grant,
-                now,
-                now + SESSION_TTL_SECS * 1000,
-            )
+            .insert_cashier_session(&token.digest(), &grant, now, now + SESSION_TTL_SECS * 1000)
             .await?;
         Ok(Ok(CashierLogin {
             token,
@@ -233,7 +231,10 @@ impl App {
         let wallet_way = match order.pay_type {
             PayType::Wallet => true,
             PayType::Auto => {
-                enabled && order.chosen_pay_type.is_none_or(|way| way == PayType::Wallet)
+                enabled
+                    && order
+                        .chosen_pay_type
+                        .is_none_or(|way| way == PayType::Wallet)
             }
             _ => false,
         };

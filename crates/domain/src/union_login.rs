@@ -192,9 +192,13 @@ pub struct PhoneMd5(String);
 
 impl PhoneMd5 {
     pub fn parse(text: &str) -> Result<PhoneMd5, PhoneMd5Error> {
-        let shaped =
-            text.len() == 32 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        shaped.then(|| PhoneMd5(text.to_owned())).ok_or(PhoneMd5Error)
+        let shaped = text.len() == 32
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        shaped
+            .then(|| PhoneMd5(text.to_owned()))
+            .ok_or(PhoneMd5Error)
     }
 
     pub fn as_str(&self) -> &str {

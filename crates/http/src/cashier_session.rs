@@ -34,7 +34,11 @@ pub async fn wallet_way(app: &App, headers: &HeaderMap, order: &OrderRecord) -> 
     }
     match order.pay_type {
         PayType::Wallet => {}
-        PayType::Auto if order.chosen_pay_type.is_none_or(|way| way == PayType::Wallet) => {
+        PayType::Auto
+            if order
+                .chosen_pay_type
+                .is_none_or(|way| way == PayType::Wallet) =>
+        {
             let merchant = app.get_merchant(&order.merchant_id).await.ok()??;
             if !merchant.pay_types.contains(&PayType::Wallet) {
                 return None;
@@ -88,7 +92,9 @@ fn refusal_problem(refusal: WalletPayRefusal) -> Result<Problem, Response> {
         WalletPayRefusal::NotPayable(why) => Problem {
             status: StatusCode::CONFLICT,
             reason: "not-payable",
-            message: format!("此订单不能用钱包支付。This order cannot be paid from the wallet: {why}."),
+            message: format!(
+                "此订单不能用钱包支付。This order cannot be paid from the wallet: {why}."
+            ),
         },
         WalletPayRefusal::NoPassword => Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -204,7 +210,10 @@ async fn wallet_page(
 fn not_found() -> Response {
     page(
         StatusCode::NOT_FOUND,
-        Page::new("订单不存在 No such order", "<p role=\"alert\">订单不存在。No such order.</p>".into()),
+        Page::new(
+            "订单不存在 No such order",
+            "<p role=\"alert\">订单不存在。No such order.</p>".into(),
+        ),
     )
 }
 
@@ -262,7 +271,11 @@ async fn set_password(
     let first = form.new_pay_password.as_deref().unwrap_or_default();
     let again = form.new_pay_password_again.as_deref().unwrap_or_default();
     let problem = |reason, message| {
-        Some(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, reason, message))
+        Some(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            reason,
+            message,
+        ))
     };
     let Ok(password) = PayPassword::parse(first) else {
         let why = "支付密码须为 6 位数字。The pay password must be 6 digits.";
@@ -314,9 +327,13 @@ pub async fn wallet_post(
         return not_found();
     };
     if !csrf_holds(&session, &form) {
-        let body = "<p id=\"wallet-error\" role=\"alert\" data-reason=\"csrf\">页面已失效，请返回重试。\
+        let body =
+            "<p id=\"wallet-error\" role=\"alert\" data-reason=\"csrf\">页面已失效，请返回重试。\
                     This page expired; go back and try again.</p>";
-        return page(StatusCode::FORBIDDEN, Page::new("钱包支付 Pay from wallet", body.into()));
+        return page(
+            StatusCode::FORBIDDEN,
+            Page::new("钱包支付 Pay from wallet", body.into()),
+        );
     }
     if form.new_pay_password.is_some() {
         return set_password(&app, &session, &trade_no, &form).await;

@@ -49,7 +49,10 @@ pub(crate) fn api_routes() -> OpenApiRouter<App> {
         .routes(routes!(payer::paycode))
         .routes(routes!(cashier::page))
         .routes(routes!(union_login::login))
-        .routes(routes!(cashier_session::wallet_get, cashier_session::wallet_post))
+        .routes(routes!(
+            cashier_session::wallet_get,
+            cashier_session::wallet_post
+        ))
         .routes(routes!(cashier_session::me))
         .routes(routes!(callbacks::receive))
         .routes(routes!(admin::order_notifications))

@@ -128,9 +128,15 @@ mod tests {
     #[test]
     fn the_session_cookie_is_found_among_others_and_headers() {
         let mut headers = HeaderMap::new();
-        headers.append(header::COOKIE, HeaderValue::from_static("a=1; pg_cashierx=no"));
+        headers.append(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; pg_cashierx=no"),
+        );
         assert_eq!(session_cookie(&headers), None);
-        headers.append(header::COOKIE, HeaderValue::from_static("b=2; pg_cashier=tok; c=3"));
+        headers.append(
+            header::COOKIE,
+            HeaderValue::from_static("b=2; pg_cashier=tok; c=3"),
+        );
         assert_eq!(session_cookie(&headers), Some("tok"));
     }
 }

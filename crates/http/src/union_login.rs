@@ -10,9 +10,9 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use paygate_api::union_login::{UnionLogin, UnionLoginView};
 use paygate_api::ErrorResponse;
+use paygate_app::union_login::TicketRefusal;
 use paygate_app::App;
 use paygate_domain::union_login::{LoginTicket, SESSION_TTL_SECS};
-use paygate_store::TicketRefusal;
 use serde::Deserialize;
 
 /// The cashier session cookie's name.
@@ -77,7 +77,10 @@ fn refused(reason: &str, why_zh: &str, why_en: &str) -> Response {
          <p>请回到合作方应用重新进入。Please go back to the app you came from and open the \
          cashier again.</p>"
     );
-    page(StatusCode::FORBIDDEN, Page::new("登录失败 Login failed", body))
+    page(
+        StatusCode::FORBIDDEN,
+        Page::new("登录失败 Login failed", body),
+    )
 }
 
 /// Trade a login link's ticket for a cashier session: sets the `pg_cashier` cookie (HttpOnly,
@@ -102,10 +105,18 @@ pub async fn login(State(app): State<App>, Query(query): Query<TicketQuery>) -> 
             return refused("unknown", "登录链接无效。", "This login link is not valid.")
         }
         Ok(Err(TicketRefusal::Expired)) => {
-            return refused("expired", "登录链接已过期。", "This login link has expired.")
+            return refused(
+                "expired",
+                "登录链接已过期。",
+                "This login link has expired.",
+            )
         }
         Ok(Err(TicketRefusal::Used)) => {
-            return refused("used", "登录链接已使用过。", "This login link was already used.")
+            return refused(
+                "used",
+                "登录链接已使用过。",
+                "This login link was already used.",
+            )
         }
         Err(error) => {
             tracing::error!(%error, "cashier login failed");

@@ -99,7 +99,10 @@ impl Store {
 
     /// The wallet account of a partner's user, opened (empty, in CNY) at its first login; the
     /// phone digest and nickname are refreshed at each.
-    pub async fn union_user_login(&self, login: &UnionUserLogin<'_>) -> StoreResult<WalletAccountId> {
+    pub async fn union_user_login(
+        &self,
+        login: &UnionUserLogin<'_>,
+    ) -> StoreResult<WalletAccountId> {
         let mut tx = self.pool.begin().await.ctx("begin union login")?;
         let existing = sqlx::query(
             "UPDATE union_users SET phone_md5 = $1, nickname = $2, updated_at = $3

@@ -7,7 +7,6 @@ use crate::support::{balance_fen, unpaid_order, wallet_order};
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
-use paygate_app::Clock;
 use paygate_domain::sign::SignType;
 use paygate_domain::{Currency, Money, OrderStatus, PayCode, PayType, TradeNo, WalletAccountId};
 use paygate_testkit::{both_databases, create_merchant, spawn_app, spawn_app_with, DbBackend};
@@ -93,7 +92,10 @@ async fn logged_in(t: &TestApp, user: &str, out_trade_no: Option<&str>) -> Payer
 
 async fn top_up(t: &TestApp, payer: &Payer, yuan: &str) {
     let money = Money::parse(yuan, Currency::Cny).unwrap();
-    t.app.wallet_topup(&payer.account, money).await.expect("top up");
+    t.app
+        .wallet_topup(&payer.account, money)
+        .await
+        .expect("top up");
 }
 
 async fn get_page(t: &TestApp, payer: Option<&Payer>, path: &str) -> (u16, String) {
@@ -110,7 +112,8 @@ fn csrf_of(html: &str) -> String {
     re.captures(html).expect("a csrf field")[1].to_owned()
 }
 
-/// Posts the wallet form; answers (status, Location, body).
+/// Posts the wallet form with the anti-forgery token of the order's page; answers (status,
+/// Location, body).
 async fn post_wallet(
     t: &TestApp,
     payer: &Payer,
@@ -118,8 +121,17 @@ async fn post_wallet(
     fields: &[(&str, &str)],
 ) -> (u16, Option<String>, String) {
     let (_, page) = get_page(t, Some(payer), &format!("/cashier/{trade_no}/wallet")).await;
-    let csrf = csrf_of(&page);
-    let mut form: Vec<(&str, &str)> = vec![("csrf", &csrf)];
+    post_wallet_with(t, payer, trade_no, &csrf_of(&page), fields).await
+}
+
+async fn post_wallet_with(
+    t: &TestApp,
+    payer: &Payer,
+    trade_no: &TradeNo,
+    csrf: &str,
+    fields: &[(&str, &str)],
+) -> (u16, Option<String>, String) {
+    let mut form: Vec<(&str, &str)> = vec![("csrf", csrf)];
     form.extend_from_slice(fields);
     let answer = browser()
         .post(format!("{}/cashier/{trade_no}/wallet", t.base_url))
@@ -128,18 +140,33 @@ async fn post_wallet(
         .send()
         .await
         .expect("wallet answer");
-    let location = answer.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_owned());
-    (answer.status().as_u16(), location, answer.text().await.unwrap())
+    let location = answer
+        .headers()
+        .get(LOCATION)
+        .map(|v| v.to_str().unwrap().to_owned());
+    (
+        answer.status().as_u16(),
+        location,
+        answer.text().await.unwrap(),
+    )
 }
 
 async fn set_password(t: &TestApp, payer: &Payer, trade_no: &TradeNo) {
-    let fields = [("new_pay_password", PAY_PASSWORD), ("new_pay_password_again", PAY_PASSWORD)];
+    let fields = [
+        ("new_pay_password", PAY_PASSWORD),
+        ("new_pay_password_again", PAY_PASSWORD),
+    ];
     let (status, location, _) = post_wallet(t, payer, trade_no, &fields).await;
     assert_eq!(status, 303);
     assert_eq!(location.unwrap(), format!("/cashier/{trade_no}/wallet"));
 }
 
-async fn pay(t: &TestApp, payer: &Payer, trade_no: &TradeNo, password: &str) -> (u16, Option<String>, String) {
+async fn pay(
+    t: &TestApp,
+    payer: &Payer,
+    trade_no: &TradeNo,
+    password: &str,
+) -> (u16, Option<String>, String) {
     post_wallet(t, payer, trade_no, &[("pay_password", password)]).await
 }
 
@@ -153,8 +180,11 @@ async fn status_of(t: &TestApp, trade_no: &TradeNo) -> OrderStatus {
 }
 
 fn error_reason(html: &str) -> String {
-    let re = regex::Regex::new(r#"id="wallet-error" role="alert" data-reason="([a-z-]+)""#).unwrap();
-    re.captures(html).map(|c| c[1].to_owned()).unwrap_or_default()
+    let re =
+        regex::Regex::new(r#"id="wallet-error" role="alert" data-reason="([a-z-]+)""#).unwrap();
+    re.captures(html)
+        .map(|c| c[1].to_owned())
+        .unwrap_or_default()
 }
 
 async fn a_partner_decrypts_the_link_and_a_tampered_one_fails(backend: DbBackend) {
@@ -171,9 +201,13 @@ async fn a_partner_decrypts_the_link_and_a_tampered_one_fails(backend: DbBackend
     let prefix = format!("{}/cashier/login?ticket=", t.app.settings().public_url);
     let ticket = url.strip_prefix(&prefix).expect("a login URL");
     assert_eq!(ticket.len(), 43);
-    assert!(ticket.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    assert!(ticket
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
 
-    let mut bytes = base64::engine::general_purpose::STANDARD.decode(encrypted).unwrap();
+    let mut bytes = base64::engine::general_purpose::STANDARD
+        .decode(encrypted)
+        .unwrap();
     let last = bytes.len() - 1;
     bytes[last] ^= 0x01;
     let tampered = base64::engine::general_purpose::STANDARD.encode(bytes);
@@ -187,7 +221,12 @@ async fn a_partner_decrypts_the_link_and_a_tampered_one_fails(backend: DbBackend
     assert_eq!(answer.headers()[REFERRER_POLICY], "no-referrer");
     let cookie = answer.headers()[SET_COOKIE].to_str().unwrap();
     assert!(cookie.starts_with("pg_cashier="), "{cookie}");
-    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/cashier", "Max-Age=900"] {
+    for attribute in [
+        "HttpOnly",
+        "SameSite=Strict",
+        "Path=/cashier",
+        "Max-Age=900",
+    ] {
         assert!(cookie.contains(attribute), "{cookie} has {attribute}");
     }
     assert!(!cookie.contains("Secure"), "http public URL: {cookie}");
@@ -205,7 +244,10 @@ async fn refused_without_cookie(url: &str, reason: &str) {
     assert_eq!(answer.status(), 403);
     assert!(answer.headers().get(SET_COOKIE).is_none());
     let html = answer.text().await.unwrap();
-    assert!(html.contains(&format!("data-reason=\"{reason}\"")), "{html}");
+    assert!(
+        html.contains(&format!("data-reason=\"{reason}\"")),
+        "{html}"
+    );
 }
 
 async fn unknown_expired_and_reused_tickets_are_refused_without_a_cookie(backend: DbBackend) {
@@ -221,8 +263,16 @@ async fn unknown_expired_and_reused_tickets_are_refused_without_a_cookie(backend
     refused_without_cookie(&format!("{base}ticket=short"), "unknown").await;
 
     let answers = open_twice_at_once(&url).await;
-    assert_eq!(answers.iter().filter(|s| **s == 303).count(), 1, "{answers:?}");
-    assert_eq!(answers.iter().filter(|s| **s == 403).count(), 1, "{answers:?}");
+    assert_eq!(
+        answers.iter().filter(|s| **s == 303).count(),
+        1,
+        "{answers:?}"
+    );
+    assert_eq!(
+        answers.iter().filter(|s| **s == 403).count(),
+        1,
+        "{answers:?}"
+    );
     refused_without_cookie(&url, "used").await;
 
     let late = local_login_url(&t, "u-2").await;
@@ -248,18 +298,30 @@ async fn a_login_lands_on_me_without_an_order_and_bad_fields_are_refused(backend
 
     let other = create_merchant(&t.app, SignType::Md5).await;
     let fields = json!({"out_trade_no": "THEIRS-1", "total_amount": "1.00", "subject": "tea",
-                        "notify_url": "https://shop.example/notify"});
-    t.create_order_for(&other.id, fields).await.expect("their order");
+                        "notify_url": "https://shop.example/notify", "pay_type": "wallet"});
+    t.create_order_for(&other.id, fields)
+        .await
+        .expect("their order");
     let (status, body) = union_login_raw(
         &t,
         json!({"partner_user_id": "u-3", "phone_md5": PHONE_MD5, "out_trade_no": "THEIRS-1"}),
     )
     .await;
-    assert_eq!((status, body["error_code"].as_str()), (404, Some("1003")), "{body:?}");
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (404, Some("1003")),
+        "{body:?}"
+    );
 
     for (fields, named) in [
-        (json!({"partner_user_id": "u-3", "phone_md5": "13800138000"}), "phone_md5"),
-        (json!({"partner_user_id": "u-3", "phone_md5": PHONE_MD5.to_uppercase()}), "phone_md5"),
+        (
+            json!({"partner_user_id": "u-3", "phone_md5": "13800138000"}),
+            "phone_md5",
+        ),
+        (
+            json!({"partner_user_id": "u-3", "phone_md5": PHONE_MD5.to_uppercase()}),
+            "phone_md5",
+        ),
         (json!({"phone_md5": PHONE_MD5}), "partner_user_id"),
     ] {
         let (status, body) = union_login_raw(&t, fields).await;
@@ -268,9 +330,17 @@ async fn a_login_lands_on_me_without_an_order_and_bad_fields_are_refused(backend
         assert_eq!(body["error_field"], named);
     }
     // The same partner user is the same account.
-    let first = t.store().union_user_account(t.merchant_id(), "u-3").await.unwrap();
+    let first = t
+        .store()
+        .union_user_account(t.merchant_id(), "u-3")
+        .await
+        .unwrap();
     login_url(&t, "u-3", None).await;
-    let again = t.store().union_user_account(t.merchant_id(), "u-3").await.unwrap();
+    let again = t
+        .store()
+        .union_user_account(t.merchant_id(), "u-3")
+        .await
+        .unwrap();
     assert_eq!(first, again);
     assert!(first.is_some());
 }
@@ -288,14 +358,24 @@ async fn the_wallet_pays_only_with_the_right_password(backend: DbBackend) {
 
     let (status, html) = get_page(&t, Some(&payer), &format!("/cashier/{trade_no}/wallet")).await;
     assert_eq!(status, 200);
-    assert!(html.contains("id=\"new-pay-password\""), "no password yet: {html}");
-    assert!(html.contains("<span id=\"wallet-balance\">100.00</span>"), "{html}");
+    assert!(
+        html.contains("id=\"new-pay-password\""),
+        "no password yet: {html}"
+    );
+    assert!(
+        html.contains("<span id=\"wallet-balance\">100.00</span>"),
+        "{html}"
+    );
     set_password(&t, &payer, &trade_no).await;
     let (_, html) = get_page(&t, Some(&payer), &format!("/cashier/{trade_no}/wallet")).await;
     assert!(html.contains("id=\"pay-password\"") && html.contains("id=\"wallet-confirm\""));
+    let csrf = csrf_of(&html);
 
     let (status, _, html) = pay(&t, &payer, &trade_no, "000000").await;
-    assert_eq!((status, error_reason(&html).as_str()), (422, "wrong-password"));
+    assert_eq!(
+        (status, error_reason(&html).as_str()),
+        (422, "wrong-password")
+    );
     assert_eq!(balance_fen(&t, &payer.account).await, 100_00);
     assert_eq!(status_of(&t, &trade_no).await, OrderStatus::WaitPay);
 
@@ -307,14 +387,18 @@ async fn the_wallet_pays_only_with_the_right_password(backend: DbBackend) {
     let notifications = t.store().notifications_for_trade(&trade_no).await.unwrap();
     assert_eq!(notifications.len(), 1);
 
-    let (status, _, html) = pay(&t, &payer, &trade_no, PAY_PASSWORD).await;
+    let again = [("pay_password", PAY_PASSWORD)];
+    let (status, _, html) = post_wallet_with(&t, &payer, &trade_no, &csrf, &again).await;
     assert_eq!((status, error_reason(&html).as_str()), (409, "not-payable"));
     assert_eq!(balance_fen(&t, &payer.account).await, 100_00 - 12_34);
 
     let forged = browser()
         .post(format!("{}/cashier/{trade_no}/wallet", t.base_url))
         .header("Cookie", &payer.cookie)
-        .form(&[("csrf", "0".repeat(64).as_str()), ("pay_password", PAY_PASSWORD)])
+        .form(&[
+            ("csrf", "0".repeat(64).as_str()),
+            ("pay_password", PAY_PASSWORD),
+        ])
         .send()
         .await
         .unwrap();
@@ -330,7 +414,10 @@ async fn five_wrong_passwords_lock_and_short_balances_charge_nothing(backend: Db
     set_password(&t, &payer, &trade_no).await;
 
     let (status, _, html) = pay(&t, &payer, &trade_no, PAY_PASSWORD).await;
-    assert_eq!((status, error_reason(&html).as_str()), (422, "insufficient-balance"));
+    assert_eq!(
+        (status, error_reason(&html).as_str()),
+        (422, "insufficient-balance")
+    );
     assert_eq!(balance_fen(&t, &payer.account).await, 20_00);
     assert_eq!(status_of(&t, &trade_no).await, OrderStatus::WaitPay);
 
@@ -345,7 +432,12 @@ async fn five_wrong_passwords_lock_and_short_balances_charge_nothing(backend: Db
     assert_eq!(status, 423, "the right password waits out the lock");
     assert_eq!(balance_fen(&t, &payer.account).await, 120_00);
     assert_eq!(status_of(&t, &trade_no).await, OrderStatus::WaitPay);
-    assert!(t.store().notifications_for_trade(&trade_no).await.unwrap().is_empty());
+    assert!(t
+        .store()
+        .notifications_for_trade(&trade_no)
+        .await
+        .unwrap()
+        .is_empty());
 }
 both_databases!(five_wrong_passwords_lock_and_short_balances_charge_nothing);
 
@@ -358,8 +450,12 @@ async fn a_session_cannot_pay_another_merchants_order(backend: DbBackend) {
 
     let other = create_merchant(&t.app, SignType::Md5).await;
     let fields = json!({"out_trade_no": "THEIRS-2", "total_amount": "1.00", "subject": "tea",
-                        "notify_url": "https://shop.example/notify"});
-    let theirs = t.create_order_for(&other.id, fields).await.unwrap().trade_no;
+                        "notify_url": "https://shop.example/notify", "pay_type": "wallet"});
+    let theirs = t
+        .create_order_for(&other.id, fields)
+        .await
+        .unwrap()
+        .trade_no;
     let (status, html) = get_page(&t, Some(&payer), &format!("/cashier/{theirs}/wallet")).await;
     assert_eq!((status, error_reason(&html).as_str()), (409, "not-payable"));
 
@@ -367,7 +463,10 @@ async fn a_session_cannot_pay_another_merchants_order(backend: DbBackend) {
     let answer = browser()
         .post(format!("{}/cashier/{theirs}/wallet", t.base_url))
         .header("Cookie", &payer.cookie)
-        .form(&[("csrf", csrf_of(&own_page).as_str()), ("pay_password", PAY_PASSWORD)])
+        .form(&[
+            ("csrf", csrf_of(&own_page).as_str()),
+            ("pay_password", PAY_PASSWORD),
+        ])
         .send()
         .await
         .unwrap();
@@ -417,8 +516,14 @@ async fn my_pay_code_pays_a_micropay_order(backend: DbBackend) {
     assert!(html.contains("<svg"), "{html}");
 
     let code = PayCode::parse(&code).unwrap();
-    let order = t.client.create_order(&wallet_order("UL-MICRO", "8.88", &code)).await;
-    assert_eq!(order.expect("paid by the code").trade_status, OrderStatus::Success);
+    let order = t
+        .client
+        .create_order(&wallet_order("UL-MICRO", "8.88", &code))
+        .await;
+    assert_eq!(
+        order.expect("paid by the code").trade_status,
+        OrderStatus::Success
+    );
     assert_eq!(balance_fen(&t, &payer.account).await, 30_00 - 8_88);
 }
 both_databases!(my_pay_code_pays_a_micropay_order);
