@@ -76,7 +76,10 @@ pub async fn run(settings: crate::config::Settings, args: DemoShopArgs) -> anyho
     let config = config_of(&settings.data_dir, &args)?;
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let shop = DemoShop::start(config.clone(), listener).await?;
-    println!("demo shop: {} (merchant {}, gateway {})", shop.base_url, config.merchant_id, config.gateway);
+    println!(
+        "demo shop: {} (merchant {}, gateway {})",
+        shop.base_url, config.merchant_id, config.gateway
+    );
     crate::serve::shutdown_signal().await;
     shop.stop().await
 }
@@ -315,8 +318,13 @@ async fn return_page(
     let Some(order) = shop.order(&out_trade_no) else {
         return error_page(StatusCode::NOT_FOUND, "no such order in this shop");
     };
-    if query.get("total_amount").map(String::as_str) != Some(order.amount.to_major_string().as_str()) {
-        return error_page(StatusCode::BAD_REQUEST, "the amount does not match the order");
+    if query.get("total_amount").map(String::as_str)
+        != Some(order.amount.to_major_string().as_str())
+    {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "the amount does not match the order",
+        );
     }
     let (status, text) = status_of(&order);
     let out_trade_no = escape(&out_trade_no);

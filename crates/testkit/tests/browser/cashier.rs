@@ -35,13 +35,25 @@ async fn a_desktop_payer_scans_the_qr_code_and_the_page_follows_to_success(backe
     b.goto(&pay_url(&order)).await;
     b.wait_for("main#cashier").await;
     let main = "main#cashier";
-    assert_eq!(b.attr(main, "data-trade-no").await.as_deref(), Some(trade_no.as_str()));
-    assert_eq!(b.attr(main, "data-status").await.as_deref(), Some("WAIT_PAY"));
-    assert_eq!(b.attr(main, "data-client").await.as_deref(), Some("desktop"));
+    assert_eq!(
+        b.attr(main, "data-trade-no").await.as_deref(),
+        Some(trade_no.as_str())
+    );
+    assert_eq!(
+        b.attr(main, "data-status").await.as_deref(),
+        Some("WAIT_PAY")
+    );
+    assert_eq!(
+        b.attr(main, "data-client").await.as_deref(),
+        Some("desktop")
+    );
     assert!(b.text("#amount").await.contains(AMOUNT));
     assert!(b.text("#subject").await.contains("Browser mug"));
     let expire_at: Option<String> = b.attr("#countdown", "data-expire-at-ms").await;
-    let expire_at: i64 = expire_at.expect("a countdown").parse().expect("milliseconds");
+    let expire_at: i64 = expire_at
+        .expect("a countdown")
+        .parse()
+        .expect("milliseconds");
     assert!(expire_at > chrono::Utc::now().timestamp_millis());
     assert_eq!(channel_ways(&b).await, DESKTOP_WAYS);
 
@@ -73,10 +85,16 @@ async fn a_desktop_payer_scans_the_qr_code_and_the_page_follows_to_success(backe
     );
 
     // The way back to the merchant carries signed parameters the merchant can check.
-    let link = b.attr("a#return-link", "href").await.expect("a return link");
+    let link = b
+        .attr("a#return-link", "href")
+        .await
+        .expect("a return link");
     assert!(link.starts_with(&format!("{}?", site.url)), "{link}");
     let fields = query_fields(&link);
-    t.client.verify(&fields).await.expect("signed by the gateway");
+    t.client
+        .verify(&fields)
+        .await
+        .expect("signed by the gateway");
     assert_eq!(fields["out_trade_no"], "BRDESK0001");
     assert_eq!(fields["trade_no"], trade_no.as_str());
     assert_eq!(fields["total_amount"], AMOUNT);
@@ -108,7 +126,10 @@ async fn a_mobile_payer_pays_on_the_channels_h5_page_and_comes_back(backend: DbB
     b.click(&way_button("alipay_h5")).await;
     // Alipay's (sandbox) payment page, where the payer confirms.
     let alipay = t.alipay.clone().expect("the Alipay sandbox runs");
-    let alipay_root = alipay.gateway_url.trim_end_matches("/gateway.do").to_owned();
+    let alipay_root = alipay
+        .gateway_url
+        .trim_end_matches("/gateway.do")
+        .to_owned();
     let pay_button = "form[action=\"/sandbox/cashier/pay\"] button";
     b.wait_for(pay_button).await;
     assert!(b.url().await.starts_with(&alipay_root), "{}", b.url().await);

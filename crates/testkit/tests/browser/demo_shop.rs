@@ -4,7 +4,9 @@
 use crate::harness::{self, DESKTOP};
 use crate::support::with_sandboxes;
 use paygate::demo_shop::{DemoShop, DemoShopConfig};
-use paygate_testkit::{both_databases, sign_key_of, spawn_app_with, DbBackend, TestOptions, Workers};
+use paygate_testkit::{
+    both_databases, sign_key_of, spawn_app_with, DbBackend, TestOptions, Workers,
+};
 
 async fn the_demo_shop_sells_through_the_cashier_and_shows_paid_from_the_notification(
     backend: DbBackend,
@@ -34,7 +36,9 @@ async fn the_demo_shop_sells_through_the_cashier_and_shows_paid_from_the_notific
     b.click("main#product #buy").await;
     b.wait_for("main#cashier").await;
     assert!(
-        b.url().await.starts_with(&format!("{}/cashier/", t.base_url)),
+        b.url()
+            .await
+            .starts_with(&format!("{}/cashier/", t.base_url)),
         "{}",
         b.url().await
     );
@@ -47,7 +51,10 @@ async fn the_demo_shop_sells_through_the_cashier_and_shows_paid_from_the_notific
     // The result page sends the payer back to the shop, which checks the signed parameters and
     // shows the order as paid once the notification has come.
     b.wait_for("main#order #return-verified").await;
-    assert!(b.url().await.starts_with(&format!("{}/return?", shop.base_url)));
+    assert!(b
+        .url()
+        .await
+        .starts_with(&format!("{}/return?", shop.base_url)));
     b.wait_for("main#order[data-status=\"paid\"]").await;
     assert_eq!(b.text("#order-status").await, "paid");
     let out_trade_no = b

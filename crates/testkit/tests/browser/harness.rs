@@ -320,7 +320,11 @@ impl Session {
         // The language is set with the user agent, so the override names one either way.
         let user_agent = match device.user_agent {
             Some(user_agent) => user_agent.to_owned(),
-            None => self.page.user_agent().await.expect("the browser's user agent"),
+            None => self
+                .page
+                .user_agent()
+                .await
+                .expect("the browser's user agent"),
         };
         let mut params = SetUserAgentOverrideParams::new(user_agent);
         params.accept_language = device.language.map(str::to_owned);
@@ -341,14 +345,17 @@ impl Session {
     /// The value of a JavaScript expression, or `None` while the page cannot answer (e.g. in
     /// the middle of a navigation).
     pub async fn try_eval<T: serde::de::DeserializeOwned>(&self, expression: &str) -> Option<T> {
+        // Sent back as JSON text, so `null` and `undefined` arrive as values too.
+        let wrapped = format!("JSON.stringify(({expression}) ?? null)");
         let evaluated = tokio::time::timeout(Duration::from_secs(2), async {
-            self.page.evaluate_expression(expression).await
+            self.page.evaluate_expression(wrapped).await
         })
         .await;
-        match evaluated {
-            Ok(Ok(result)) => result.into_value().ok(),
-            _ => None,
-        }
+        let text: String = match evaluated {
+            Ok(Ok(result)) => result.into_value().ok()?,
+            _ => return None,
+        };
+        serde_json::from_str(&text).ok()
     }
 
     pub async fn eval<T: serde::de::DeserializeOwned>(&self, expression: &str) -> T {

@@ -59,7 +59,10 @@ pub async fn create(t: &TestApp, request: &CreateOrder) -> Order {
 
 /// The order's cashier link, as create answered it.
 pub fn pay_url(order: &Order) -> String {
-    order.pay_url.clone().expect("a cashier order has a pay_url")
+    order
+        .pay_url
+        .clone()
+        .expect("a cashier order has a pay_url")
 }
 
 pub fn trade_no(order: &Order) -> TradeNo {
