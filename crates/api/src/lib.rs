@@ -28,6 +28,7 @@ pub mod platform;
 pub mod refund;
 pub mod refund_query;
 pub mod refund_view;
+pub mod union_login;
 
 pub use create::CreateOrder;
 pub use failure::ErrorResponse;
@@ -102,4 +103,5 @@ pub mod paths {
     pub const PLATFORM_PUBLIC_KEY: &str = "/api/platform/public-key";
     pub const WALLET_PAYCODE: &str = "/api/wallet/paycode";
     pub const PARTNER_ORDER_STATUS: &str = "/api/partner/order-status";
+    pub const UNION_LOGIN: &str = "/api/union-login";
 }

@@ -25,6 +25,7 @@ pub mod payments;
 mod prepare;
 pub mod refunds;
 pub mod secrets;
+pub mod union_login;
 pub mod views;
 pub mod wallet;
 

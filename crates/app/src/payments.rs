@@ -241,7 +241,7 @@ impl App {
     /// Charges a payer who has consented (a pay code) and settles the order by the channel's
     /// answer. The status poll is scheduled before the call, so a crash between
     /// the channel's charge and our state change is found out by a query, not by the payer.
-    async fn charge_now(
+    pub(crate) async fn charge_now(
         &self,
         channel: Arc<dyn Channel>,
         order: OrderRecord,

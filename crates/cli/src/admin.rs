@@ -60,6 +60,13 @@ pub enum MerchantCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Show the merchant's union-login key (64 hex characters: the AES-256-GCM key that
+    /// decrypts `encrypted_url` of POST /api/union-login), creating it if the merchant has none.
+    UnionLoginKey {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -106,7 +113,7 @@ fn app_error(error: paygate_app::AppError) -> anyhow::Error {
     anyhow::anyhow!("{error}")
 }
 
-fn print_credentials(created: &CreatedMerchant, json: bool) {
+fn print_credentials(created: &CreatedMerchant, union_login_key: &str, json: bool) {
     if json {
         let value = serde_json::json!({
             "merchant_id": created.id.as_str(),
@@ -114,6 +121,7 @@ fn print_credentials(created: &CreatedMerchant, json: bool) {
             "secret": created.secret,
             "rsa_private_key": created.rsa_private_key,
             "rsa_public_key": created.rsa_public_key,
+            "union_login_key": union_login_key,
         });
         println!("{value}");
         return;
@@ -124,6 +132,7 @@ fn print_credentials(created: &CreatedMerchant, json: bool) {
     if let Some(key) = &created.rsa_private_key {
         println!("rsa_private_key={key}");
     }
+    println!("union_login_key={union_login_key}");
 }
 
 fn merchant_id(text: &str) -> anyhow::Result<MerchantId> {
@@ -158,7 +167,8 @@ pub async fn merchant(settings: Settings, command: MerchantCommand) -> anyhow::R
                 },
             };
             let created = app.create_merchant(input).await.map_err(app_error)?;
-            print_credentials(&created, json);
+            let key = app.union_login_key(&created.id).await.map_err(app_error)?;
+            print_credentials(&created, &key.to_hex(), json);
         }
         MerchantCommand::Show { id, json } => {
             let record = app
@@ -191,7 +201,20 @@ pub async fn merchant(settings: Settings, command: MerchantCommand) -> anyhow::R
                 .rotate_merchant_key(&merchant_id(&id)?, input)
                 .await
                 .map_err(app_error)?;
-            print_credentials(&created, json);
+            let key = app.union_login_key(&created.id).await.map_err(app_error)?;
+            print_credentials(&created, &key.to_hex(), json);
+        }
+        MerchantCommand::UnionLoginKey { id, json } => {
+            let key = app
+                .union_login_key(&merchant_id(&id)?)
+                .await
+                .map_err(app_error)?;
+            if json {
+                let value = serde_json::json!({"merchant_id": id, "union_login_key": key.to_hex()});
+                println!("{value}");
+            } else {
+                println!("union_login_key={}", key.to_hex());
+            }
         }
     }
     Ok(())

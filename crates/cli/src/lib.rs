@@ -8,6 +8,7 @@
 
 pub mod channels;
 pub mod config;
+pub mod demo_shop;
 pub mod sandbox;
 pub mod serve;
 pub mod startup;

@@ -6,7 +6,7 @@
 mod admin;
 
 // Imported at the root so the commands' `crate::config` and `crate::wiring` name the library's.
-use paygate::{config, sandbox, serve, wiring};
+use paygate::{config, demo_shop, sandbox, serve, wiring};
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -38,6 +38,9 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:0")]
         listen: std::net::SocketAddr,
     },
+    /// Run a tiny merchant web shop against a gateway (by default the demo merchant of a local
+    /// `paygate serve`): product page, cashier, notification, paid order.
+    DemoShop(demo_shop::DemoShopArgs),
     /// Apply database migrations and exit.
     Migrate,
     /// Manage merchants.
@@ -76,6 +79,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve => serve::run(settings).await,
             Command::Sandbox { listen } => sandbox::run(settings, listen).await,
+            Command::DemoShop(args) => demo_shop::run(settings, args).await,
             Command::Migrate => wiring::open_store(&settings).await.map(|_| {
                 println!("migrations applied");
             }),

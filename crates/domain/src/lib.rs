@@ -20,6 +20,7 @@ pub mod schedule;
 pub mod secret;
 pub mod sign;
 mod text_enum;
+pub mod union_login;
 pub mod untrusted;
 
 pub use channel_code::{

@@ -7,15 +7,18 @@ mod bearer;
 mod callbacks;
 mod cashier;
 mod cashier_view;
+pub mod cashier_session;
 mod error;
 mod layers;
 mod merchant_api;
 pub mod openapi;
 mod ops;
 mod payer;
+mod payer_pages;
 mod respond;
 mod server;
 mod signed;
+mod union_login;
 
 pub use error::ApiError;
 pub use ops::metrics_handle;
@@ -42,6 +45,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<App> {
         .routes(routes!(merchant_api::refund))
         .routes(routes!(merchant_api::refund_query))
         .routes(routes!(merchant_api::partner_order_status))
+        .routes(routes!(union_login::union_login))
         .routes(routes!(ops::public_key))
         .routes(routes!(payer::paycode))
         .routes(routes!(cashier::page))
@@ -51,6 +55,12 @@ pub(crate) fn api_routes() -> OpenApiRouter<App> {
         .routes(routes!(cashier::result))
         .routes(routes!(cashier::sandbox_pay))
         .routes(routes!(cashier::asset))
+        .routes(routes!(union_login::login))
+        .routes(routes!(
+            cashier_session::wallet_get,
+            cashier_session::wallet_post
+        ))
+        .routes(routes!(cashier_session::me))
         .routes(routes!(callbacks::receive))
         .routes(routes!(admin::order_notifications))
         .routes(routes!(admin::resend))

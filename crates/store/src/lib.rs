@@ -22,6 +22,7 @@ mod rows;
 #[cfg(feature = "testkit")]
 mod testkit;
 mod transitions;
+mod union_login;
 mod wallet;
 
 pub use anomalies::AnomalyRecord;
@@ -37,6 +38,7 @@ pub use refunds::{
     debug_assert_refund_fits, NewRefund, RefundFinish, RefundRecord, RefundRef, RefundReservation,
 };
 pub use transitions::{event_name, OrderTransition, TransitionRecord};
+pub use union_login::{CashierGrant, NewTicket, PayPasswordState, TicketRefusal, UnionUserLogin};
 pub use wallet::{
     WalletCharge, WalletPayOutcome, WalletPayment, WalletRefundOutcome, WalletTotals,
 };

@@ -37,6 +37,7 @@ mod signing;
 mod slow_connections;
 mod smoke;
 mod support;
+mod union_login;
 mod unionpay;
 mod wallet;
 mod wechat;
