@@ -256,10 +256,18 @@ async fn load_page(
     Ok(PageLoad { first_byte, total })
 }
 
-/// The pay type of the benchmark's orders.
-const CASHIER_PAY_TYPE: PayType = PayType::Wallet;
-/// What the benchmark's merchant has enabled.
-const ENABLED: &[PayType] = &[PayType::Wallet];
+/// The benchmark's orders are cashier orders (`auto`, no scene): their page lists the ways.
+const CASHIER_PAY_TYPE: PayType = PayType::Auto;
+/// What the benchmark's merchant has enabled: every way a desktop or a phone is offered.
+const ENABLED: &[PayType] = &[
+    PayType::Wallet,
+    PayType::WechatNative,
+    PayType::WechatH5,
+    PayType::AlipayNative,
+    PayType::AlipayH5,
+    PayType::UnionpayNative,
+    PayType::UnionpayH5,
+];
 
 async fn create_orders(target: &Target, count: u32) -> anyhow::Result<Vec<TradeNo>> {
     let money = Money::parse("12.34", Currency::Cny).expect("a valid amount");
