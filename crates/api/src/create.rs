@@ -3,8 +3,8 @@
 use crate::field;
 use crate::fields::{insert_opt, Fields, AMOUNT_CHARS_MAX, URL_CHARS_MAX};
 use crate::schema::{
-    amount, boolean, integer_or_digits, object, one_of_values, request_schema, string, text, AMOUNT_CENTS,
-    AMOUNT_WHOLE, OUT_NO, PAY_CODE, TEXT_CHARS_MAX_ID, URL,
+    amount, boolean, integer_or_digits, object, one_of_values, request_schema, string, text,
+    AMOUNT_CENTS, AMOUNT_WHOLE, OUT_NO, PAY_CODE, TEXT_CHARS_MAX_ID, URL,
 };
 use crate::{paths, ApiRequest, FieldError};
 use chrono::{DateTime, Utc};

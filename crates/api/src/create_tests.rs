@@ -235,7 +235,10 @@ fn a_face_code_makes_an_alipay_micropay_and_auto_needs_a_fitting_scene() {
             json!({"pay_type": "wechat_native", "scene": "cashier"}),
             "scene",
         ),
-        (json!({"pay_type": "auto", "disable_credit": "yes"}), "disable_credit"),
+        (
+            json!({"pay_type": "auto", "disable_credit": "yes"}),
+            "disable_credit",
+        ),
         (
             json!({"pay_type": "auto", "scene": "micropay"}),
             "auth_code",
@@ -269,7 +272,11 @@ fn auto_without_a_scene_is_a_cashier_order_and_disable_credit_round_trips() {
         assert_eq!((cmd.pay_type, cmd.auth_code), (PayType::Auto, None));
         assert!(!cmd.disable_credit);
     }
-    for (sent, read) in [(json!(true), true), (json!("true"), true), (json!(false), false)] {
+    for (sent, read) in [
+        (json!(true), true),
+        (json!("true"), true),
+        (json!(false), false),
+    ] {
         let cmd = create(json!({"pay_type": "auto", "disable_credit": sent})).unwrap();
         assert_eq!(cmd.disable_credit, read, "{sent}");
     }

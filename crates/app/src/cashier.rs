@@ -156,7 +156,9 @@ impl CashierView {
             Some(Notice::Paid)
         } else if order.status == OrderStatus::Closed {
             // An order the expiry job closed says it expired; a merchant's close says closed.
-            let closed_at_expiry = order.closed_at_ms.is_some_and(|at| at >= order.expire_at_ms);
+            let closed_at_expiry = order
+                .closed_at_ms
+                .is_some_and(|at| at >= order.expire_at_ms);
             if order.close_requested_at_ms.is_none() && closed_at_expiry {
                 Some(Notice::Expired)
             } else {
@@ -244,7 +246,7 @@ impl App {
         trade_no: &TradeNo,
         choice: WayChoice,
     ) -> Result<OrderRecord, AppError> {
-        let order = self.reload(trade_no).await?;
+        let order = self.payer_order(trade_no).await?;
         if !order.status.is_unpaid_open() || self.clock().now_ms() >= order.expire_at_ms {
             return Err(AppError::OrderStatus(format!(
                 "order {trade_no} is {}",
@@ -265,9 +267,33 @@ impl App {
             Some(channel) if offered => channel.clone(),
             _ => return Err(AppError::pay_type_not_enabled(way)),
         };
+        // A concrete order's trade was opened at create: the payer pays that one.
+        if order.pay_type != PayType::Auto && order.pay_data.is_some() {
+            return Ok(order);
+        }
+        let scenario = match way.flow() {
+            PayFlow::Prepare(Scene::Native) => Some(Scenario::Native),
+            PayFlow::Prepare(Scene::H5) => Some(Scenario::H5),
+            PayFlow::Prepare(Scene::Web) => Some(Scenario::Web),
+            // The wallet confirms on its own page, with the payer's consent.
+            PayFlow::Cashier => None,
+            // JSAPI needs the payer's openid from WeChat's sign-in, which the cashier does not
+            // do; an app or pay-code way has no browser to pay in. Refused before settling, so
+            // the payer can still choose another way.
+            PayFlow::Prepare(Scene::Jsapi | Scene::App) | PayFlow::PayCode => {
+                return Err(AppError::pay_type_not_enabled(way))
+            }
+        };
         if let Some(count) = choice.installments {
-            if !self.installments_of(way, &order).iter().any(|i| i.count == count) {
-                return Err(AppError::param("installments", "is not offered for this way"));
+            if !self
+                .installments_of(way, &order)
+                .iter()
+                .any(|i| i.count == count)
+            {
+                return Err(AppError::param(
+                    "installments",
+                    "is not offered for this way",
+                ));
             }
         }
         let order = if order.pay_type == PayType::Auto {
@@ -275,13 +301,8 @@ impl App {
         } else {
             order
         };
-        let scenario = match way.flow() {
-            PayFlow::Prepare(Scene::Native) => Scenario::Native,
-            PayFlow::Prepare(Scene::H5) => Scenario::H5,
-            PayFlow::Prepare(Scene::Web) => Scenario::Web,
-            // The wallet confirms on its own page; JSAPI needs the payer's openid, which needs
-            // WeChat's sign-in, and an app way has no browser.
-            _ => return Ok(order),
+        let Some(scenario) = scenario else {
+            return Ok(order);
         };
         if order.pay_data.is_some() || !order.status.is_unpaid_open() {
             return Ok(order);
@@ -325,6 +346,14 @@ impl App {
         }
     }
 
+    /// The order a payer's request names; `OrderNotFound` when there is none.
+    async fn payer_order(&self, trade_no: &TradeNo) -> Result<OrderRecord, AppError> {
+        self.store()
+            .get_order(trade_no)
+            .await?
+            .ok_or(AppError::OrderNotFound)
+    }
+
     /// Where channel payment pages send the payer back: our result page.
     pub fn cashier_result_url(&self, trade_no: &TradeNo) -> String {
         format!("{}/cashier/{trade_no}/result", self.settings().public_url)
@@ -332,12 +361,15 @@ impl App {
 
     /// The order's status for the page's polling.
     pub async fn cashier_status(&self, trade_no: &TradeNo) -> Result<OrderStatus, AppError> {
-        Ok(self.reload(trade_no).await?.status)
+        Ok(self.payer_order(trade_no).await?.status)
     }
 
     /// The merchant's `return_url` with the result signed as notifications are (DESIGN §12):
     /// the merchant verifies it with the same code. `None` when the merchant gave no URL.
-    pub async fn cashier_return_url(&self, order: &OrderRecord) -> Result<Option<String>, AppError> {
+    pub async fn cashier_return_url(
+        &self,
+        order: &OrderRecord,
+    ) -> Result<Option<String>, AppError> {
         let Some(return_url) = &order.return_url else {
             return Ok(None);
         };
@@ -379,7 +411,7 @@ impl App {
     /// Asks the in-process sandbox of the chosen way's channel to pay as the payer would.
     /// `Ok(false)` when no sandbox serves that way here (the route answers 404).
     pub async fn cashier_sandbox_pay(&self, trade_no: &TradeNo) -> Result<bool, AppError> {
-        let order = self.reload(trade_no).await?;
+        let order = self.payer_order(trade_no).await?;
         let Some(way) = chosen_way(&order) else {
             return Ok(false);
         };
@@ -455,7 +487,10 @@ mod tests {
             .map(|n| installment_plan(total, n))
             .map(|i| (i.count, i.first.minor(), i.each.minor()))
             .collect();
-        assert_eq!(plans, vec![(3, 3_334, 3_333), (6, 1_670, 1_666), (12, 841, 833)]);
+        assert_eq!(
+            plans,
+            vec![(3, 3_334, 3_333), (6, 1_670, 1_666), (12, 837, 833)]
+        );
         let small = installment_plan(Amount::from_minor(1).unwrap(), 3);
         assert_eq!((small.first.minor(), small.each.minor()), (1, 0));
     }

@@ -8,8 +8,8 @@
 
 pub mod aggregated;
 pub mod auth;
-pub mod cashier;
 mod callbacks;
+pub mod cashier;
 pub mod clock;
 pub mod commands;
 pub mod error;

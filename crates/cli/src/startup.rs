@@ -113,7 +113,9 @@ impl Application {
             app.with_channel(pay_type, channel)
         });
         let app = (external.sandboxes.payer_bases().into_iter())
-            .fold(app, |app, (channel, base)| app.with_sandbox_payer(channel, base));
+            .fold(app, |app, (channel, base)| {
+                app.with_sandbox_payer(channel, base)
+            });
         // The aggregated QR needs a way that a wallet's app opens in its own browser.
         if pay_types.contains(&PayType::AlipayH5) || pay_types.contains(&PayType::UnionpayH5) {
             pay_types.push(PayType::Auto);

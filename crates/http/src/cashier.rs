@@ -94,9 +94,8 @@ impl Asker {
         Asker {
             client: client_override
                 .unwrap_or_else(|| Client::of_user_agent(header_text(header::USER_AGENT))),
-            lang: lang_override.unwrap_or_else(|| {
-                Lang::of_accept_language(header_text(header::ACCEPT_LANGUAGE))
-            }),
+            lang: lang_override
+                .unwrap_or_else(|| Lang::of_accept_language(header_text(header::ACCEPT_LANGUAGE))),
             query: if pairs.is_empty() {
                 String::new()
             } else {
@@ -241,12 +240,17 @@ pub async fn choose(
         Ok(choice) => choice,
         Err(error) => return refused_page(&app, &trade_no, &asker, error).await,
     };
+    if choice.way == PayType::Wallet {
+        // The wallet's own page asks for the payer's confirmation and settles the way then.
+        return secured(Redirect::to(&format!(
+            "/cashier/{trade_no}/wallet{}",
+            asker.query
+        )));
+    }
     match app.cashier_choose(&trade_no, choice).await {
-        Ok(order) if choice.way == PayType::Wallet => secured(Redirect::to(&format!(
-            "/cashier/{}/wallet{}",
-            order.trade_no, asker.query
-        ))),
-        Ok(order) => start_payment(&order, &asker).unwrap_or_else(|| back_to_page(&trade_no, &asker)),
+        Ok(order) => {
+            start_payment(&order, &asker).unwrap_or_else(|| back_to_page(&trade_no, &asker))
+        }
         Err(AppError::OrderNotFound) => not_found(),
         Err(error) => refused_page(&app, &trade_no, &asker, error).await,
     }
@@ -421,7 +425,10 @@ pub async fn asset(Path(file): Path<String>) -> Response {
             "text/javascript; charset=utf-8",
             include_str!("../assets/cashier.js"),
         ),
-        "cashier.css" => ("text/css; charset=utf-8", include_str!("../assets/cashier.css")),
+        "cashier.css" => (
+            "text/css; charset=utf-8",
+            include_str!("../assets/cashier.css"),
+        ),
         _ => return secured((StatusCode::NOT_FOUND, "no such asset")),
     };
     let mut response = secured(([(header::CONTENT_TYPE, content_type)], body));

@@ -436,6 +436,9 @@ mod tests {
             "3 payments of ¥33.33 (first ¥33.34)"
         );
         let even = paygate_app::cashier::installment_plan(Amount::from_minor(1_200).unwrap(), 12);
-        assert_eq!(installment_text(&even, Currency::Cny, Lang::Zh), "12 期，每期 ¥1.00");
+        assert_eq!(
+            installment_text(&even, Currency::Cny, Lang::Zh),
+            "12 期，每期 ¥1.00"
+        );
     }
 }

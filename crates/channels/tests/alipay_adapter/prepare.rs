@@ -149,3 +149,44 @@ async fn an_expired_order_is_not_offered_to_alipay() {
     );
     assert_eq!(f.requests_sent().await, 0);
 }
+
+#[tokio::test]
+async fn installments_and_disabled_credit_are_told_to_alipay() {
+    use paygate_channels::{Credit, PayerOptions};
+    let cases = [
+        (
+            PayerOptions {
+                installments: Some(6),
+                credit: Credit::Allowed,
+            },
+            json!({"extend_params": {"hb_fq_num": "6", "hb_fq_seller_percent": "0"}}),
+        ),
+        (
+            PayerOptions {
+                installments: None,
+                credit: Credit::Disabled,
+            },
+            json!({"disable_pay_channels": "credit_group"}),
+        ),
+    ];
+    for (options, extra) in cases {
+        let f = Fixture::new().await;
+        let answer = json!({"code": "10000", "msg": "Success", "out_trade_no": TRADE_NO,
+            "qr_code": "https://qr.alipay.com/bax03431ljhokirwl38f00a7"});
+        f.answer("alipay.trade.precreate", answer, Signing::Alipay)
+            .await;
+        let request = PrepareRequest {
+            payer_options: options,
+            ..prepare_request(Scenario::Native)
+        };
+
+        assert!(f.pay.prepare(&request).await.is_ok());
+
+        let (_, biz) = f.only_request().await;
+        let mut expected = order_content("FACE_TO_FACE_PAYMENT");
+        for (name, value) in extra.as_object().unwrap() {
+            expected[name] = value.clone();
+        }
+        assert_eq!(biz, expected, "{options:?}");
+    }
+}

@@ -80,13 +80,22 @@ impl Sandboxes {
     pub fn payer_bases(&self) -> Vec<(&'static str, String)> {
         let mut bases = Vec::new();
         if let Some(s) = &self.wechat {
-            bases.push((paygate_channels::wechat::CHANNEL_NAME, s.credentials.base_url.clone()));
+            bases.push((
+                paygate_channels::wechat::CHANNEL_NAME,
+                s.credentials.base_url.clone(),
+            ));
         }
         if let Some(s) = &self.alipay {
-            bases.push((paygate_channels::alipay::CHANNEL_NAME, format!("http://{}", s.local_addr)));
+            bases.push((
+                paygate_channels::alipay::CHANNEL_NAME,
+                format!("http://{}", s.local_addr),
+            ));
         }
         if let Some(s) = &self.unionpay {
-            bases.push((paygate_channels::unionpay::CHANNEL_NAME, format!("http://{}", s.local_addr)));
+            bases.push((
+                paygate_channels::unionpay::CHANNEL_NAME,
+                format!("http://{}", s.local_addr),
+            ));
         }
         bases
     }
