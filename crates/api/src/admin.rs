@@ -57,3 +57,13 @@ pub struct Anomaly {
 pub struct Anomalies {
     pub anomalies: Vec<Anomaly>,
 }
+
+/// A merchant's union-login key, for the operator to hand to the merchant.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema, Serialize, Deserialize)]
+pub struct UnionLoginKeyView {
+    pub merchant_id: String,
+    /// 64 hex characters: the AES-256-GCM key that decrypts `encrypted_url` of
+    /// `POST /api/union-login`.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
+    pub union_login_key: String,
+}

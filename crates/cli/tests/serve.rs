@@ -332,6 +332,16 @@ fn merchants_default_to_hmac_and_rotation_never_downgrades_silently() {
         serde_json::from_str(&run_ok(cli(&["merchant", "rotate-key", id, "--json"]))).unwrap();
     assert_eq!(kept["sign_type"], "HMAC-SHA256", "the sign type is kept");
     assert_ne!(kept["secret"], created["secret"], "a new secret is issued");
+    let union_key = created["union_login_key"].as_str().unwrap();
+    assert_eq!(union_key.len(), 64);
+    assert!(union_key.bytes().all(|b| b.is_ascii_hexdigit()));
+    assert_eq!(
+        kept["union_login_key"], union_key,
+        "rotation keeps the union-login key"
+    );
+    let shown_key: Value =
+        serde_json::from_str(&run_ok(cli(&["merchant", "union-login-key", id, "--json"]))).unwrap();
+    assert_eq!(shown_key["union_login_key"], union_key);
 
     let stderr = run_failing(cli(&["merchant", "rotate-key", id, "--sign-type", "MD5"]));
     assert!(

@@ -8,10 +8,10 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use paygate_api::admin::{Anomalies, Notification, OrderNotifications};
+use paygate_api::admin::{Anomalies, Notification, OrderNotifications, UnionLoginKeyView};
 use paygate_api::ErrorResponse;
 use paygate_app::{App, AppError};
-use paygate_domain::TradeNo;
+use paygate_domain::{MerchantId, TradeNo};
 
 /// Proof that the request carried the admin token.
 pub struct Admin;
@@ -108,6 +108,36 @@ pub async fn resend(_: Admin, State(app): State<App>, Path(id): Path<String>) ->
 pub async fn anomalies(_: Admin, State(app): State<App>) -> Response {
     match app.anomalies().await {
         Ok(anomalies) => Json(Anomalies { anomalies }).into_response(),
+        Err(error) => failure(&app, error),
+    }
+}
+
+/// A merchant's union-login key (created now if the merchant has none yet), for the operator
+/// to hand over: it decrypts the merchant's `POST /api/union-login` links.
+#[utoipa::path(get, path = "/admin/merchants/{merchant_id}/union-login-key", tag = "admin",
+    params(("merchant_id" = String, Path, description = "The merchant's id",
+             pattern = "^[0-9A-Za-z_-]{2,32}$", min_length = 2, max_length = 32)),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "the key", body = UnionLoginKeyView),
+              (status = 400, description = "1001 naming `merchant_id`: malformed or unknown", body = ErrorResponse),
+              (status = 401, description = "1002: admin token missing or wrong", body = ErrorResponse),
+              (status = 404, description = "admin API off (no PAYGATE_ADMIN_TOKEN): no body"),
+              (status = 503, description = "1006: retry later", body = ErrorResponse)))]
+pub async fn union_login_key(
+    _: Admin,
+    State(app): State<App>,
+    Path(merchant_id): Path<String>,
+) -> Response {
+    let merchant = match MerchantId::parse(&merchant_id) {
+        Ok(merchant) => merchant,
+        Err(error) => return failure(&app, AppError::param("merchant_id", error.to_string())),
+    };
+    match app.union_login_key(&merchant).await {
+        Ok(key) => Json(UnionLoginKeyView {
+            merchant_id: merchant.as_str().into(),
+            union_login_key: key.to_hex(),
+        })
+        .into_response(),
         Err(error) => failure(&app, error),
     }
 }

@@ -87,8 +87,10 @@ impl Problem {
     }
 }
 
-fn refusal_problem(refusal: WalletPayRefusal) -> Result<Problem, Response> {
-    Ok(match refusal {
+/// What the page says of a refusal; `None` for an internal failure (logged here), which the
+/// payer sees as "try again".
+fn refusal_problem(refusal: WalletPayRefusal) -> Option<Problem> {
+    Some(match refusal {
         WalletPayRefusal::NotPayable(why) => Problem {
             status: StatusCode::CONFLICT,
             reason: "not-payable",
@@ -119,7 +121,7 @@ fn refusal_problem(refusal: WalletPayRefusal) -> Result<Problem, Response> {
         ),
         WalletPayRefusal::Failed(error) => {
             tracing::error!(%error, "wallet payment in the cashier failed");
-            return Err(unavailable());
+            return None;
         }
     })
 }
@@ -134,9 +136,8 @@ async fn wallet_page(
     let order = match app.wallet_payable_order(session, trade_no).await {
         Ok(Ok(order)) => order,
         Ok(Err(refusal)) => {
-            let problem = match refusal_problem(refusal) {
-                Ok(problem) => problem,
-                Err(response) => return response,
+            let Some(problem) = refusal_problem(refusal) else {
+                return unavailable();
             };
             let body = format!(
                 "<main id=\"wallet\" data-trade-no=\"{trade_no}\"><h1>钱包支付 Pay from wallet</h1>{}\
@@ -349,8 +350,8 @@ pub async fn wallet_post(
         )
             .into_response(),
         Err(refusal) => match refusal_problem(refusal) {
-            Ok(problem) => wallet_page(&app, &session, &trade_no, Some(problem)).await,
-            Err(response) => response,
+            Some(problem) => wallet_page(&app, &session, &trade_no, Some(problem)).await,
+            None => unavailable(),
         },
     }
 }

@@ -65,6 +65,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<App> {
         .routes(routes!(admin::order_notifications))
         .routes(routes!(admin::resend))
         .routes(routes!(admin::anomalies))
+        .routes(routes!(admin::union_login_key))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::metrics))
 }

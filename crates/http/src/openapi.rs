@@ -78,6 +78,12 @@ mod tests {
             ("/admin/orders/{trade_no}/notifications", "get"),
             ("/admin/notifications/{id}/resend", "post"),
             ("/admin/anomalies", "get"),
+            ("/admin/merchants/{merchant_id}/union-login-key", "get"),
+            ("/api/union-login", "post"),
+            ("/cashier/login", "get"),
+            ("/cashier/me", "get"),
+            ("/cashier/{trade_no}/wallet", "get"),
+            ("/cashier/{trade_no}/wallet", "post"),
         ] {
             assert!(
                 doc["paths"][path][method].is_object(),

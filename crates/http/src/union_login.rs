@@ -59,8 +59,8 @@ pub struct TicketQuery {
 }
 
 /// The `Set-Cookie` value of a new session: `Secure` whenever the public URL is https.
-fn session_cookie(app: &App, token: &str) -> String {
-    let secure = if app.settings().public_url.starts_with("https://") {
+fn session_cookie(public_url: &str, token: &str) -> String {
+    let secure = if public_url.starts_with("https://") {
         "; Secure"
     } else {
         ""
@@ -129,8 +129,11 @@ pub async fn login(State(app): State<App>, Query(query): Query<TicketQuery>) -> 
     };
     let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response();
     let headers = response.headers_mut();
-    let cookie = HeaderValue::from_str(&session_cookie(&app, login.token.as_str()))
-        .expect("a token is base64url");
+    let cookie = HeaderValue::from_str(&session_cookie(
+        &app.settings().public_url,
+        login.token.as_str(),
+    ))
+    .expect("a token is base64url");
     headers.insert(header::SET_COOKIE, cookie);
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(
@@ -138,4 +141,21 @@ pub async fn login(State(app): State<App>, Query(query): Query<TicketQuery>) -> 
         HeaderValue::from_static("no-referrer"),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cookie_is_strict_http_only_and_secure_under_https() {
+        assert_eq!(
+            session_cookie("https://pay.example", "tok"),
+            "pg_cashier=tok; HttpOnly; SameSite=Strict; Path=/cashier; Max-Age=900; Secure"
+        );
+        assert_eq!(
+            session_cookie("http://127.0.0.1:8080", "tok"),
+            "pg_cashier=tok; HttpOnly; SameSite=Strict; Path=/cashier; Max-Age=900"
+        );
+    }
 }

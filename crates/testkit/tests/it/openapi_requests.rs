@@ -433,6 +433,14 @@ async fn admin_errors_have_the_documented_error_shape(backend: DbBackend) {
             "1001",
             Some("id"),
         ),
+        (
+            "GET",
+            "/admin/merchants/NO-SUCH-M/union-login-key",
+            Some(ADMIN_TOKEN),
+            400,
+            "1001",
+            Some("merchant_id"),
+        ),
     ];
     for (method, path, token, status, error_code, error_field) in cases {
         let mut request = match method {

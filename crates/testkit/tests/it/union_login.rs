@@ -7,6 +7,7 @@ use crate::support::{balance_fen, unpaid_order, wallet_order};
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
+use paygate_app::AppSettings;
 use paygate_domain::sign::SignType;
 use paygate_domain::{Currency, Money, OrderStatus, PayCode, PayType, TradeNo, WalletAccountId};
 use paygate_testkit::{both_databases, create_merchant, spawn_app, spawn_app_with, DbBackend};
@@ -537,3 +538,29 @@ async fn sessions_expire_after_fifteen_minutes(backend: DbBackend) {
     assert_eq!(get_page(&t, Some(&payer), "/cashier/me").await.0, 401);
 }
 both_databases!(sessions_expire_after_fifteen_minutes);
+
+async fn the_operator_hands_the_merchant_its_key(backend: DbBackend) {
+    let token = "an-admin-token-of-at-least-32-characters";
+    let options = TestOptions {
+        settings: AppSettings {
+            admin_token: Some(token.into()),
+            ..AppSettings::default()
+        },
+        ..TestOptions::default()
+    };
+    let t = spawn_app_with(backend, options).await;
+    let url = format!(
+        "{}/admin/merchants/{}/union-login-key",
+        t.base_url,
+        t.merchant_id()
+    );
+    let answer = browser().get(&url).bearer_auth(token).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    let body: Value = answer.json().await.unwrap();
+    let key = body["union_login_key"].as_str().unwrap().to_owned();
+    assert_eq!(key.len(), 64);
+    assert_eq!(key, key_hex(&t).await, "the same key, asked again");
+    let link = login_url(&t, "u-10", None).await;
+    assert!(link.contains("/cashier/login?ticket="), "{link}");
+}
+both_databases!(the_operator_hands_the_merchant_its_key);
