@@ -123,6 +123,7 @@ impl Generator {
                 let max = schema["maximum"].as_i64().unwrap_or(i64::MAX);
                 Value::from(self.draw(min..=max))
             }
+            "boolean" => Value::Bool(self.pick(2) == 1),
             other => panic!("the generator does not know type {other}"),
         }
     }
