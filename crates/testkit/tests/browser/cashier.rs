@@ -249,7 +249,11 @@ async fn merchant_text_is_shown_as_text_and_never_run(backend: DbBackend) {
     assert_eq!(b.text("#subject").await, subject);
     assert!(b.text("main#cashier").await.contains(body));
     assert_eq!(b.eval::<Option<i64>>("window.pwned").await, None);
-    assert_eq!(b.count("main#cashier script, main#cashier img[src=x]").await, 0);
+    assert_eq!(
+        b.count("main#cashier script, main#cashier img[src=x]")
+            .await,
+        0
+    );
     b.close().await;
 }
 both_databases!(merchant_text_is_shown_as_text_and_never_run);
