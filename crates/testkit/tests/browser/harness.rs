@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 pub const SKIP_ENV: &str = "PAYGATE_TEST_SKIP_BROWSER";
 const EXECUTABLE_ENV: &str = "PAYGATE_CHROMIUM";
 const INSTALL_HINT: &str = "the browser tests need Chromium: on Debian or Ubuntu \
-    `apt-get install -y chromium chromium-driver` (or set PAYGATE_CHROMIUM to a Chrome or \
+    `apt-get install -y chromium` (or set PAYGATE_CHROMIUM to a Chrome or \
     Chromium executable); set PAYGATE_TEST_SKIP_BROWSER=1 to skip them";
 /// A cold Chromium on a busy 2-core machine takes a few seconds to open its DevTools port.
 const LAUNCH_TIMEOUT: Duration = Duration::from_secs(30);
