@@ -117,6 +117,7 @@ impl App {
             WayChoice {
                 way,
                 installments: None,
+                payer_id: None,
             },
         )
         .await

@@ -175,10 +175,21 @@ impl CashierView {
 }
 
 /// The payer's choice, as the way form posts it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WayChoice {
     pub way: PayType,
     pub installments: Option<u32>,
+    /// The payer's id in the wallet's app, from its sign-in (WeChat's openid): JSAPI needs it.
+    pub payer_id: Option<String>,
+}
+
+/// Where to send the payer's browser next for a way that needs the wallet's sign-in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInStep {
+    /// To the wallet's sign-in, which comes back to our `signed-in` page.
+    SignIn(String),
+    /// Already signed in: the way's trade is open.
+    Ready,
 }
 
 impl App {
@@ -277,10 +288,20 @@ impl App {
             PayFlow::Prepare(Scene::Web) => Some(Scenario::Web),
             // The wallet confirms on its own page, with the payer's consent.
             PayFlow::Cashier => None,
-            // JSAPI needs the payer's openid from WeChat's sign-in, which the cashier does not
-            // do; an app or pay-code way has no browser to pay in. Refused before settling, so
-            // the payer can still choose another way.
-            PayFlow::Prepare(Scene::Jsapi | Scene::App) | PayFlow::PayCode => {
+            // JSAPI pays as the payer the wallet's sign-in named (`cashier_sign_in` first).
+            PayFlow::Prepare(Scene::Jsapi) => match &choice.payer_id {
+                Some(openid) => Some(Scenario::Jsapi {
+                    openid: openid.clone(),
+                }),
+                // Signed in before: the trade is open for that payer.
+                None if order.pay_data.is_some() && chosen_way(&order) == Some(way) => {
+                    return Ok(order)
+                }
+                None => return Err(AppError::param("way", "needs the payer's sign-in first")),
+            },
+            // An app or pay-code way has no browser to pay in. Refused before settling, so the
+            // payer can still choose another way.
+            PayFlow::Prepare(Scene::App) | PayFlow::PayCode => {
                 return Err(AppError::pay_type_not_enabled(way))
             }
         };
@@ -318,6 +339,77 @@ impl App {
         let return_url = Some(self.cashier_result_url(trade_no));
         self.open_cashier_trade(channel, order, scenario, options, return_url)
             .await
+    }
+
+    /// Starts a way that needs the payer's sign-in in the wallet's app (WeChat JSAPI): checks
+    /// that the order can still be paid that way, then answers the sign-in link, which comes
+    /// back to `redirect_uri` with a code and `state` (the trade number).
+    pub async fn cashier_sign_in(
+        &self,
+        trade_no: &TradeNo,
+        way: PayType,
+        redirect_uri: &str,
+    ) -> Result<SignInStep, AppError> {
+        let order = self.payer_order(trade_no).await?;
+        if !order.status.is_unpaid_open() || self.clock().now_ms() >= order.expire_at_ms {
+            return Err(AppError::OrderStatus(format!(
+                "order {trade_no} is {}",
+                order.status
+            )));
+        }
+        if order.pay_data.is_some() && chosen_way(&order) == Some(way) {
+            return Ok(SignInStep::Ready);
+        }
+        let merchant = self
+            .get_merchant(&order.merchant_id)
+            .await?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the order's merchant is gone")))?;
+        let offered = match order.pay_type {
+            PayType::Auto => {
+                merchant.pay_types.contains(&way) && order.chosen_pay_type.is_none_or(|c| c == way)
+            }
+            own => own == way,
+        };
+        let channel = match self.channel(way) {
+            Some(channel) if offered => channel.clone(),
+            _ => return Err(AppError::pay_type_not_enabled(way)),
+        };
+        match channel.payer_sign_in() {
+            Some(sign_in) => Ok(SignInStep::SignIn(
+                sign_in.authorize_url(redirect_uri, trade_no.as_str()),
+            )),
+            None => Err(AppError::pay_type_not_enabled(way)),
+        }
+    }
+
+    /// The wallet's sign-in came back with `code`: learns the payer's id and opens the way's
+    /// trade for that payer.
+    pub async fn cashier_signed_in(
+        &self,
+        trade_no: &TradeNo,
+        way: PayType,
+        code: &str,
+    ) -> Result<OrderRecord, AppError> {
+        let channel = self
+            .channel(way)
+            .ok_or_else(|| AppError::pay_type_not_enabled(way))?
+            .clone();
+        let sign_in = channel
+            .payer_sign_in()
+            .ok_or_else(|| AppError::pay_type_not_enabled(way))?;
+        let payer_id = sign_in.payer_id(code).await.map_err(|error| {
+            tracing::info!(%trade_no, %error, "wallet sign-in refused");
+            AppError::param("code", "the wallet's sign-in was not accepted; try again")
+        })?;
+        self.cashier_choose(
+            trade_no,
+            WayChoice {
+                way,
+                installments: None,
+                payer_id: Some(payer_id),
+            },
+        )
+        .await
     }
 
     /// Records an aggregated order's way, the first choice winning; a later different choice

@@ -11,6 +11,7 @@
 //! share this process and its cores, as they share the machine in any single-host measurement.
 
 mod breakdown;
+mod cashier;
 mod cpu;
 mod load;
 mod notify;
@@ -84,6 +85,9 @@ pub enum BenchCommand {
     /// Measure notification delivery by `paygate serve` processes: draining a backlog, and the
     /// lag from an order being paid to its merchant hearing of it (PostgreSQL).
     Notify(notify::NotifyArgs),
+    /// Measure the hosted cashier page's time to first byte with browsers loading it at once
+    /// (issue #10's target: p99 under 20 ms with 8).
+    Cashier(cashier::CashierArgs),
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,8 +183,12 @@ fn main() -> ExitCode {
 }
 
 async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
-    if let Some(BenchCommand::Notify(notify_args)) = args.command {
-        return notify::run(settings, notify_args).await;
+    match args.command {
+        Some(BenchCommand::Notify(notify_args)) => return notify::run(settings, notify_args).await,
+        Some(BenchCommand::Cashier(cashier_args)) => {
+            return cashier::run(settings, cashier_args).await
+        }
+        None => {}
     }
     let mut rows = Vec::new();
     for backend in dedup(&args.backends) {
@@ -342,6 +350,21 @@ mod tests {
         assert!(parse(&["--concurrency", "4", "notify"]).is_err());
         assert!(parse(&["notify", "--concurrency", "4"]).is_err());
         assert!(parse(&["notify", "--processes", "0"]).is_err());
+    }
+
+    #[test]
+    fn cashier_measures_eight_browsers_by_default() {
+        let Some(BenchCommand::Cashier(args)) = parse(&["cashier"]).unwrap().command else {
+            panic!("cashier is a subcommand");
+        };
+        assert_eq!(args.concurrency, vec![8]);
+        assert_eq!(args.orders, 200);
+        assert_eq!(
+            args.backends,
+            vec![BenchBackend::Sqlite, BenchBackend::Postgres]
+        );
+        assert!(parse(&["cashier", "--concurrency", "0"]).is_err());
+        assert!(parse(&["cashier", "--orders", "0"]).is_err());
     }
 
     #[test]

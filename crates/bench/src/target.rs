@@ -109,6 +109,7 @@ pub fn database_url(admin_url: &str, name: &str) -> anyhow::Result<String> {
 /// The app serving on a loopback port, with its merchant and a client signed as it.
 pub struct Target {
     pub app: App,
+    address: std::net::SocketAddr,
     pub client: Client,
     pub merchant_id: MerchantId,
     shutdown: oneshot::Sender<()>,
@@ -123,6 +124,16 @@ impl Target {
         url: &str,
         settings: &Settings,
         sign_type: SignType,
+    ) -> anyhow::Result<Target> {
+        Target::start_for(url, settings, sign_type, &[PayType::Wallet]).await
+    }
+
+    /// As `start`, with a merchant that has the given pay types enabled.
+    pub async fn start_for(
+        url: &str,
+        settings: &Settings,
+        sign_type: SignType,
+        pay_types: &[PayType],
     ) -> anyhow::Result<Target> {
         let settings = Settings {
             listen: "127.0.0.1:0".into(),
@@ -140,7 +151,9 @@ impl Target {
         };
         let application = Application::build_with(settings, overrides).await?;
         let (base_url, app) = (application.base_url(), application.app().clone());
-        let merchant = create_merchant(&app, "Bench shop".into(), sign_type).await?;
+        let address = application.addr();
+        let merchant =
+            create_merchant_with(&app, "Bench shop".into(), sign_type, pay_types.to_vec()).await?;
         let client = client_for(&base_url, &app, &merchant)?;
         let (shutdown, stop) = oneshot::channel::<()>();
         let server = tokio::spawn(application.run_until_stopped(async {
@@ -148,11 +161,17 @@ impl Target {
         }));
         Ok(Target {
             app,
+            address,
             client,
             merchant_id: merchant.id,
             shutdown,
             server,
         })
+    }
+
+    /// Where the app listens.
+    pub fn address(&self) -> std::net::SocketAddr {
+        self.address
     }
 
     /// Stops serving, waits for in-flight requests; the application closes the store.
@@ -169,12 +188,21 @@ pub async fn create_merchant(
     name: String,
     sign_type: SignType,
 ) -> anyhow::Result<CreatedMerchant> {
+    create_merchant_with(app, name, sign_type, vec![PayType::Wallet]).await
+}
+
+async fn create_merchant_with(
+    app: &App,
+    name: String,
+    sign_type: SignType,
+    pay_types: Vec<PayType>,
+) -> anyhow::Result<CreatedMerchant> {
     app.create_merchant(NewMerchantInput {
         id: None,
         name,
         sign_type,
         rsa_public_key: None,
-        pay_types: vec![PayType::Wallet],
+        pay_types,
         notify_delays_secs: None,
         private_targets: PrivateTargets::Allowed,
     })

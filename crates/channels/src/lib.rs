@@ -135,9 +135,25 @@ pub struct ChannelInfo {
     pub rules: Option<&'static rules::ChannelRules>,
 }
 
+/// How a payer signs in to a wallet's app from its in-app browser, so the cashier learns the
+/// payer's id there (WeChat's `openid` for JSAPI): the browser goes to `authorize_url`, the
+/// wallet sends it back to `redirect_uri` with a code and `state`, and `payer_id` trades the
+/// code for the id.
+#[async_trait]
+pub trait PayerSignIn: Send + Sync {
+    fn authorize_url(&self, redirect_uri: &str, state: &str) -> String;
+
+    async fn payer_id(&self, code: &str) -> Result<String, ChannelError>;
+}
+
 #[async_trait]
 pub trait Channel: Send + Sync {
     fn info(&self) -> ChannelInfo;
+
+    /// The payer sign-in of the channel's in-app browser, when the account has one set up.
+    fn payer_sign_in(&self) -> Option<&dyn PayerSignIn> {
+        None
+    }
 
     /// Charges a payer who has consented (a pay code); idempotent on the trade number.
     async fn pay(&self, request: &PayRequest) -> Result<PayOutcome, ChannelError>;

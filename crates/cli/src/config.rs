@@ -89,6 +89,15 @@ pub struct WechatSettings {
     pub v2_key: Option<Secret>,
     /// The merchant's API certificate (PEM), for micropay's reverse (mutual TLS).
     pub merchant_certificate_path: Option<PathBuf>,
+    /// The official account's AppSecret (of `appid`), for web authorisation: with it the
+    /// cashier opened in WeChat's browser learns the payer's openid and pays by JSAPI.
+    pub app_secret: Option<Secret>,
+    /// Where web authorisation sends the payer's browser (WeChat's own by default).
+    #[serde(default = "wechat_oauth_authorize_url")]
+    pub oauth_authorize_base_url: String,
+    /// Where the code is traded for the openid (WeChat's own by default).
+    #[serde(default = "wechat_oauth_api_url")]
+    pub oauth_api_base_url: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -99,6 +108,14 @@ pub struct PlatformCertificate {
 
 fn wechat_base_url() -> String {
     "https://api.mch.weixin.qq.com".into()
+}
+
+fn wechat_oauth_authorize_url() -> String {
+    paygate_channels::wechat::oauth::AUTHORIZE_BASE_URL.into()
+}
+
+fn wechat_oauth_api_url() -> String {
+    paygate_channels::wechat::oauth::API_BASE_URL.into()
 }
 
 /// A real Alipay app (`[alipay]`, `PAYGATE_ALIPAY__*`): public-key mode with

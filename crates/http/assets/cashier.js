@@ -39,6 +39,16 @@
     };
     setTimeout(poll, every);
   }
+  // WeChat's browser pays a JSAPI trade through its JS bridge with the signed parameters.
+  var jsapi = document.getElementById("jsapi-pay");
+  if (jsapi) {
+    jsapi.addEventListener("click", function () {
+      var params = JSON.parse(jsapi.getAttribute("data-params"));
+      if (window.WeixinJSBridge) {
+        window.WeixinJSBridge.invoke("getBrandWCPayRequest", params, function () {});
+      }
+    });
+  }
   var form = document.getElementById("auto-post");
   if (form) { form.submit(); }
   var back = document.querySelector("#return-link[data-redirect-ms]");

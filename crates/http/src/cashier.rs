@@ -11,9 +11,9 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Json;
 use paygate_app::aggregated::PayerApp;
-use paygate_app::cashier::{CashierView, Client, WayChoice};
+use paygate_app::cashier::{CashierView, Client, SignInStep, WayChoice};
 use paygate_app::{App, AppError};
-use paygate_domain::{OrderRecord, PayData, PayType, TradeNo};
+use paygate_domain::{OrderRecord, PayData, PayFlow, PayType, Scene, TradeNo};
 use serde::{Deserialize, Serialize};
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
@@ -116,8 +116,8 @@ fn trade_no_of(text: &str) -> Option<TradeNo> {
                 (WeChat's browser: wechat_jsapi; Alipay's: alipay_h5; UnionPay's: unionpay_h5; \
                 other phones: the H5 ways and the wallet; desktops: the QR ways and the wallet), \
                 or a notice for an expired, closed or paid order", content_type = "text/html"),
-              (status = 303, description = "a wallet's in-app browser on an aggregated order: \
-                straight to that wallet's payment page"),
+              (status = 303, description = "a paid order: to its result page; a wallet's \
+                in-app browser on an aggregated order: straight to that wallet's payment page"),
               (status = 404, description = "no such order")))]
 pub async fn page(
     State(app): State<App>,
@@ -134,6 +134,14 @@ pub async fn page(
         Ok(None) => return not_found(),
         Err(error) => return unavailable(&error),
     };
+    // A paid order shows its result (seed 000 §二.8: re-entry after payment), whichever
+    // entry the payer came back by.
+    if view.order.status.is_paid() {
+        return secured(Redirect::to(&format!(
+            "/cashier/{trade_no}/result{}",
+            asker.query
+        )));
+    }
     // An aggregated code scanned in a wallet's app goes straight to that wallet's way.
     let payer_app = match asker.client {
         Client::Alipay => Some(PayerApp::Alipay),
@@ -149,19 +157,20 @@ pub async fn page(
             return match app.choose_way(&trade_no, payer_app).await {
                 Ok(order) => match start_payment(&order, &asker) {
                     Some(start) => start,
-                    None => page_of(&app, &view, &asker, None).await,
+                    None => page_of(&app, &view, &asker, &headers, None).await,
                 },
-                Err(error) => page_of(&app, &view, &asker, Some(error)).await,
+                Err(error) => page_of(&app, &view, &asker, &headers, Some(error)).await,
             };
         }
     }
-    page_of(&app, &view, &asker, None).await
+    page_of(&app, &view, &asker, &headers, None).await
 }
 
 async fn page_of(
     app: &App,
     view: &CashierView,
     asker: &Asker,
+    headers: &HeaderMap,
     error: Option<AppError>,
 ) -> Response {
     // A paid order's way back carries the signed result, as the result page's does.
@@ -177,6 +186,12 @@ async fn page_of(
         tracing::info!(trade_no = %view.order.trade_no, %error, "cashier way refused");
         error.public_message()
     });
+    let wallet_balance = match view.ways.iter().any(|way| way.pay_type == PayType::Wallet) {
+        true => crate::cashier_session::wallet_way(app, headers, &view.order)
+            .await
+            .and_then(|way| way.balance),
+        false => None,
+    };
     let ask = PageAsk {
         client: asker.client,
         lang: asker.lang,
@@ -184,6 +199,7 @@ async fn page_of(
         now_ms: app.clock().now_ms(),
         error,
         return_link,
+        wallet_balance,
     };
     render(&cashier_view::page(view, ask))
 }
@@ -238,7 +254,7 @@ pub async fn choose(
     let asker = Asker::of(&query, &headers);
     let choice = match parse_choice(&form) {
         Ok(choice) => choice,
-        Err(error) => return refused_page(&app, &trade_no, &asker, error).await,
+        Err(error) => return refused_page(&app, &trade_no, &asker, &headers, error).await,
     };
     if choice.way == PayType::Wallet {
         // The wallet's own page asks for the payer's confirmation and settles the way then.
@@ -247,12 +263,80 @@ pub async fn choose(
             asker.query
         )));
     }
+    if choice.way.flow() == PayFlow::Prepare(Scene::Jsapi) {
+        // JSAPI pays as a payer the wallet names: its sign-in comes first, and comes back to
+        // `signed-in`, which opens the trade.
+        let back = format!(
+            "{}/cashier/{trade_no}/signed-in?way={}",
+            app.settings().public_url,
+            choice.way
+        );
+        return match app.cashier_sign_in(&trade_no, choice.way, &back).await {
+            Ok(SignInStep::SignIn(link)) => secured(Redirect::to(&link)),
+            Ok(SignInStep::Ready) => back_to_page(&trade_no, &asker),
+            Err(AppError::OrderNotFound) => not_found(),
+            Err(error) => refused_page(&app, &trade_no, &asker, &headers, error).await,
+        };
+    }
     match app.cashier_choose(&trade_no, choice).await {
         Ok(order) => {
             start_payment(&order, &asker).unwrap_or_else(|| back_to_page(&trade_no, &asker))
         }
         Err(AppError::OrderNotFound) => not_found(),
-        Err(error) => refused_page(&app, &trade_no, &asker, error).await,
+        Err(error) => refused_page(&app, &trade_no, &asker, &headers, error).await,
+    }
+}
+
+/// What the wallet's sign-in sends the payer's browser back with.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SignedIn {
+    /// The way that asked for the sign-in (`wechat_jsapi`).
+    way: String,
+    /// The wallet's one-time code.
+    code: Option<String>,
+    /// Ours, given to the wallet: the trade number.
+    state: Option<String>,
+}
+
+/// Where WeChat's web authorisation sends the payer back: trades the code for the payer's
+/// openid and opens the JSAPI trade for that payer.
+#[utoipa::path(get, path = "/cashier/{trade_no}/signed-in", tag = "cashier",
+    params(("trade_no" = String, Path, description = "Our trade number"), SignedIn),
+    responses((status = 303, description = "signed in: back to the cashier page, which offers \
+                to pay in the wallet"),
+              (status = 200, description = "the page with why the sign-in was not accepted \
+                (no code: the payer declined; a used or unknown code)", content_type = "text/html"),
+              (status = 404, description = "no such order")))]
+pub async fn signed_in(
+    State(app): State<App>,
+    Path(trade_no): Path<String>,
+    Query(query): Query<SignedIn>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(trade_no) = trade_no_of(&trade_no) else {
+        return not_found();
+    };
+    let asker = Asker::of(&PageQuery::default(), &headers);
+    let way = match query.way.parse::<PayType>() {
+        Ok(way) if way.flow() == PayFlow::Prepare(Scene::Jsapi) => way,
+        _ => {
+            let error = AppError::param("way", "is not a way that signs in");
+            return refused_page(&app, &trade_no, &asker, &headers, error).await;
+        }
+    };
+    // The state names the order the sign-in was started for; a code for another is not used.
+    let code = match (query.code, query.state) {
+        (Some(code), Some(state)) if state == trade_no.as_str() && !code.is_empty() => code,
+        _ => {
+            let error = AppError::param("code", "the wallet's sign-in did not complete");
+            return refused_page(&app, &trade_no, &asker, &headers, error).await;
+        }
+    };
+    match app.cashier_signed_in(&trade_no, way, &code).await {
+        Ok(_) => back_to_page(&trade_no, &asker),
+        Err(AppError::OrderNotFound) => not_found(),
+        Err(error) => refused_page(&app, &trade_no, &asker, &headers, error).await,
     }
 }
 
@@ -268,16 +352,26 @@ fn parse_choice(form: &WayForm) -> Result<WayChoice, AppError> {
                 .map_err(|_| AppError::param("installments", "must be a number"))?,
         ),
     };
-    Ok(WayChoice { way, installments })
+    Ok(WayChoice {
+        way,
+        installments,
+        payer_id: None,
+    })
 }
 
 fn back_to_page(trade_no: &TradeNo, asker: &Asker) -> Response {
     secured(Redirect::to(&format!("/cashier/{trade_no}{}", asker.query)))
 }
 
-async fn refused_page(app: &App, trade_no: &TradeNo, asker: &Asker, error: AppError) -> Response {
+async fn refused_page(
+    app: &App,
+    trade_no: &TradeNo,
+    asker: &Asker,
+    headers: &HeaderMap,
+    error: AppError,
+) -> Response {
     match app.cashier_view(trade_no, asker.client).await {
-        Ok(Some(view)) => page_of(app, &view, asker, Some(error)).await,
+        Ok(Some(view)) => page_of(app, &view, asker, headers, Some(error)).await,
         Ok(None) => not_found(),
         Err(error) => unavailable(&error),
     }
@@ -410,7 +504,7 @@ pub async fn sandbox_pay(
     match app.cashier_sandbox_pay(&trade_no).await {
         Ok(true) => back_to_page(&trade_no, &asker),
         Ok(false) | Err(AppError::OrderNotFound) => not_found(),
-        Err(error) => refused_page(&app, &trade_no, &asker, error).await,
+        Err(error) => refused_page(&app, &trade_no, &asker, &headers, error).await,
     }
 }
 

@@ -94,6 +94,8 @@ pub struct Texts {
     pub sandbox_pay: &'static str,
     pub sandbox_note: &'static str,
     pub back_to_merchant: &'static str,
+    pub balance: &'static str,
+    pub jsapi_pay: &'static str,
     pub expired: &'static str,
     pub closed: &'static str,
     pub paid: &'static str,
@@ -126,6 +128,8 @@ const ZH: Texts = Texts {
     sandbox_pay: "沙箱：模拟付款人支付",
     sandbox_note: "沙箱模式：不会产生真实扣款。",
     back_to_merchant: "返回商户",
+    balance: "余额",
+    jsapi_pay: "确认支付",
     expired: "订单已过期，无法继续支付。",
     closed: "订单已关闭，无法继续支付。",
     paid: "订单已支付。",
@@ -158,6 +162,8 @@ const EN: Texts = Texts {
     sandbox_pay: "Sandbox: pay as the payer",
     sandbox_note: "Sandbox mode: no real money moves.",
     back_to_merchant: "Back to the merchant",
+    balance: "Balance",
+    jsapi_pay: "Pay now",
     expired: "This order has expired and can no longer be paid.",
     closed: "This order is closed and can no longer be paid.",
     paid: "This order is paid.",
@@ -232,6 +238,8 @@ pub struct WayView {
     pub pay_type: &'static str,
     pub label: &'static str,
     pub wallet: bool,
+    /// The wallet way's balance, shown to a payer logged in through union login.
+    pub balance: Option<String>,
     pub installments: Vec<InstallmentView>,
 }
 
@@ -282,6 +290,8 @@ pub struct PageTemplate {
     pub return_link: Option<String>,
     pub ways: Vec<WayView>,
     pub qr: bool,
+    /// A chosen JSAPI way's invoke parameters as JSON, for WeChat's JS bridge.
+    pub jsapi_params: Option<String>,
     pub sandbox_pay: bool,
     pub poll: bool,
 }
@@ -318,6 +328,8 @@ pub struct PageAsk {
     pub now_ms: i64,
     pub error: Option<String>,
     pub return_link: Option<String>,
+    /// The payer's wallet balance, when a cashier session of the order's merchant is open.
+    pub wallet_balance: Option<String>,
 }
 
 pub fn page(view: &CashierView, ask: PageAsk) -> PageTemplate {
@@ -332,6 +344,14 @@ pub fn page(view: &CashierView, ask: PageAsk) -> PageTemplate {
         && matches!(order.pay_data, Some(PayData::CodeUrl(_)))
         && (order.pay_type != PayType::Auto || order.chosen_pay_type.is_some());
     let open = notice.is_none();
+    let jsapi_params = match (&order.pay_data, view.chosen) {
+        (Some(PayData::Params(params)), Some(way))
+            if open && way.flow() == PayFlow::Prepare(Scene::Jsapi) =>
+        {
+            serde_json::to_string(params).ok()
+        }
+        _ => None,
+    };
     let ways = if open {
         view.ways
             .iter()
@@ -339,6 +359,9 @@ pub fn page(view: &CashierView, ask: PageAsk) -> PageTemplate {
                 pay_type: way.pay_type.as_str(),
                 label: way_label(way.pay_type, lang),
                 wallet: way.pay_type == PayType::Wallet,
+                balance: (way.pay_type == PayType::Wallet)
+                    .then(|| ask.wallet_balance.clone())
+                    .flatten(),
                 installments: way
                     .installments
                     .iter()
@@ -386,7 +409,8 @@ pub fn page(view: &CashierView, ask: PageAsk) -> PageTemplate {
         return_link: ask.return_link,
         ways,
         qr: open && chosen_native,
-        sandbox_pay: open && chosen_native && view.sandbox_pay,
+        sandbox_pay: open && (chosen_native || jsapi_params.is_some()) && view.sandbox_pay,
+        jsapi_params,
         poll: order.status.is_unpaid_open() && notice.is_none(),
     }
 }

@@ -6,8 +6,8 @@ mod admin;
 mod bearer;
 mod callbacks;
 mod cashier;
-mod cashier_view;
 pub mod cashier_session;
+mod cashier_view;
 mod error;
 mod layers;
 mod merchant_api;
@@ -54,6 +54,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<App> {
         .routes(routes!(cashier::qr))
         .routes(routes!(cashier::result))
         .routes(routes!(cashier::sandbox_pay))
+        .routes(routes!(cashier::signed_in))
         .routes(routes!(cashier::asset))
         .routes(routes!(union_login::login))
         .routes(routes!(

@@ -15,6 +15,10 @@ pub fn alnum(n: usize) -> String {
     Alphanumeric.sample_string(&mut rand::thread_rng(), n)
 }
 
+pub fn lower_hex(n: usize) -> String {
+    upper_hex(n).to_lowercase()
+}
+
 pub fn upper_hex(n: usize) -> String {
     let mut rng = rand::thread_rng();
     (0..n)

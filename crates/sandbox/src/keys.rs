@@ -28,6 +28,14 @@ pub struct WechatCredentials {
     /// `PUB_KEY_ID_` and digits: the `Wechatpay-Serial` of every signed answer and callback.
     pub platform_public_key_id: String,
     pub v2_key: String,
+    /// The official account's AppSecret, with which a page's server trades a web authorisation
+    /// code for the payer's openid (`/sns/oauth2/access_token`). Files written before it
+    /// existed get one on load.
+    #[serde(default)]
+    pub app_secret: String,
+    /// The openid the sandbox's one payer has under `appid`.
+    #[serde(default)]
+    pub payer_openid: String,
 }
 
 impl fmt::Debug for WechatCredentials {
@@ -42,6 +50,8 @@ impl fmt::Debug for WechatCredentials {
             .field("platform_public_key_pem", &self.platform_public_key_pem)
             .field("platform_public_key_id", &self.platform_public_key_id)
             .field("v2_key", &"<redacted>")
+            .field("app_secret", &"<redacted>")
+            .field("payer_openid", &self.payer_openid)
             .finish()
     }
 }
@@ -70,6 +80,12 @@ pub(crate) fn load_or_create(data_dir: &Path, base_url: &str) -> anyhow::Result<
         (credentials, platform)
     };
     credentials.base_url = base_url.to_owned();
+    if credentials.app_secret.is_empty() {
+        credentials.app_secret = ids::lower_hex(32);
+    }
+    if credentials.payer_openid.is_empty() {
+        credentials.payer_openid = openid();
+    }
     let json = serde_json::to_string_pretty(&credentials).context("serialise credentials")?;
     write_private(&credentials_path, &json)?;
     let merchant = RsaPrivateKey::from_text(&credentials.merchant_private_key_pem)
@@ -120,9 +136,16 @@ fn generate() -> anyhow::Result<(WechatCredentials, RsaPrivateKey)> {
         platform_public_key_pem: platform.public_key_pem(),
         platform_public_key_id: format!("PUB_KEY_ID_01{mchid}{}", ids::digits(18)),
         v2_key: ids::alnum(32),
+        app_secret: ids::lower_hex(32),
+        payer_openid: openid(),
         mchid,
     };
     Ok((credentials, platform))
+}
+
+/// 28 characters starting `o`, the shape WeChat's openids have.
+fn openid() -> String {
+    format!("o{}", ids::alnum(27))
 }
 
 /// Writes a file only its owner can read, replacing it whole.
@@ -155,6 +178,7 @@ mod tests {
         let shown = format!("{credentials:?}");
         assert!(!shown.contains(&credentials.apiv3_key));
         assert!(!shown.contains(&credentials.v2_key));
+        assert!(!shown.contains(&credentials.app_secret));
         assert!(!shown.contains("PRIVATE KEY"));
         assert!(shown.contains(&credentials.mchid));
     }

@@ -15,6 +15,7 @@ mod callbacks;
 mod faults;
 mod ids;
 mod keys;
+mod oauth;
 mod payer;
 pub mod unionpay;
 mod v2;
@@ -125,6 +126,7 @@ pub async fn start_wechat(config: WechatSandboxConfig) -> anyhow::Result<Running
         refund_delay_ms: config.refund_delay_ms,
         fee_rate_ppm: config.fee_rate_ppm,
         bills: Mutex::new(bill::Bills::default()),
+        codes: Mutex::new(oauth::Codes::default()),
         cancel: cancel.clone(),
         tasks,
     });
@@ -183,7 +185,14 @@ fn router(app: App) -> Router {
         .route("/sandbox/payer", post(payer::act))
         .route("/sandbox/faults", post(faults::arm).delete(faults::clear))
         .route("/sandbox/h5/{out_trade_no}", get(payer::h5_page));
-    v3.merge(download).merge(v2).merge(sandbox).with_state(app)
+    let oauth = Router::new()
+        .route("/connect/oauth2/authorize", get(oauth::authorize))
+        .route("/sns/oauth2/access_token", get(oauth::access_token));
+    v3.merge(download)
+        .merge(v2)
+        .merge(sandbox)
+        .merge(oauth)
+        .with_state(app)
 }
 
 type App = Arc<Shared>;
@@ -198,6 +207,8 @@ struct Shared {
     refund_delay_ms: u64,
     fee_rate_ppm: u32,
     bills: Mutex<bill::Bills>,
+    /// Web authorisation codes handed to payers' browsers.
+    codes: Mutex<oauth::Codes>,
     cancel: CancellationToken,
     tasks: TaskTracker,
 }
@@ -213,6 +224,12 @@ impl Shared {
 
     fn bills(&self) -> MutexGuard<'_, bill::Bills> {
         self.bills
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn codes(&self) -> MutexGuard<'_, oauth::Codes> {
+        self.codes
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }

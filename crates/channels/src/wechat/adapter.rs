@@ -13,6 +13,7 @@ use super::config::{ConfigError, WechatConfig};
 use super::http::{self, V3Client};
 use super::mapping::{self, Invoke, MappingError, CNY};
 use super::micropay::Micropay;
+use super::oauth::WechatSignIn;
 use super::v3_wire::{
     self, BillLocation, CloseOrder, CreateOrder, CreateRefund, Created, H5Info, OrderAmount,
     Refund, RefundAmountRequest, SceneInfo, Transaction,
@@ -20,8 +21,8 @@ use super::v3_wire::{
 use super::verify::PlatformKeys;
 use crate::{
     BillLine, CallbackEvent, CallbackRefusal, CallbackReply, CallbackRequest, Channel,
-    ChannelError, ChannelInfo, PayOutcome, PayRequest, PrepareRequest, Prepared, RefundOutcome,
-    RefundRequest, Scenario, TradeState,
+    ChannelError, ChannelInfo, PayOutcome, PayRequest, PayerSignIn, PrepareRequest, Prepared,
+    RefundOutcome, RefundRequest, Scenario, TradeState,
 };
 
 /// The channel's name in callback paths and logs.
@@ -36,6 +37,8 @@ pub struct WechatPay {
     merchant_key: SignKey,
     /// API v2 micropay, when the account has a v2 key.
     micropay: Option<Micropay>,
+    /// The official account's web authorisation, when its AppSecret is configured.
+    sign_in: Option<WechatSignIn>,
 }
 
 /// What we read in WeChat Pay's answer and could not make sense of: we cannot know what it did.
@@ -90,8 +93,16 @@ impl WechatPay {
             platform: PlatformKeys::new(&config.platform),
             merchant_key: SignKey::Rsa2(config.merchant_private_key.clone()),
             micropay: micropay(&config)?,
+            sign_in: None,
             config,
         })
+    }
+
+    /// With the official account's web authorisation, so WeChat's browser can pay by JSAPI
+    /// from the cashier.
+    pub fn with_sign_in(mut self, sign_in: WechatSignIn) -> WechatPay {
+        self.sign_in = Some(sign_in);
+        self
     }
 
     /// The account this adapter speaks for.
@@ -228,6 +239,10 @@ impl Channel for WechatPay {
             pays_at_once: self.micropay.is_some(),
             rules: Some(&crate::rules::WECHAT),
         }
+    }
+
+    fn payer_sign_in(&self) -> Option<&dyn PayerSignIn> {
+        self.sign_in.as_ref().map(|s| s as &dyn PayerSignIn)
     }
 
     /// Micropay (API v2) with the payer's WeChat pay code.

@@ -10,6 +10,7 @@ pub mod config;
 mod http;
 mod mapping;
 pub mod micropay;
+pub mod oauth;
 pub mod v2_sign;
 pub mod v2_xml;
 pub mod v3_auth;
@@ -18,3 +19,4 @@ pub mod verify;
 
 pub use adapter::{WechatPay, CHANNEL_NAME};
 pub use config::{ConfigError, PlatformKey, WechatConfig};
+pub use oauth::WechatSignIn;

@@ -3,7 +3,7 @@
 use super::{callback_base, read};
 use crate::config::{Settings, WechatSettings};
 use anyhow::Context;
-use paygate_channels::wechat::{PlatformKey, WechatConfig, WechatPay, CHANNEL_NAME};
+use paygate_channels::wechat::{PlatformKey, WechatConfig, WechatPay, WechatSignIn, CHANNEL_NAME};
 use paygate_channels::Channel;
 use paygate_domain::sign::{RsaPrivateKey, RsaPublicKey};
 use paygate_domain::PayType;
@@ -27,7 +27,21 @@ pub async fn open(
     let notify_base_url = callback_base(settings, CHANNEL_NAME);
     if let Some(wechat) = &settings.wechat {
         let config = configured(wechat, notify_base_url, settings.channel_timeout_ms)?;
-        return Ok((Some(adapter(config)?), None));
+        let sign_in = wechat
+            .app_secret
+            .clone()
+            .map(|secret| {
+                WechatSignIn::new(
+                    &wechat.oauth_authorize_base_url,
+                    &wechat.oauth_api_base_url,
+                    &wechat.appid,
+                    secret,
+                    settings.channel_timeout_ms,
+                )
+            })
+            .transpose()
+            .context("WeChat web authorisation")?;
+        return Ok((Some(adapter(config, sign_in)?), None));
     }
     let Some(sandbox_config) = sandbox else {
         return Ok((None, None));
@@ -35,18 +49,29 @@ pub async fn open(
     let running = start_wechat(sandbox_config)
         .await
         .context("start the WeChat Pay sandbox")?;
-    let config = from_credentials(
-        &running.credentials,
-        notify_base_url,
+    let c = &running.credentials;
+    let config = from_credentials(c, notify_base_url, settings.channel_timeout_ms)?;
+    // The sandbox plays WeChat's web authorisation at its own base URL.
+    let sign_in = WechatSignIn::new(
+        &c.base_url,
+        &c.base_url,
+        &c.appid,
+        c.app_secret.as_str().into(),
         settings.channel_timeout_ms,
-    )?;
-    Ok((Some(adapter(config)?), Some(running)))
+    )
+    .context("WeChat web authorisation")?;
+    Ok((Some(adapter(config, Some(sign_in))?), Some(running)))
 }
 
-fn adapter(config: WechatConfig) -> anyhow::Result<Arc<dyn Channel>> {
-    Ok(Arc::new(
-        WechatPay::new(config).context("WeChat Pay configuration")?,
-    ))
+fn adapter(
+    config: WechatConfig,
+    sign_in: Option<WechatSignIn>,
+) -> anyhow::Result<Arc<dyn Channel>> {
+    let adapter = WechatPay::new(config).context("WeChat Pay configuration")?;
+    Ok(Arc::new(match sign_in {
+        Some(sign_in) => adapter.with_sign_in(sign_in),
+        None => adapter,
+    }))
 }
 
 /// The adapter's configuration from a credentials file as the sandbox writes it (and as any

@@ -10,6 +10,7 @@ use paygate_domain::{OrderStatus, PayData, PayType, TradeNo};
 use paygate_sandbox::{AlipaySandboxConfig, UnionpaySandboxConfig, WechatSandboxConfig};
 use paygate_testkit::{both_databases, spawn_app, spawn_app_with, DbBackend, TestApp, TestOptions};
 use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 const DESKTOP: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) \
@@ -169,12 +170,18 @@ async fn a_cashier_order_opens_nothing_and_shows_the_ways_of_each_client(backend
         assert_eq!(page.attributes("data-status"), ["WAIT_PAY"]);
         assert_eq!(page.attributes("data-trade-no"), [trade_no.as_str()]);
     }
-    // WeChat's JSAPI needs its sign-in, which the cashier does not do: refused, and the payer
-    // may still choose another way.
+    // WeChat's JSAPI starts with the payer's sign-in at WeChat, which settles nothing yet: a
+    // payer who never comes back may still choose another way.
     let jsapi = post_form(&t, &format!("{page_path}/way"), &[("way", "wechat_jsapi")]).await;
-    assert_eq!(jsapi.status, 200);
-    assert!(jsapi.body.contains("id=\"error\""), "{}", jsapi.body);
-    // Nothing was opened anywhere by looking or by the refused way.
+    assert_eq!(jsapi.status, 303);
+    assert!(
+        jsapi
+            .location()
+            .is_some_and(|to| to.contains("/connect/oauth2/authorize?appid=")),
+        "{:?}",
+        jsapi.location()
+    );
+    // Nothing was opened anywhere by looking or by the sign-in.
     let order = t
         .store()
         .get_order(&TradeNo::parse(&trade_no).unwrap())
@@ -651,3 +658,141 @@ async fn an_alipay_browser_goes_straight_to_alipay_on_a_cashier_order(backend: D
     assert_eq!(again.location(), Some(to.as_str()));
 }
 both_databases!(an_alipay_browser_goes_straight_to_alipay_on_a_cashier_order);
+
+/// WeChat's browser pays by JSAPI, which needs the payer's openid: choosing the way sends the
+/// browser to WeChat's web authorisation, which comes back with a one-time code; the cashier
+/// trades it for the openid, opens the JSAPI trade for that payer and offers WeChat's bridge.
+async fn a_wechat_payer_signs_in_and_pays_by_jsapi(backend: DbBackend) {
+    let (t, _clock) = every_wallet(backend).await;
+    let trade_no = cashier_order(&t, "JSAPI-1", "8.88", json!({})).await;
+    let wechat = t.wechat.clone().expect("the WeChat sandbox runs");
+    let page = get(
+        &t,
+        &format!("/cashier/{trade_no}"),
+        &[("User-Agent", WECHAT_APP)],
+    )
+    .await;
+    assert_eq!(page.ways(), ["wechat_jsapi"]);
+
+    let chosen = post_form(
+        &t,
+        &format!("/cashier/{trade_no}/way"),
+        &[("way", "wechat_jsapi")],
+    )
+    .await;
+    assert_eq!(chosen.status, 303, "{}", chosen.body);
+    let sign_in = chosen.location().expect("to WeChat's sign-in").to_owned();
+    let back = format!(
+        "{}/cashier/{trade_no}/signed-in?way=wechat_jsapi",
+        t.base_url
+    );
+    let encoded: String = url::form_urlencoded::byte_serialize(back.as_bytes()).collect();
+    assert_eq!(
+        sign_in,
+        format!(
+            "{}/connect/oauth2/authorize?appid={}&redirect_uri={encoded}&response_type=code\
+             &scope=snsapi_base&state={trade_no}#wechat_redirect",
+            wechat.base_url, wechat.appid
+        )
+    );
+    // Nothing is opened at WeChat Pay before the payer is known.
+    assert_eq!(
+        query_order(&t, &trade_no).await.trade_status,
+        OrderStatus::WaitPay
+    );
+    let store_order = t.store().get_order(&trade_no).await.unwrap().unwrap();
+    assert_eq!(store_order.pay_data, None);
+
+    let authorised = answer_of(browser().get(&sign_in)).await;
+    assert_eq!(authorised.status, 302);
+    let returned = authorised
+        .location()
+        .expect("back to the cashier")
+        .to_owned();
+    assert!(
+        returned.starts_with(&format!("{back}&code="))
+            && returned.ends_with(&format!("&state={trade_no}")),
+        "{returned}"
+    );
+    let opened = answer_of(browser().get(&returned)).await;
+    assert_eq!(
+        (opened.status, opened.location()),
+        (303, Some(format!("/cashier/{trade_no}").as_str())),
+        "{}",
+        opened.body
+    );
+    let order = t.store().get_order(&trade_no).await.unwrap().unwrap();
+    assert_eq!(order.chosen_pay_type, Some(PayType::WechatJsapi));
+    let Some(PayData::Params(params)) = &order.pay_data else {
+        panic!(
+            "a JSAPI trade's invoke parameters, got {:?}",
+            order.pay_data
+        );
+    };
+    assert_eq!(params["appId"], wechat.appid);
+    assert!(params["package"].starts_with("prepay_id=wx"), "{params:?}");
+    assert_eq!(params["signType"], "RSA");
+
+    let page = get(
+        &t,
+        &format!("/cashier/{trade_no}"),
+        &[("User-Agent", WECHAT_APP)],
+    )
+    .await;
+    assert!(page.body.contains("id=\"jsapi-pay\""), "{}", page.body);
+    assert!(
+        page.body.contains("id=\"sandbox-pay-form\""),
+        "{}",
+        page.body
+    );
+    // askama writes the JSON's quotes as `&#34;`.
+    let shown = page
+        .attributes("data-params")
+        .pop()
+        .expect("the bridge's parameters");
+    let shown: BTreeMap<String, String> =
+        serde_json::from_str(&shown.replace("&#34;", "\"")).unwrap();
+    assert_eq!(&shown, params);
+
+    // The code is single use: coming back with it again opens nothing new.
+    let again = answer_of(browser().get(&returned)).await;
+    assert_eq!(again.status, 200);
+    assert!(again.body.contains("id=\"error\""), "{}", again.body);
+    let same = t.store().get_order(&trade_no).await.unwrap().unwrap();
+    assert_eq!(same.pay_data, order.pay_data);
+    // A code meant for another order is not taken.
+    let forged = get(
+        &t,
+        &format!("/cashier/{trade_no}/signed-in?way=wechat_jsapi&code=x&state=P0"),
+        &[],
+    )
+    .await;
+    assert_eq!(forged.status, 200);
+    assert!(forged.body.contains("id=\"error\""));
+
+    let paid = post_form(&t, &format!("/cashier/{trade_no}/sandbox-pay"), &[]).await;
+    assert_eq!(paid.status, 303, "{}", paid.body);
+    for _ in 0..200 {
+        if query_order(&t, &trade_no).await.trade_status == OrderStatus::Success {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        query_order(&t, &trade_no).await.trade_status,
+        OrderStatus::Success
+    );
+    // Back on the page, a paid order shows its result.
+    let after = get(
+        &t,
+        &format!("/cashier/{trade_no}"),
+        &[("User-Agent", WECHAT_APP)],
+    )
+    .await;
+    assert_eq!(
+        (after.status, after.location()),
+        (303, Some(format!("/cashier/{trade_no}/result").as_str()))
+    );
+}
+
+both_databases!(a_wechat_payer_signs_in_and_pays_by_jsapi);
