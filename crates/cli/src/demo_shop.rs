@@ -440,6 +440,70 @@ mod tests {
         assert!(a.starts_with("DEMO"), "{a}");
     }
 
+    fn args(flags: &[&str]) -> DemoShopArgs {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: DemoShopArgs,
+        }
+        let argv = std::iter::once("demo-shop").chain(flags.iter().copied());
+        <Cli as clap::Parser>::try_parse_from(argv)
+            .expect("valid flags")
+            .args
+    }
+
+    #[test]
+    fn the_merchant_comes_from_serves_demo_file_unless_flags_name_one() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let missing = config_of(dir.path(), &args(&[])).err().expect("no file");
+        assert!(
+            missing.to_string().contains("run `paygate serve` once"),
+            "{missing}"
+        );
+
+        let file = serde_json::json!({"merchant_id": "M621688150969", "secret": "s3cret",
+            "sign_type": "MD5", "payer_wallet": "demo_payer", "base_url": "http://127.0.0.1:8080"});
+        std::fs::write(dir.path().join("demo-merchant.json"), file.to_string()).unwrap();
+        let from_file = config_of(dir.path(), &args(&[])).expect("the demo merchant");
+        assert_eq!(from_file.merchant_id.as_str(), "M621688150969");
+        assert_eq!(from_file.gateway, "http://127.0.0.1:8080");
+        assert!(matches!(&from_file.sign_key, SignKey::Md5(s) if s.expose() == "s3cret"));
+
+        let flags = [
+            "--merchant-id",
+            "M100000000002",
+            "--secret",
+            "other",
+            "--sign-type",
+            "HMAC-SHA256",
+            "--gateway",
+            "http://gw.example:9000/",
+        ];
+        let given = config_of(dir.path(), &args(&flags)).expect("the given merchant");
+        assert_eq!(given.merchant_id.as_str(), "M100000000002");
+        assert_eq!(given.gateway, "http://gw.example:9000");
+        assert!(matches!(&given.sign_key, SignKey::HmacSha256(s) if s.expose() == "other"));
+        let rsa = [
+            "--merchant-id",
+            "M100000000002",
+            "--secret",
+            "x",
+            "--sign-type",
+            "RSA2",
+        ];
+        assert!(config_of(dir.path(), &args(&rsa)).is_err());
+    }
+
+    #[test]
+    fn a_demo_file_from_a_serve_on_port_zero_falls_back_to_the_default_gateway() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let file = serde_json::json!({"merchant_id": "M621688150969", "secret": "s",
+            "sign_type": "MD5", "base_url": "http://127.0.0.1:0"});
+        std::fs::write(dir.path().join("demo-merchant.json"), file.to_string()).unwrap();
+        let config = config_of(dir.path(), &args(&[])).expect("the demo merchant");
+        assert_eq!(config.gateway, DEFAULT_GATEWAY);
+    }
+
     #[test]
     fn merchant_text_is_escaped() {
         assert_eq!(

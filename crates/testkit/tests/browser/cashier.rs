@@ -232,3 +232,28 @@ async fn reopening_the_link_lands_on_the_same_order_and_channel_trade(backend: D
     again.close().await;
 }
 both_databases!(reopening_the_link_lands_on_the_same_order_and_channel_trade);
+
+async fn merchant_text_is_shown_as_text_and_never_run(backend: DbBackend) {
+    let t = sandboxed(backend).await;
+    let Some(b) = harness::open(DESKTOP).await else {
+        return;
+    };
+    let subject = "Mug <script>window.pwned = 1</script> \"big\" 'red'";
+    let body = "<img src=x onerror=\"window.pwned = 2\"> & more";
+    let mut request = cashier_request("BRESCA0001", None);
+    request.subject = subject.into();
+    request.body = Some(body.into());
+    let order = create(&t, &request).await;
+    b.goto(&pay_url(&order)).await;
+    b.wait_for("main#cashier").await;
+    assert_eq!(b.text("#subject").await, subject);
+    assert!(b.text("main#cashier").await.contains(body));
+    assert_eq!(b.eval::<Option<i64>>("window.pwned").await, None);
+    assert_eq!(
+        b.count("main#cashier script, main#cashier img[src=x]")
+            .await,
+        0
+    );
+    b.close().await;
+}
+both_databases!(merchant_text_is_shown_as_text_and_never_run);

@@ -7,6 +7,11 @@
 //! their runtimes may come and go. Each test gets its own incognito browser context (no cookies
 //! shared between tests) with the device it asks for: user agent, viewport, touch.
 //!
+//! Why the DevTools protocol and not WebDriver (fantoccini, thirtyfour): a WebDriver session is
+//! a browser process of its own, while over CDP one Chromium opens cheap incognito contexts and
+//! takes the user agent, viewport and touch per page, with no chromedriver between. The price is
+//! compile time (the generated protocol crate is large), paid once and only by this test binary.
+//!
 //! Chromium is required: without it the tests fail and say how to install it, unless
 //! `PAYGATE_TEST_SKIP_BROWSER=1` (CI never sets it). `PAYGATE_CHROMIUM` names the executable
 //! when it is not `chromium` on the PATH.
@@ -32,7 +37,7 @@ use std::time::{Duration, Instant};
 pub const SKIP_ENV: &str = "PAYGATE_TEST_SKIP_BROWSER";
 const EXECUTABLE_ENV: &str = "PAYGATE_CHROMIUM";
 const INSTALL_HINT: &str = "the browser tests need Chromium: on Debian or Ubuntu \
-    `apt-get install -y chromium chromium-driver` (or set PAYGATE_CHROMIUM to a Chrome or \
+    `apt-get install -y chromium` (or set PAYGATE_CHROMIUM to a Chrome or \
     Chromium executable); set PAYGATE_TEST_SKIP_BROWSER=1 to skip them";
 /// A cold Chromium on a busy 2-core machine takes a few seconds to open its DevTools port.
 const LAUNCH_TIMEOUT: Duration = Duration::from_secs(30);

@@ -3,9 +3,10 @@
 //! in-process sandboxes. One Chromium serves the whole binary (`harness`); each test has its own
 //! incognito context and device. Each test body runs on SQLite and on PostgreSQL.
 //!
-//! `cashier` holds the payer's flows (desktop QR, mobile H5, WeChat's browser, expiry, re-entry),
-//! `union_login` the partner's user paying from the wallet, `demo_shop` the merchant app end to
-//! end, and `screenshots` the pictures in `docs/`; `harness_checks` tests the harness itself.
+//! `cashier` holds the payer's flows (desktop QR, mobile H5, WeChat's browser, expiry, re-entry,
+//! merchant text escaped), `union_login` the partner's user paying from the wallet, `demo_shop`
+//! the merchant app end to end, and `screenshots` the pictures in `docs/`; `harness_checks`
+//! tests the harness itself.
 
 // Amounts in fen are written with the separator where the decimal point would be (`87_66` is
 // 87.66 yuan).
