@@ -35,7 +35,9 @@ async fn the_credentials_file_holds_what_an_sdk_needs_and_keys_survive_a_restart
             "apiv3_key",
             "platform_public_key_pem",
             "platform_public_key_id",
-            "v2_key"
+            "v2_key",
+            "app_secret",
+            "payer_openid"
         ]
     );
     let credentials = first.credentials.clone();
@@ -49,6 +51,13 @@ async fn the_credentials_file_holds_what_an_sdk_needs_and_keys_survive_a_restart
         .all(|b| b.is_ascii_digit()));
     assert_eq!(credentials.apiv3_key.len(), 32);
     assert_eq!(credentials.v2_key.len(), 32);
+    // The official account's AppSecret for web authorisation: 32 lowercase hex, as WeChat's.
+    assert_eq!(credentials.app_secret.len(), 32);
+    assert!(credentials
+        .app_secret
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+    assert!(credentials.payer_openid.starts_with('o') && credentials.payer_openid.len() == 28);
     assert!(credentials
         .merchant_private_key_pem
         .starts_with("-----BEGIN PRIVATE KEY-----"));
