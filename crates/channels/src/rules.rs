@@ -17,20 +17,8 @@ pub enum AmountUnit {
     YuanTwoDecimals,
 }
 
-/// What part of its fee a channel gives back when a payment is refunded (seed 002 §4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FeeRefund {
-    /// The fee is kept whatever is refunded.
-    None,
-    /// `refund × rate`, rounded half-up to the fen.
-    Proportional,
-    /// As `Proportional`, but nothing is returned below this many fen.
-    ProportionalAboveMinimum { minimum_fen: i64 },
-    /// The whole fee, once the order is fully refunded.
-    WholeOnFullRefund,
-    /// The percentage part only, never the fixed part.
-    PercentageOnly,
-}
+/// What part of its fee a channel gives back; the arithmetic lives with it in the domain.
+pub use paygate_domain::fee::FeeRefund;
 
 /// How long after payment a channel accepts a refund: some channels count days, others calendar
 /// months (seed 002: Alipay 3 months, UnionPay 11 months, CMB 180 days).

@@ -9,6 +9,7 @@ pub mod address;
 pub mod channel_code;
 pub mod concurrency;
 pub mod error;
+pub mod fee;
 pub mod ids;
 pub mod money;
 pub mod order;
