@@ -260,6 +260,7 @@ async fn load_page(
 const CASHIER_PAY_TYPE: PayType = PayType::Auto;
 /// What the benchmark's merchant has enabled: every way a desktop or a phone is offered.
 const ENABLED: &[PayType] = &[
+    PayType::Auto,
     PayType::Wallet,
     PayType::WechatNative,
     PayType::WechatH5,
