@@ -422,7 +422,7 @@ pub async fn qr(State(app): State<App>, Path(trade_no): Path<String>) -> Respons
     // An aggregated order's own code is the link to this page; only a chosen way's code shows.
     let chosen = order.pay_type != PayType::Auto || order.chosen_pay_type.is_some();
     match (&order.pay_data, chosen) {
-        (Some(PayData::CodeUrl(content)), true) => match qr_svg(content) {
+        (Some(PayData::CodeUrl(content)), true) => match qr_svg(content, 240) {
             Some(svg) => secured(([(header::CONTENT_TYPE, "image/svg+xml")], svg)),
             None => not_found(),
         },
@@ -430,11 +430,12 @@ pub async fn qr(State(app): State<App>, Path(trade_no): Path<String>) -> Respons
     }
 }
 
-pub(crate) fn qr_svg(content: &str) -> Option<String> {
+/// The QR code of `content` as an SVG document, at least `size` pixels square.
+pub(crate) fn qr_svg(content: &str, size: u32) -> Option<String> {
     let code = qrcode::QrCode::new(content.as_bytes()).ok()?;
     Some(
         code.render::<qrcode::render::svg::Color<'_>>()
-            .min_dimensions(240, 240)
+            .min_dimensions(size, size)
             .quiet_zone(true)
             .build(),
     )

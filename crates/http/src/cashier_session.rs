@@ -356,19 +356,12 @@ pub async fn wallet_post(
     }
 }
 
-/// The QR code of `text` as an inline SVG element.
+/// The QR code of `text` as an inline SVG element (the cashier's renderer, without the XML
+/// declaration, which is out of place inline in HTML).
 fn qr_svg(text: &str) -> String {
-    use qrcode::render::svg;
-    let Ok(code) = qrcode::QrCode::new(text.as_bytes()) else {
+    let Some(image) = crate::cashier::qr_svg(text, 200) else {
         return String::new();
     };
-    let image = code
-        .render::<svg::Color>()
-        .min_dimensions(200, 200)
-        .dark_color(svg::Color("#000000"))
-        .light_color(svg::Color("#ffffff"))
-        .build();
-    // Inline in HTML, the XML declaration is out of place.
     match image.find("<svg") {
         Some(start) => image[start..].to_owned(),
         None => image,
