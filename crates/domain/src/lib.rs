@@ -11,6 +11,7 @@ pub mod concurrency;
 pub mod error;
 pub mod fee;
 pub mod ids;
+pub mod ledger;
 pub mod money;
 pub mod order;
 pub mod partner;

@@ -9,6 +9,7 @@
 
 mod anomalies;
 mod jobs;
+mod ledger;
 mod merchants;
 mod nonces;
 mod notifications;
@@ -27,6 +28,7 @@ mod wallet;
 
 pub use anomalies::AnomalyRecord;
 pub use jobs::{PollRecord, ScheduledPoll};
+pub use ledger::{AccountBalance, MerchantBalances, Posted, StatementLine};
 pub use merchants::{KeysUpdate, MerchantRecord, NewMerchant};
 pub use nonces::{NonceOutcome, RequestNonce};
 pub use notifications::{AttemptOutcome, AttemptRecord, AttemptVerdict, NotificationRecord};

@@ -22,6 +22,7 @@ mod corrupt_rows;
 mod idempotency;
 mod jobs;
 mod keys;
+mod ledger;
 mod maintenance;
 mod metrics;
 mod notify;

@@ -1,0 +1,154 @@
+//! The ledger's core rules on both engines: postings balance, a reference posts each kind once,
+//! nothing takes a merchant's balance below zero, and concurrent takers are serialised.
+
+use paygate_domain::ledger::{Account, EntryKind, LedgerName, Posting, PostingKind};
+use paygate_domain::{Amount, Currency, MerchantId};
+use paygate_store::{Posted, Store, StoreOptions};
+use paygate_testkit::{both_databases, DbBackend, TestDb};
+
+fn fen(minor: i64) -> Amount {
+    Amount::from_minor(minor).unwrap()
+}
+
+async fn store_on(db: &TestDb) -> Store {
+    let store = Store::connect(&db.url, &StoreOptions::default())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    store
+}
+
+fn merchant() -> MerchantId {
+    MerchantId::parse("M100001").unwrap()
+}
+
+fn wechat() -> LedgerName {
+    LedgerName::parse("wechat").unwrap()
+}
+
+fn payment(reference: &str, minor: i64) -> Posting {
+    Posting::new(PostingKind::Payment, reference, Currency::Cny).transfer(
+        EntryKind::Payment,
+        Account::ChannelClearing(wechat()),
+        Account::MerchantAvailable(merchant()),
+        fen(minor),
+    )
+}
+
+fn payout(reference: &str, minor: i64) -> Posting {
+    Posting::new(PostingKind::PayoutAccepted, reference, Currency::Cny).transfer(
+        EntryKind::PayoutHold,
+        Account::MerchantAvailable(merchant()),
+        Account::MerchantReserved(merchant()),
+        fen(minor),
+    )
+}
+
+both_databases!(a_reference_posts_each_kind_once_and_all_accounts_sum_to_zero);
+async fn a_reference_posts_each_kind_once_and_all_accounts_sum_to_zero(backend: DbBackend) {
+    let db = TestDb::create(backend).await;
+    let store = store_on(&db).await;
+    assert_eq!(
+        store
+            .post_to_ledger(&payment("T1", 100_00), 1)
+            .await
+            .unwrap(),
+        Posted::Posted
+    );
+    assert_eq!(
+        store
+            .post_to_ledger(&payment("T1", 100_00), 2)
+            .await
+            .unwrap(),
+        Posted::AlreadyPosted
+    );
+    let balances = store
+        .merchant_balances(&merchant(), Currency::Cny)
+        .await
+        .unwrap();
+    assert_eq!(balances.available, 100_00);
+    assert_eq!(
+        store
+            .account_balance(&Account::ChannelClearing(wechat()), Currency::Cny)
+            .await
+            .unwrap(),
+        100_00
+    );
+    assert_eq!(
+        store.ledger_imbalance().await.unwrap(),
+        vec![(Currency::Cny, 0)]
+    );
+    let lines = store
+        .account_statement(
+            &Account::MerchantAvailable(merchant()),
+            Currency::Cny,
+            0,
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(
+        (lines[0].kind, lines[0].credit, lines[0].debit),
+        (EntryKind::Payment, 100_00, 0)
+    );
+    assert_eq!(lines[0].reference, "T1");
+}
+
+both_databases!(a_posting_that_would_overdraw_a_merchant_writes_nothing);
+async fn a_posting_that_would_overdraw_a_merchant_writes_nothing(backend: DbBackend) {
+    let db = TestDb::create(backend).await;
+    let store = store_on(&db).await;
+    store
+        .post_to_ledger(&payment("T1", 50_00), 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.post_to_ledger(&payout("P1", 50_01), 2).await.unwrap(),
+        Posted::Overdraft {
+            account: Account::MerchantAvailable(merchant()),
+            balance: 50_00
+        }
+    );
+    assert_eq!(
+        store.post_to_ledger(&payout("P1", 50_00), 3).await.unwrap(),
+        Posted::Posted
+    );
+    let balances = store
+        .merchant_balances(&merchant(), Currency::Cny)
+        .await
+        .unwrap();
+    assert_eq!((balances.available, balances.reserved), (0, 50_00));
+}
+
+both_databases!(concurrent_takers_never_overdraw);
+async fn concurrent_takers_never_overdraw(backend: DbBackend) {
+    let db = TestDb::create(backend).await;
+    let store = store_on(&db).await;
+    store
+        .post_to_ledger(&payment("T1", 60_00), 1)
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .post_to_ledger(&payout(&format!("P{i}"), 3_00), 2)
+                    .await
+            })
+        })
+        .collect();
+    let mut posted = 0;
+    for task in tasks {
+        if task.await.unwrap().unwrap() == Posted::Posted {
+            posted += 1;
+        }
+    }
+    assert_eq!(posted, 20, "60.00 covers exactly twenty payouts of 3.00");
+    let balances = store
+        .merchant_balances(&merchant(), Currency::Cny)
+        .await
+        .unwrap();
+    assert_eq!((balances.available, balances.reserved), (0, 60_00));
+}
