@@ -18,6 +18,7 @@ mod idempotency;
 pub mod jobs;
 pub mod maintenance;
 pub mod merchants;
+mod money;
 pub mod notify;
 pub mod operator;
 pub mod partner;

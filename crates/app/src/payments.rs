@@ -342,6 +342,10 @@ impl App {
                 at_ms: now,
                 channel_trade_no: channel_trade_no.clone(),
                 outbox,
+                posting: match event {
+                    OrderEvent::Paid => Some(self.payment_posting(&order)?),
+                    _ => None,
+                },
             };
             if let Some(status) = self.store().transition_order(&change).await? {
                 metrics::counter!("paygate_order_transitions_total", "to" => status.as_str())

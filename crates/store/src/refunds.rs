@@ -170,6 +170,7 @@ async fn add_refunded_amount(
         at_ms: refunded.at_ms,
         channel_trade_no: None,
         outbox: outbox.cloned(),
+        posting: None,
     };
     match write_transition(tx, &change).await? {
         Some(_) => Ok(()),

@@ -2,9 +2,11 @@
 //! channel, closed, or refunded), and the audit trail it leaves. A change is a compare-and-set on
 //! the previous status; the audit row and the outbox row are written in the same transaction.
 
+use crate::ledger::{post, Posted};
 use crate::outbox::{write_outbox, Outbox};
 use crate::rows::{get_id, get_parsed, get_string};
 use crate::{Ctx, Store, StoreError, StoreResult};
+use paygate_domain::ledger::Posting;
 use paygate_domain::{MerchantId, OrderEvent, OrderStatus, TradeNo};
 use sqlx::{Any, Transaction};
 
@@ -18,6 +20,8 @@ pub struct OrderTransition {
     pub at_ms: i64,
     pub channel_trade_no: Option<String>,
     pub outbox: Option<Outbox>,
+    /// The ledger posting the change brings (a payment's), appended in the same transaction.
+    pub posting: Option<Posting>,
 }
 
 /// Every event, for reading audit names back.
@@ -119,6 +123,16 @@ pub(crate) async fn write_transition(
     .await?;
     if let Some(outbox) = &change.outbox {
         write_outbox(tx, &merchant_id, &change.trade_no, outbox, change.at_ms).await?;
+    }
+    if let Some(posting) = &change.posting {
+        // The compare-and-set above lets one change through, so its posting is new.
+        if post(tx, posting, change.at_ms).await? != Posted::Posted {
+            return Err(StoreError::Corrupt(format!(
+                "order {} was posted to the ledger before its {} change",
+                change.trade_no,
+                event_name(change.event)
+            )));
+        }
     }
     Ok(Some(to))
 }
