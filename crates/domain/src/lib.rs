@@ -12,6 +12,7 @@ pub mod error;
 pub mod fee;
 pub mod ids;
 pub mod ledger;
+pub mod merchant_money;
 pub mod money;
 pub mod order;
 pub mod partner;
