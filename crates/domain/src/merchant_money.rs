@@ -3,6 +3,8 @@
 //! mode; and who bears a fee the channel keeps on a refund.
 
 use crate::fee::FeeRate;
+use crate::Amount;
+use std::collections::BTreeMap;
 
 crate::text_enum! {
     /// The merchant's business category (seed 002 行业准入).
@@ -69,6 +71,58 @@ crate::text_enum! {
         /// The platform returns the merchant's fee proportionally and absorbs what the channel
         /// keeps.
         Platform = "platform",
+    }
+}
+
+/// When a merchant's unsettled money becomes available.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettlementCycle {
+    /// Every day, payments of `days` days ago and before (T+N) settle, once they add up to
+    /// `minimum`; a smaller sum waits for the next day.
+    Auto { days: u32, minimum: Amount },
+    /// Only when the merchant asks (a withdrawal request).
+    Manual,
+}
+
+/// Everything about how a merchant's money is handled, as onboarding recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MerchantMoney {
+    pub category: MerchantCategory,
+    pub settlement_mode: SettlementMode,
+    pub fee_bearer: FeeBearer,
+    pub cycle: SettlementCycle,
+    /// Whether each settlement also pays the settled sum out to the merchant's own account
+    /// (`platform` mode; in `direct` mode the channel already settles there).
+    pub withdraw_on_settlement: bool,
+    /// The qualification documents recorded at onboarding: name → reference (licence number).
+    pub qualifications: BTreeMap<String, String>,
+}
+
+impl MerchantMoney {
+    /// A new merchant of `category`: `direct` mode, the merchant bears channel-kept fees, the
+    /// category's T+N cycle with no minimum, nothing paid out automatically.
+    pub fn for_category(category: MerchantCategory) -> MerchantMoney {
+        MerchantMoney {
+            category,
+            settlement_mode: SettlementMode::Direct,
+            fee_bearer: FeeBearer::Merchant,
+            cycle: SettlementCycle::Auto {
+                days: category.default_settle_days(),
+                minimum: Amount::ZERO,
+            },
+            withdraw_on_settlement: false,
+            qualifications: BTreeMap::new(),
+        }
+    }
+
+    /// The qualifications the category needs that onboarding has not recorded.
+    pub fn missing_qualifications(&self) -> Vec<&'static str> {
+        self.category
+            .qualifications()
+            .iter()
+            .copied()
+            .filter(|q| !self.qualifications.contains_key(*q))
+            .collect()
     }
 }
 

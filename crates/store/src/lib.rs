@@ -10,6 +10,7 @@
 mod anomalies;
 mod jobs;
 mod ledger;
+mod merchant_money;
 mod merchants;
 mod nonces;
 mod notifications;

@@ -152,3 +152,46 @@ async fn concurrent_takers_never_overdraw(backend: DbBackend) {
         .unwrap();
     assert_eq!((balances.available, balances.reserved), (0, 60_00));
 }
+
+both_databases!(merchant_money_settings_read_back_with_category_defaults_until_set);
+async fn merchant_money_settings_read_back_with_category_defaults_until_set(backend: DbBackend) {
+    use paygate_domain::merchant_money::{
+        FeeBearer, MerchantCategory, MerchantMoney, SettlementCycle, SettlementMode,
+    };
+    let app = paygate_testkit::spawn_app(backend).await;
+    let store = app.store();
+    let merchant = app.merchant_id().clone();
+    assert_eq!(
+        store.merchant_money(&merchant).await.unwrap(),
+        MerchantMoney::for_category(MerchantCategory::PhysicalGoods)
+    );
+    let mut money = MerchantMoney::for_category(MerchantCategory::VirtualGoods);
+    money.settlement_mode = SettlementMode::Platform;
+    money.fee_bearer = FeeBearer::Platform;
+    money.cycle = SettlementCycle::Auto {
+        days: 7,
+        minimum: fen(100_00),
+    };
+    money
+        .qualifications
+        .insert("business_licence".into(), "91310000MA1FL0000X".into());
+    assert_eq!(
+        money.missing_qualifications(),
+        vec!["internet_culture_licence"]
+    );
+    store
+        .set_merchant_money(&merchant, &money, 1)
+        .await
+        .unwrap();
+    assert_eq!(store.merchant_money(&merchant).await.unwrap(), money);
+    money.cycle = SettlementCycle::Manual;
+    store
+        .set_merchant_money(&merchant, &money, 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.merchant_money(&merchant).await.unwrap().cycle,
+        SettlementCycle::Manual
+    );
+    app.stop().await;
+}
