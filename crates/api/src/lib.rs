@@ -16,6 +16,7 @@ mod fields;
 mod schema;
 
 pub mod admin;
+pub mod balance;
 pub mod create;
 pub mod envelope;
 pub mod failure;
@@ -30,6 +31,7 @@ pub mod refund_query;
 pub mod refund_view;
 pub mod union_login;
 
+pub use balance::{BalanceView, QueryBalance};
 pub use create::CreateOrder;
 pub use failure::ErrorResponse;
 pub use fields::format_time;
@@ -104,4 +106,5 @@ pub mod paths {
     pub const WALLET_PAYCODE: &str = "/api/wallet/paycode";
     pub const PARTNER_ORDER_STATUS: &str = "/api/partner/order-status";
     pub const UNION_LOGIN: &str = "/api/union-login";
+    pub const BALANCE_QUERY: &str = "/api/balance/query";
 }

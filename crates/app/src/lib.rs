@@ -35,11 +35,13 @@ pub use error::AppError;
 pub use merchants::{CreatedMerchant, Downgrade, MerchantKeys, NewMerchantInput, RotateKeyInput};
 
 use paygate_channels::Channel;
+use paygate_domain::fee::FeeRate;
+use paygate_domain::ledger::LedgerName;
 use paygate_domain::secret::{MasterKey, Secret};
 use paygate_domain::sign::RsaPrivateKey;
 use paygate_domain::PayType;
 use paygate_store::Store;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// The shortest admin token accepted: a bearer token guards the operator API, so it must not be
@@ -62,6 +64,45 @@ pub struct AppSettings {
     pub notify_allow_private: bool,
     /// Bearer token `/metrics` requires; `None` (or empty) leaves it open.
     pub metrics_token: Option<Secret>,
+    /// What each channel charges the platform on a payment in `platform` mode.
+    pub channel_fee_rates: ChannelFeeRates,
+}
+
+/// The rate each channel charges the platform (its cost, `platform` mode), by the channel's
+/// ledger name; a channel not listed charges nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelFeeRates(BTreeMap<LedgerName, FeeRate>);
+
+impl ChannelFeeRates {
+    pub fn new(rates: BTreeMap<LedgerName, FeeRate>) -> ChannelFeeRates {
+        ChannelFeeRates(rates)
+    }
+
+    pub fn rate(&self, channel: &LedgerName) -> FeeRate {
+        self.0.get(channel).copied().unwrap_or(FeeRate::ZERO)
+    }
+}
+
+impl Default for ChannelFeeRates {
+    /// The channels' standard rates: WeChat Pay and Alipay 0.6%, UnionPay 0.5%, our own wallet
+    /// nothing.
+    fn default() -> Self {
+        let rates = [
+            ("wechat", 6_000),
+            ("alipay", 6_000),
+            ("unionpay", 5_000),
+            ("wallet", 0),
+        ]
+        .into_iter()
+        .map(|(name, ppm)| {
+            (
+                LedgerName::parse(name).expect("a valid ledger name"),
+                FeeRate::from_ppm(ppm).expect("a rate within range"),
+            )
+        })
+        .collect();
+        ChannelFeeRates(rates)
+    }
 }
 
 impl Default for AppSettings {
@@ -74,6 +115,7 @@ impl Default for AppSettings {
             admin_token: None,
             notify_allow_private: false,
             metrics_token: None,
+            channel_fee_rates: ChannelFeeRates::default(),
         }
     }
 }

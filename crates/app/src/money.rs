@@ -2,9 +2,13 @@
 //! the channel that took it, and handed to the store to append in the same transaction as the
 //! change.
 
-use crate::{App, AppError};
+use crate::{App, AppError, MerchantKeys};
+use paygate_api::BalanceView;
+use paygate_domain::fee::{FeeRefund, FeeSnapshot};
 use paygate_domain::ledger::{Account, EntryKind, LedgerName, Posting, PostingKind};
-use paygate_domain::OrderRecord;
+use paygate_domain::merchant_money::SettlementMode;
+use paygate_domain::{Amount, Currency, Money, OrderRecord};
+use paygate_store::RefundFeeTerms;
 
 impl App {
     /// The ledger's name of the channel that takes (or took) `order`'s payment.
@@ -19,20 +23,110 @@ impl App {
         LedgerName::parse(channel.info().name).map_err(|e| AppError::Internal(e.into()))
     }
 
-    /// A payment: the channel owes us the amount, and we owe it to the merchant until it
-    /// settles.
-    pub(crate) fn payment_posting(&self, order: &OrderRecord) -> Result<Posting, AppError> {
+    /// The fees of `order`'s payment as it is paid now: the merchant's schedule for the
+    /// product it was paid with (or its category's default), its settlement mode, and the
+    /// channel's cost rate from the settings.
+    pub(crate) async fn payment_fees(&self, order: &OrderRecord) -> Result<FeeSnapshot, AppError> {
+        let pay_type = order.channel_pay_type();
         let channel = self.ledger_channel(order)?;
-        Ok(Posting::new(
+        let (money, schedule) = self
+            .store()
+            .merchant_fee_terms(&order.merchant_id, pay_type)
+            .await?;
+        Ok(FeeSnapshot::at_payment(
+            pay_type,
+            money.settlement_mode,
+            schedule,
+            self.settings().channel_fee_rates.rate(&channel),
+            order.total_amount,
+        ))
+    }
+
+    /// A payment: the channel owes us the amount, and we owe it to the merchant until it
+    /// settles, less its fee. In `platform` mode the fee is the platform's income and the
+    /// channel's own fee our expense; in `direct` mode the channel withholds the merchant's fee
+    /// itself, so it only lowers what the channel owes.
+    pub(crate) fn payment_posting(
+        &self,
+        order: &OrderRecord,
+        fees: &FeeSnapshot,
+    ) -> Result<Posting, AppError> {
+        let channel = self.ledger_channel(order)?;
+        let pending = Account::MerchantPending(order.merchant_id.clone());
+        let clearing = Account::ChannelClearing(channel.clone());
+        let posting = Posting::new(
             PostingKind::Payment,
             order.trade_no.as_str(),
             order.currency,
         )
         .transfer(
             EntryKind::Payment,
-            Account::ChannelClearing(channel),
-            Account::MerchantPending(order.merchant_id.clone()),
+            clearing.clone(),
+            pending.clone(),
             order.total_amount,
-        ))
+        );
+        Ok(match fees.mode {
+            SettlementMode::Platform => posting
+                .transfer(
+                    EntryKind::Fee,
+                    pending,
+                    Account::PlatformFeeIncome,
+                    fees.fee,
+                )
+                .transfer(
+                    EntryKind::ChannelFee,
+                    Account::ChannelFeeExpense(channel),
+                    clearing,
+                    fees.channel_fee,
+                ),
+            SettlementMode::Direct => posting.transfer(EntryKind::Fee, pending, clearing, fees.fee),
+        })
+    }
+
+    /// What finishing a refund of `order` needs of its channel and merchant: the channel's
+    /// ledger name and fee-refund rule (a channel without a rule table, our wallet, keeps its
+    /// fee), and who bears what the channel keeps.
+    pub(crate) async fn refund_fee_terms(
+        &self,
+        order: &OrderRecord,
+    ) -> Result<RefundFeeTerms, AppError> {
+        let rule = self
+            .channel(order.channel_pay_type())
+            .and_then(|c| c.info().rules)
+            .map_or(FeeRefund::None, |rules| rules.fee_refund);
+        let money = self.store().merchant_money(&order.merchant_id).await?;
+        Ok(RefundFeeTerms {
+            channel: self.ledger_channel(order)?,
+            rule,
+            bearer: money.fee_bearer,
+        })
+    }
+
+    /// The merchant's balances in `currency`, as its `POST /api/balance/query` answers them.
+    pub async fn merchant_balance(
+        &self,
+        merchant: &MerchantKeys,
+        currency: Currency,
+    ) -> Result<BalanceView, AppError> {
+        let balances = self
+            .store()
+            .merchant_balances(&merchant.record.id, currency)
+            .await?;
+        let money = |minor: i64| {
+            Amount::from_minor(minor)
+                .map(|amount| Money::new(amount, currency))
+                .map_err(|e| {
+                    AppError::Internal(anyhow::anyhow!(
+                        "merchant {} balance {minor}: {e}",
+                        merchant.record.id
+                    ))
+                })
+        };
+        Ok(BalanceView {
+            currency,
+            pending: money(balances.pending)?,
+            available: money(balances.available)?,
+            reserved: money(balances.reserved)?,
+        })
     }
 }

@@ -335,6 +335,14 @@ impl App {
                 }
                 _ => None,
             };
+            let fees = match event {
+                OrderEvent::Paid => Some(self.payment_fees(&order).await?),
+                _ => None,
+            };
+            let posting = match &fees {
+                Some(fees) => Some(self.payment_posting(&order, fees)?),
+                None => None,
+            };
             let change = OrderTransition {
                 trade_no: order.trade_no.clone(),
                 from: order.status,
@@ -342,10 +350,8 @@ impl App {
                 at_ms: now,
                 channel_trade_no: channel_trade_no.clone(),
                 outbox,
-                posting: match event {
-                    OrderEvent::Paid => Some(self.payment_posting(&order)?),
-                    _ => None,
-                },
+                posting,
+                fees,
             };
             if let Some(status) = self.store().transition_order(&change).await? {
                 metrics::counter!("paygate_order_transitions_total", "to" => status.as_str())

@@ -31,6 +31,7 @@ impl App {
         }
         let now = self.clock().now_ms();
         self.check_refund_rules(merchant, &cmd, &order, now).await?;
+        let settings = self.store().merchant_money(&order.merchant_id).await?;
         let new = NewRefund {
             refund_no: RefundNo::mint(now),
             merchant_id: order.merchant_id.clone(),
@@ -40,6 +41,7 @@ impl App {
             amount: money.amount,
             reason: cmd.refund_reason.clone(),
             created_at_ms: now,
+            settlement_mode: settings.settlement_mode,
         };
         let refund = match self.store().reserve_refund(&new).await? {
             RefundReservation::New(refund) => refund,
@@ -62,6 +64,7 @@ impl App {
                     refundable: Money::new(refundable, order.currency).to_major_string(),
                 })
             }
+            RefundReservation::InsufficientBalance => return Err(AppError::InsufficientBalance),
         };
         self.send_refund(refund, order).await
     }
@@ -139,9 +142,10 @@ impl App {
     ) -> Result<(RefundRecord, OrderRecord), AppError> {
         let now = self.clock().now_ms();
         let outbox = self.refund_notification(&refund, &order, &finish, now);
+        let terms = self.refund_fee_terms(&order).await?;
         let finished = self
             .store()
-            .finish_refund(&refund.refund_no, &finish, now, Some(&outbox))
+            .finish_refund(&refund.refund_no, &finish, &terms, now, Some(&outbox))
             .await?;
         if finished.is_some() {
             self.announce_outbox();

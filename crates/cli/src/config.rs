@@ -3,10 +3,13 @@
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
-use paygate_app::ADMIN_TOKEN_CHARS_MIN;
+use paygate_app::{ChannelFeeRates, ADMIN_TOKEN_CHARS_MIN};
+use paygate_domain::fee::FeeRate;
+use paygate_domain::ledger::LedgerName;
 use paygate_domain::secret::MasterKey;
 use paygate_domain::secret::Secret;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -65,6 +68,62 @@ pub struct Settings {
     pub alipay: Option<AlipaySettings>,
     /// A real UnionPay merchant.
     pub unionpay: Option<UnionpaySettings>,
+    /// Fees (`[fees]`, `PAYGATE_FEES__*`).
+    pub fees: FeeSettings,
+}
+
+/// Fees (`[fees]`): what each channel charges the platform on a payment of a `platform`-mode
+/// merchant, in parts per million by channel name (`wechat`, `alipay`, `unionpay`, `wallet`);
+/// a channel not listed charges nothing. A merchant's own fees are per merchant (admin API).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FeeSettings {
+    pub channel_rate_ppm: BTreeMap<String, u32>,
+}
+
+impl Default for FeeSettings {
+    fn default() -> Self {
+        let defaults = ChannelFeeRates::default();
+        let channel_rate_ppm = ["wechat", "alipay", "unionpay", "wallet"]
+            .into_iter()
+            .map(|name| {
+                let ledger = LedgerName::parse(name).expect("a valid channel name");
+                (name.to_owned(), defaults.rate(&ledger).ppm())
+            })
+            .collect();
+        FeeSettings { channel_rate_ppm }
+    }
+}
+
+impl FeeSettings {
+    fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for (name, ppm) in &self.channel_rate_ppm {
+            if LedgerName::parse(name).is_err() {
+                problems.push(format!(
+                    "[fees] channel_rate_ppm: {name:?} is not a channel name (lowercase letters, digits, _)"
+                ));
+            }
+            if FeeRate::from_ppm(*ppm).is_err() {
+                problems.push(format!(
+                    "[fees] channel_rate_ppm.{name} = {ppm} is above {} (10%)",
+                    FeeRate::PPM_MAX
+                ));
+            }
+        }
+        problems
+    }
+
+    /// The channel rates; entries `problems` refuses are left out (`validate` runs first).
+    pub fn channel_fee_rates(&self) -> ChannelFeeRates {
+        let rates = self
+            .channel_rate_ppm
+            .iter()
+            .filter_map(|(name, ppm)| {
+                Some((LedgerName::parse(name).ok()?, FeeRate::from_ppm(*ppm).ok()?))
+            })
+            .collect();
+        ChannelFeeRates::new(rates)
+    }
 }
 /// A real WeChat Pay merchant account (`[wechat]`, `PAYGATE_WECHAT__*`). Without it, and with
 /// the sandbox on, WeChat Pay is played by the in-process sandbox.
@@ -215,6 +274,7 @@ impl Default for Settings {
             wechat: None,
             alipay: None,
             unionpay: None,
+            fees: FeeSettings::default(),
         }
     }
 }
@@ -285,6 +345,7 @@ impl Settings {
         if self.http_connections_max == 0 {
             problems.push("PAYGATE_HTTP_CONNECTIONS_MAX must be positive".to_owned());
         }
+        problems.extend(self.fees.problems());
         problems
     }
 

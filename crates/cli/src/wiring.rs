@@ -74,6 +74,7 @@ pub fn app_settings(settings: &Settings) -> AppSettings {
         admin_token: settings.admin_token().map(Secret::from),
         metrics_token: settings.metrics_token().map(Secret::from),
         notify_allow_private: settings.notify_allow_private,
+        channel_fee_rates: settings.fees.channel_fee_rates(),
         ..AppSettings::default()
     }
 }

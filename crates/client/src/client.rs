@@ -5,7 +5,7 @@ use crate::{paths, ClientError};
 use paygate_api::field;
 use paygate_api::platform::PublicKeyResponse;
 use paygate_api::{ApiRequest, CloseOrder, CreateOrder, Order, QueryOrder, QueryRefund, Refund};
-use paygate_api::{PartnerOrderStatus, PartnerOrderView, RefundView};
+use paygate_api::{BalanceView, PartnerOrderStatus, PartnerOrderView, QueryBalance, RefundView};
 use paygate_domain::sign::{RsaPublicKey, SignKey, VerifyKey};
 use paygate_domain::MerchantId;
 use serde_json::{Map, Value};
@@ -146,6 +146,11 @@ impl Client {
         request: &PartnerOrderStatus,
     ) -> Result<PartnerOrderView, ClientError> {
         Ok(PartnerOrderView::from_fields(self.send(request).await?)?)
+    }
+
+    /// The merchant's balances in one currency.
+    pub async fn query_balance(&self, request: &QueryBalance) -> Result<BalanceView, ClientError> {
+        Ok(BalanceView::from_fields(self.send(request).await?)?)
     }
 
     pub async fn refund(&self, request: &Refund) -> Result<RefundView, ClientError> {

@@ -1,7 +1,8 @@
 //! Fees and what a refund gives back of them (DESIGN §8, seed 002 §4). Integer minor units only:
 //! a rate is parts per million, and every product is rounded half-up to the minor unit once.
 
-use crate::Amount;
+use crate::merchant_money::{FeeBearer, SettlementMode};
+use crate::{Amount, PayType};
 
 /// Parts per million in 100%.
 const PPM: i128 = 1_000_000;
@@ -181,6 +182,128 @@ pub fn fee_refund(
     };
     debug_assert!(returned <= fee_left);
     Ok(returned)
+}
+
+/// A payment's fees as snapshotted when it succeeded: what the merchant was charged and what the
+/// channel kept, with the rates they came from, so later refunds and changed schedules never
+/// recompute them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeeSnapshot {
+    /// The channel product the fee was charged for.
+    pub pay_type: PayType,
+    pub mode: SettlementMode,
+    /// The merchant's schedule for `pay_type`.
+    pub merchant: FeeSchedule,
+    /// The rate the channel applies: its cost rate in `platform` mode, the merchant's own rate
+    /// in `direct` mode (the channel charges the merchant directly).
+    pub channel_rate: FeeRate,
+    pub fee: Amount,
+    pub channel_fee: Amount,
+}
+
+impl FeeSnapshot {
+    /// The fees of a payment of `paid`. In `direct` mode the channel withholds the merchant's
+    /// fee itself, so the channel's fee is the merchant's; in `platform` mode the channel
+    /// charges the platform its cost rate (no fixed part) and the merchant pays the platform.
+    pub fn at_payment(
+        pay_type: PayType,
+        mode: SettlementMode,
+        merchant: FeeSchedule,
+        channel_cost: FeeRate,
+        paid: Amount,
+    ) -> FeeSnapshot {
+        let fee = merchant.fee_for(paid);
+        let (channel_rate, channel_fee) = match mode {
+            SettlementMode::Direct => (merchant.rate, fee),
+            SettlementMode::Platform => {
+                let channel = FeeSchedule {
+                    rate: channel_cost,
+                    fixed: Amount::ZERO,
+                };
+                (channel_cost, channel.fee_for(paid))
+            }
+        };
+        FeeSnapshot {
+            pay_type,
+            mode,
+            merchant,
+            channel_rate,
+            fee,
+            channel_fee,
+        }
+    }
+
+    /// The schedule the channel charged by.
+    pub fn channel_schedule(&self) -> FeeSchedule {
+        match self.mode {
+            SettlementMode::Direct => self.merchant,
+            SettlementMode::Platform => FeeSchedule {
+                rate: self.channel_rate,
+                fixed: Amount::ZERO,
+            },
+        }
+    }
+}
+
+/// What earlier refunds of a payment have taken, on both sides of its fee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeesRefundedSoFar {
+    pub refunded: Amount,
+    pub fee_returned: Amount,
+    pub channel_fee_returned: Amount,
+}
+
+/// The fees one refund gives back: to the merchant, and by the channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeesReturned {
+    pub fee: Amount,
+    pub channel_fee: Amount,
+}
+
+/// The fees returned with a refund of `refund` of the payment `paid` whose fees are `snapshot`.
+/// The channel returns its fee by its own `rule`. The merchant gets its fee back by the same
+/// rule when it bears what the channel keeps (and always in `direct` mode, where the platform
+/// is not in the money's path); when the platform bears it, the merchant gets `Proportional`
+/// back and the platform absorbs the difference.
+pub fn refund_fees(
+    snapshot: &FeeSnapshot,
+    rule: FeeRefund,
+    bearer: FeeBearer,
+    paid: Amount,
+    before: FeesRefundedSoFar,
+    refund: Amount,
+) -> Result<FeesReturned, FeeError> {
+    let channel_fee = fee_refund(
+        rule,
+        &snapshot.channel_schedule(),
+        PaidWithFee {
+            paid,
+            fee: snapshot.channel_fee,
+        },
+        RefundedSoFar {
+            refunded: before.refunded,
+            fee_returned: before.channel_fee_returned,
+        },
+        refund,
+    )?;
+    let merchant_rule = match (snapshot.mode, bearer) {
+        (SettlementMode::Platform, FeeBearer::Platform) => FeeRefund::Proportional,
+        _ => rule,
+    };
+    let fee = fee_refund(
+        merchant_rule,
+        &snapshot.merchant,
+        PaidWithFee {
+            paid,
+            fee: snapshot.fee,
+        },
+        RefundedSoFar {
+            refunded: before.refunded,
+            fee_returned: before.fee_returned,
+        },
+        refund,
+    )?;
+    Ok(FeesReturned { fee, channel_fee })
 }
 
 #[cfg(test)]
@@ -387,5 +510,80 @@ mod tests {
                 prop_assert!(before.refunded <= payment.paid);
             }
         }
+    }
+
+    fn paid_then_refunded(
+        snapshot: &FeeSnapshot,
+        rule: FeeRefund,
+        bearer: FeeBearer,
+        paid: i64,
+        parts: &[i64],
+    ) -> Vec<(i64, i64)> {
+        let mut before = FeesRefundedSoFar {
+            refunded: Amount::ZERO,
+            fee_returned: Amount::ZERO,
+            channel_fee_returned: Amount::ZERO,
+        };
+        let mut out = Vec::new();
+        for &part in parts {
+            let back = refund_fees(snapshot, rule, bearer, fen(paid), before, fen(part)).unwrap();
+            before.refunded = before.refunded.checked_add(fen(part)).unwrap();
+            before.fee_returned = before.fee_returned.checked_add(back.fee).unwrap();
+            before.channel_fee_returned = before
+                .channel_fee_returned
+                .checked_add(back.channel_fee)
+                .unwrap();
+            out.push((back.fee.minor(), back.channel_fee.minor()));
+        }
+        out
+    }
+
+    #[test]
+    fn in_direct_mode_the_channel_fee_is_the_merchant_fee() {
+        let snapshot = FeeSnapshot::at_payment(
+            PayType::WechatNative,
+            SettlementMode::Direct,
+            schedule(6_000, 0),
+            FeeRate::from_ppm(2_000).unwrap(),
+            fen(10_000),
+        );
+        assert_eq!((snapshot.fee, snapshot.channel_fee), (fen(60), fen(60)));
+        assert_eq!(snapshot.channel_rate.ppm(), 6_000);
+        let back = paid_then_refunded(
+            &snapshot,
+            FeeRefund::Proportional,
+            FeeBearer::Platform,
+            10_000,
+            &[3_000, 7_000],
+        );
+        assert_eq!(back, [(18, 18), (42, 42)]);
+    }
+
+    #[test]
+    fn in_platform_mode_the_bearer_decides_what_the_merchant_gets_back() {
+        let snapshot = FeeSnapshot::at_payment(
+            PayType::AlipayNative,
+            SettlementMode::Platform,
+            schedule(6_000, 0),
+            FeeRate::from_ppm(5_000).unwrap(),
+            fen(10_000),
+        );
+        assert_eq!((snapshot.fee, snapshot.channel_fee), (fen(60), fen(50)));
+        let merchant_bears = paid_then_refunded(
+            &snapshot,
+            FeeRefund::None,
+            FeeBearer::Merchant,
+            10_000,
+            &[4_000],
+        );
+        assert_eq!(merchant_bears, [(0, 0)]);
+        let platform_bears = paid_then_refunded(
+            &snapshot,
+            FeeRefund::None,
+            FeeBearer::Platform,
+            10_000,
+            &[4_000, 6_000],
+        );
+        assert_eq!(platform_bears, [(24, 0), (36, 0)]);
     }
 }

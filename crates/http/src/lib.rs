@@ -45,6 +45,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<App> {
         .routes(routes!(merchant_api::refund))
         .routes(routes!(merchant_api::refund_query))
         .routes(routes!(merchant_api::partner_order_status))
+        .routes(routes!(merchant_api::balance_query))
         .routes(routes!(union_login::union_login))
         .routes(routes!(ops::public_key))
         .routes(routes!(payer::paycode))

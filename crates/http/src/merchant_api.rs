@@ -4,6 +4,7 @@
 use crate::signed::{Signed, SignedDeferred};
 use crate::ApiError;
 use axum::response::Response;
+use paygate_api::{BalanceView, QueryBalance};
 use paygate_api::{CloseOrder, CreateOrder, ErrorResponse, Order, QueryOrder, QueryRefund};
 use paygate_api::{PartnerOrderStatus, PartnerOrderView, Refund, RefundView};
 use paygate_app::commands::{order_ref, refund_ref};
@@ -112,4 +113,22 @@ pub async fn partner_order_status(
         .await
         .map_err(|e| caller.fail(e))?;
     Ok(caller.ok(PartnerOrderView::of(&order, partner_status).to_fields()))
+}
+
+/// The merchant's balances in one currency: unsettled (pending), available, and reserved for
+/// refunds and payouts in flight.
+#[utoipa::path(post, path = "/api/balance/query", tag = "balance",
+    request_body = QueryBalance,
+    responses((status = 200, body = BalanceView),
+              (status = "4XX", body = ErrorResponse),
+              (status = 503, description = "1006: retry later", body = ErrorResponse)))]
+pub async fn balance_query(
+    Signed { caller, request }: Signed<QueryBalance>,
+) -> Result<Response, ApiError> {
+    let view = caller
+        .app
+        .merchant_balance(&caller.merchant, request.currency)
+        .await
+        .map_err(|e| caller.fail(e))?;
+    Ok(caller.ok(view.to_fields()))
 }

@@ -38,7 +38,8 @@ pub use outbox::Outbox;
 pub use partner::{PartnerStepChange, PartnerStepRecord};
 pub use paycodes::PayCodeInsert;
 pub use refunds::{
-    debug_assert_refund_fits, NewRefund, RefundFinish, RefundRecord, RefundRef, RefundReservation,
+    debug_assert_refund_fits, NewRefund, OrderFees, RefundFeeTerms, RefundFinish, RefundFunding,
+    RefundRecord, RefundRef, RefundReservation,
 };
 pub use transitions::{event_name, OrderTransition, TransitionRecord};
 pub use union_login::{CashierGrant, NewTicket, PayPasswordState, TicketRefusal, UnionUserLogin};

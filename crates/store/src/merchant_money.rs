@@ -1,9 +1,11 @@
-//! A merchant's money settings (`merchant_money`), read with their defaults.
+//! A merchant's money settings (`merchant_money`), read with their defaults, and its fee
+//! schedules per channel product (`merchant_fee_schedules`).
 
 use crate::rows::{get_amount, get_i64, get_parsed, get_string};
 use crate::{Ctx, Store, StoreError, StoreResult};
+use paygate_domain::fee::{FeeRate, FeeSchedule};
 use paygate_domain::merchant_money::{MerchantCategory, MerchantMoney, SettlementCycle};
-use paygate_domain::MerchantId;
+use paygate_domain::{Amount, MerchantId, PayType};
 use sqlx::any::AnyRow;
 
 fn from_row(row: &AnyRow) -> StoreResult<MerchantMoney> {
@@ -85,4 +87,94 @@ impl Store {
         .ctx("set merchant money")?;
         Ok(())
     }
+
+    /// The merchant's own fee schedules, one per channel product that has one.
+    pub async fn merchant_fee_schedules(
+        &self,
+        merchant: &MerchantId,
+    ) -> StoreResult<Vec<(PayType, FeeSchedule)>> {
+        let rows = sqlx::query(
+            "SELECT pay_type, rate_ppm, fixed_minor FROM merchant_fee_schedules
+             WHERE merchant_id = $1 ORDER BY pay_type",
+        )
+        .bind(merchant.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .ctx("list fee schedules")?;
+        rows.iter()
+            .map(|row| Ok((get_parsed(row, "pay_type")?, schedule_from_row(row)?)))
+            .collect()
+    }
+
+    /// Replaces all of the merchant's fee schedules with `schedules` in one transaction.
+    pub async fn set_merchant_fee_schedules(
+        &self,
+        merchant: &MerchantId,
+        schedules: &[(PayType, FeeSchedule)],
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.ctx("begin set fee schedules")?;
+        sqlx::query("DELETE FROM merchant_fee_schedules WHERE merchant_id = $1")
+            .bind(merchant.as_str())
+            .execute(&mut *tx)
+            .await
+            .ctx("clear fee schedules")?;
+        for (pay_type, schedule) in schedules {
+            sqlx::query(
+                "INSERT INTO merchant_fee_schedules
+                        (merchant_id, pay_type, rate_ppm, fixed_minor, updated_at)
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(merchant.as_str())
+            .bind(pay_type.as_str())
+            .bind(i64::from(schedule.rate.ppm()))
+            .bind(schedule.fixed.minor())
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await
+            .ctx("insert fee schedule")?;
+        }
+        tx.commit().await.ctx("commit fee schedules")?;
+        Ok(())
+    }
+
+    /// What a payment of `pay_type` is charged and how the merchant's money is handled: its
+    /// settings, and its own schedule for the product or else its category's default rate with
+    /// no fixed part.
+    pub async fn merchant_fee_terms(
+        &self,
+        merchant: &MerchantId,
+        pay_type: PayType,
+    ) -> StoreResult<(MerchantMoney, FeeSchedule)> {
+        let money = self.merchant_money(merchant).await?;
+        let row = sqlx::query(
+            "SELECT rate_ppm, fixed_minor FROM merchant_fee_schedules
+             WHERE merchant_id = $1 AND pay_type = $2",
+        )
+        .bind(merchant.as_str())
+        .bind(pay_type.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .ctx("get fee schedule")?;
+        let schedule = match row {
+            Some(row) => schedule_from_row(&row)?,
+            None => FeeSchedule {
+                rate: money.category.default_fee_rate(),
+                fixed: Amount::ZERO,
+            },
+        };
+        Ok((money, schedule))
+    }
+}
+
+fn schedule_from_row(row: &AnyRow) -> StoreResult<FeeSchedule> {
+    let ppm = get_i64(row, "rate_ppm")?;
+    let rate = u32::try_from(ppm)
+        .ok()
+        .and_then(|ppm| FeeRate::from_ppm(ppm).ok())
+        .ok_or_else(|| StoreError::Corrupt(format!("rate_ppm={ppm}")))?;
+    Ok(FeeSchedule {
+        rate,
+        fixed: get_amount(row, "fixed_minor")?,
+    })
 }

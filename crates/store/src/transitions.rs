@@ -6,6 +6,7 @@ use crate::ledger::{post, Posted};
 use crate::outbox::{write_outbox, Outbox};
 use crate::rows::{get_id, get_parsed, get_string};
 use crate::{Ctx, Store, StoreError, StoreResult};
+use paygate_domain::fee::FeeSnapshot;
 use paygate_domain::ledger::Posting;
 use paygate_domain::{MerchantId, OrderEvent, OrderStatus, TradeNo};
 use sqlx::{Any, Transaction};
@@ -22,6 +23,8 @@ pub struct OrderTransition {
     pub outbox: Option<Outbox>,
     /// The ledger posting the change brings (a payment's), appended in the same transaction.
     pub posting: Option<Posting>,
+    /// A payment's fees, snapshotted on the order row by the same update.
+    pub fees: Option<FeeSnapshot>,
 }
 
 /// Every event, for reading audit names back.
@@ -91,10 +94,16 @@ pub(crate) async fn write_transition(
         .map_err(|e| StoreError::Corrupt(format!("caller asked for an illegal transition: {e}")))?;
     let paid_at = (change.event == OrderEvent::Paid).then_some(change.at_ms);
     let closed_at = (change.event == OrderEvent::Closed).then_some(change.at_ms);
+    let fees = change.fees.as_ref();
     let row = sqlx::query(
         "UPDATE orders SET status = $1, updated_at = $2,
                 paid_at = COALESCE($3, paid_at), closed_at = COALESCE($4, closed_at),
-                channel_trade_no = COALESCE($5, channel_trade_no)
+                channel_trade_no = COALESCE($5, channel_trade_no),
+                fee_pay_type = COALESCE($8, fee_pay_type), fee_mode = COALESCE($9, fee_mode),
+                fee_rate_ppm = COALESCE($10, fee_rate_ppm), fee_fixed = COALESCE($11, fee_fixed),
+                fee_amount = COALESCE($12, fee_amount),
+                channel_fee_rate_ppm = COALESCE($13, channel_fee_rate_ppm),
+                channel_fee_amount = COALESCE($14, channel_fee_amount)
          WHERE trade_no = $6 AND status = $7
          RETURNING merchant_id",
     )
@@ -105,6 +114,13 @@ pub(crate) async fn write_transition(
     .bind(change.channel_trade_no.as_deref())
     .bind(change.trade_no.as_str())
     .bind(change.from.as_str())
+    .bind(fees.map(|f| f.pay_type.as_str()))
+    .bind(fees.map(|f| f.mode.as_str()))
+    .bind(fees.map(|f| i64::from(f.merchant.rate.ppm())))
+    .bind(fees.map(|f| f.merchant.fixed.minor()))
+    .bind(fees.map(|f| f.fee.minor()))
+    .bind(fees.map(|f| i64::from(f.channel_rate.ppm())))
+    .bind(fees.map(|f| f.channel_fee.minor()))
     .fetch_optional(&mut **tx)
     .await
     .ctx("transition order")?;
