@@ -26,6 +26,7 @@ pub mod payments;
 mod prepare;
 pub mod refunds;
 pub mod secrets;
+pub mod splits;
 pub mod union_login;
 pub mod views;
 pub mod wallet;
@@ -62,6 +63,8 @@ pub struct AppSettings {
     pub notify_allow_private: bool,
     /// Bearer token `/metrics` requires; `None` (or empty) leaves it open.
     pub metrics_token: Option<Secret>,
+    /// Overrides every channel's cap on profit-sharing receivers per order.
+    pub split_receivers_max: Option<u32>,
 }
 
 impl Default for AppSettings {
@@ -74,6 +77,7 @@ impl Default for AppSettings {
             admin_token: None,
             notify_allow_private: false,
             metrics_token: None,
+            split_receivers_max: None,
         }
     }
 }

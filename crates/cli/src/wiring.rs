@@ -74,6 +74,7 @@ pub fn app_settings(settings: &Settings) -> AppSettings {
         admin_token: settings.admin_token().map(Secret::from),
         metrics_token: settings.metrics_token().map(Secret::from),
         notify_allow_private: settings.notify_allow_private,
+        split_receivers_max: settings.split_receivers_max,
         ..AppSettings::default()
     }
 }

@@ -64,6 +64,9 @@ pub enum RefundReservation {
     NotRefundable(OrderStatus),
     /// Accepted refunds plus this one would exceed the order's amount.
     Exceeded { refundable: Amount },
+    /// The refund must first take shares back from the order's receivers, and the receiver
+    /// `account` no longer holds its part; nothing was written.
+    ShareReturnShort { account: String },
 }
 
 fn refund_from_row(row: &AnyRow) -> StoreResult<RefundRecord> {
@@ -234,6 +237,12 @@ impl Store {
                 .await?
                 .ok_or_else(|| StoreError::Corrupt("conflicting refund vanished".into()))?;
             return Ok(RefundReservation::Existing(existing));
+        }
+        if let Some(refused) = crate::splits::return_shares_for_refund(&mut tx, refund).await? {
+            tx.rollback()
+                .await
+                .ctx("rollback refund short of share returns")?;
+            return Ok(refused);
         }
         let reserved = sqlx::query(
             "UPDATE orders SET refund_reserved = refund_reserved + $1, updated_at = $2
