@@ -29,6 +29,7 @@ pub mod platform;
 pub mod refund;
 pub mod refund_query;
 pub mod refund_view;
+pub mod split;
 pub mod union_login;
 
 pub use balance::{BalanceView, QueryBalance};
@@ -107,4 +108,10 @@ pub mod paths {
     pub const PARTNER_ORDER_STATUS: &str = "/api/partner/order-status";
     pub const UNION_LOGIN: &str = "/api/union-login";
     pub const BALANCE_QUERY: &str = "/api/balance/query";
+    pub const SPLIT_RECEIVER_ADD: &str = "/api/split/receiver/add";
+    pub const SPLIT_RECEIVER_REMOVE: &str = "/api/split/receiver/remove";
+    pub const SPLIT_APPLY: &str = "/api/split/apply";
+    pub const SPLIT_FINISH: &str = "/api/split/finish";
+    pub const SPLIT_QUERY: &str = "/api/split/query";
+    pub const SPLIT_RETURN: &str = "/api/split/return";
 }

@@ -41,6 +41,21 @@ pub enum AppError {
     },
     #[error("an order of this channel may be refunded at most {max} times")]
     RefundCountExceeded { max: u32 },
+    /// 1014: a receiver not registered, or more receivers than the channel allows.
+    #[error("{0}")]
+    SplitReceiver(String),
+    /// 1015: a share beyond what the order may still share, or a return beyond the share.
+    #[error("{0}")]
+    SplitExceeded(String),
+    /// 1016: the order is not paid, or its sharing was finished.
+    #[error("{0}")]
+    SplitNotAllowed(String),
+    /// 1003: no split request has the merchant's number.
+    #[error("split not found")]
+    SplitNotFound,
+    /// 1005: a refund must first take shares back and a receiver's account cannot cover it.
+    #[error("the refund must first take shares back, and {account} no longer holds its share")]
+    ShareReturnShort { account: String },
     #[error("system busy, retry later")]
     Busy(String),
     #[error("internal error: {0:#}")]
@@ -63,9 +78,14 @@ impl AppError {
         match self {
             AppError::Param { .. } => ErrorCode::ParamError,
             AppError::Sign(_) => ErrorCode::SignError,
-            AppError::OrderNotFound => ErrorCode::OrderNotFound,
+            AppError::OrderNotFound | AppError::SplitNotFound => ErrorCode::OrderNotFound,
             AppError::OrderStatus(_) | AppError::KeyReused { .. } => ErrorCode::OrderStatusError,
-            AppError::InsufficientBalance => ErrorCode::InsufficientBalance,
+            AppError::InsufficientBalance | AppError::ShareReturnShort { .. } => {
+                ErrorCode::InsufficientBalance
+            }
+            AppError::SplitReceiver(_) => ErrorCode::SplitReceiverInvalid,
+            AppError::SplitExceeded(_) => ErrorCode::SplitAmountExceeded,
+            AppError::SplitNotAllowed(_) => ErrorCode::SplitNotAllowed,
             AppError::RefundExceeded { .. } => ErrorCode::RefundAmountExceeded,
             AppError::PayTypeNotEnabled(_) => ErrorCode::PayTypeNotEnabled,
             AppError::ChannelRejected(_) => ErrorCode::ChannelRejected,

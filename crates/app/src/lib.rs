@@ -26,6 +26,7 @@ pub mod payments;
 mod prepare;
 pub mod refunds;
 pub mod secrets;
+pub mod splits;
 pub mod union_login;
 pub mod views;
 pub mod wallet;
@@ -66,6 +67,8 @@ pub struct AppSettings {
     pub metrics_token: Option<Secret>,
     /// What each channel charges the platform on a payment in `platform` mode.
     pub channel_fee_rates: ChannelFeeRates,
+    /// Overrides every channel's cap on profit-sharing receivers per order.
+    pub split_receivers_max: Option<u32>,
 }
 
 /// The rate each channel charges the platform (its cost, `platform` mode), by the channel's
@@ -116,6 +119,7 @@ impl Default for AppSettings {
             notify_allow_private: false,
             metrics_token: None,
             channel_fee_rates: ChannelFeeRates::default(),
+            split_receivers_max: None,
         }
     }
 }

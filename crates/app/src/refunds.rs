@@ -59,6 +59,9 @@ impl App {
                     "order is {status} and cannot be refunded"
                 )))
             }
+            RefundReservation::ShareReturnShort { account } => {
+                return Err(AppError::ShareReturnShort { account })
+            }
             RefundReservation::Exceeded { refundable } => {
                 return Err(AppError::RefundExceeded {
                     refundable: Money::new(refundable, order.currency).to_major_string(),

@@ -47,6 +47,9 @@ pub struct Settings {
     /// Let notifications (and create's URL check) reach loopback and private addresses for
     /// every merchant; for development only.
     pub notify_allow_private: bool,
+    /// The most profit-sharing receivers one order may share to, for every channel
+    /// (`PAYGATE_SPLIT_RECEIVERS_MAX`); unset: each channel's own cap (WeChat Pay 5, Alipay 10).
+    pub split_receivers_max: Option<u32>,
     /// Pause between steps of the expiry job and the status poller.
     pub jobs_interval_ms: u64,
     /// A request's head must arrive within this; also how long a kept-alive connection may wait
@@ -265,6 +268,7 @@ impl Default for Settings {
             notify_per_host_max: 32,
             notify_in_flight_max: 256,
             notify_allow_private: false,
+            split_receivers_max: None,
             jobs_interval_ms: 1_000,
             http_header_read_timeout_ms: 10_000,
             http_idle_timeout_ms: 60_000,

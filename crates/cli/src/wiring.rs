@@ -75,6 +75,7 @@ pub fn app_settings(settings: &Settings) -> AppSettings {
         metrics_token: settings.metrics_token().map(Secret::from),
         notify_allow_private: settings.notify_allow_private,
         channel_fee_rates: settings.fees.channel_fee_rates(),
+        split_receivers_max: settings.split_receivers_max,
         ..AppSettings::default()
     }
 }

@@ -4,6 +4,10 @@ use crate::envelope::{classify, fresh_nonce, sign_request, verify_response};
 use crate::{paths, ClientError};
 use paygate_api::field;
 use paygate_api::platform::PublicKeyResponse;
+use paygate_api::split::{
+    AddReceiver, ApplySplit, FinishSplit, QuerySplit, ReceiverView, RemoveReceiver, ReturnSplit,
+    ReturnView, SplitView,
+};
 use paygate_api::{ApiRequest, CloseOrder, CreateOrder, Order, QueryOrder, QueryRefund, Refund};
 use paygate_api::{BalanceView, PartnerOrderStatus, PartnerOrderView, QueryBalance, RefundView};
 use paygate_domain::sign::{RsaPublicKey, SignKey, VerifyKey};
@@ -159,6 +163,37 @@ impl Client {
 
     pub async fn query_refund(&self, request: &QueryRefund) -> Result<RefundView, ClientError> {
         Ok(RefundView::from_fields(self.send(request).await?)?)
+    }
+
+    /// Registers (or updates) a profit-sharing receiver.
+    pub async fn add_receiver(&self, request: &AddReceiver) -> Result<ReceiverView, ClientError> {
+        Ok(ReceiverView::from_fields(self.send(request).await?)?)
+    }
+
+    pub async fn remove_receiver(
+        &self,
+        request: &RemoveReceiver,
+    ) -> Result<ReceiverView, ClientError> {
+        Ok(ReceiverView::from_fields(self.send(request).await?)?)
+    }
+
+    /// Shares a paid order with registered receivers.
+    pub async fn apply_split(&self, request: &ApplySplit) -> Result<SplitView, ClientError> {
+        Ok(SplitView::from_fields(self.send(request).await?)?)
+    }
+
+    /// Ends an order's sharing.
+    pub async fn finish_split(&self, request: &FinishSplit) -> Result<SplitView, ClientError> {
+        Ok(SplitView::from_fields(self.send(request).await?)?)
+    }
+
+    pub async fn query_split(&self, request: &QuerySplit) -> Result<SplitView, ClientError> {
+        Ok(SplitView::from_fields(self.send(request).await?)?)
+    }
+
+    /// Takes part of a share back from its receiver.
+    pub async fn return_split(&self, request: &ReturnSplit) -> Result<ReturnView, ClientError> {
+        Ok(ReturnView::from_fields(self.send(request).await?)?)
     }
 
     async fn send<R: ApiRequest>(&self, request: &R) -> Result<Map<String, Value>, ClientError> {

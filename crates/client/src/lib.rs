@@ -12,6 +12,8 @@ mod envelope;
 
 pub use client::{Client, ClientBuilder};
 pub use envelope::{fresh_nonce, sign_request, verify_response};
+/// The profit-sharing requests and answers.
+pub use paygate_api::split;
 pub use paygate_api::{
     paths, ApiRequest, CloseOrder, CreateOrder, Order, Order as OrderView, OrderRef,
     PartnerOrderStatus, PartnerOrderView, QueryOrder, QueryRefund, Refund, RefundView,

@@ -31,10 +31,18 @@ pub enum ErrorCode {
     RefundWindowClosed,
     /// The order has had as many refunds as its channel allows (WeChat Pay: 50).
     RefundCountExceeded,
+    /// Profit sharing names a receiver the merchant has not registered (or has removed), or
+    /// more receivers than the order's channel allows (WeChat Pay 5, Alipay 10).
+    SplitReceiverInvalid,
+    /// A share exceeds what the order may still share (paid − fee − refunded − shared), or a
+    /// share return exceeds what its receiver still holds of that share.
+    SplitAmountExceeded,
+    /// The order cannot be shared: not paid (or fully refunded), or its sharing was finished.
+    SplitNotAllowed,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 13] = [
+    pub const ALL: [ErrorCode; 16] = [
         ErrorCode::ParamError,
         ErrorCode::SignError,
         ErrorCode::OrderNotFound,
@@ -48,6 +56,9 @@ impl ErrorCode {
         ErrorCode::PayCodeInvalid,
         ErrorCode::RefundWindowClosed,
         ErrorCode::RefundCountExceeded,
+        ErrorCode::SplitReceiverInvalid,
+        ErrorCode::SplitAmountExceeded,
+        ErrorCode::SplitNotAllowed,
     ];
 
     /// The number merchants see in `error_code`.
@@ -66,6 +77,9 @@ impl ErrorCode {
             ErrorCode::PayCodeInvalid => "1011",
             ErrorCode::RefundWindowClosed => "1012",
             ErrorCode::RefundCountExceeded => "1013",
+            ErrorCode::SplitReceiverInvalid => "1014",
+            ErrorCode::SplitAmountExceeded => "1015",
+            ErrorCode::SplitNotAllowed => "1016",
         }
     }
 
@@ -88,6 +102,11 @@ impl ErrorCode {
             ErrorCode::RefundCountExceeded => {
                 "the order has reached its channel's refund count limit"
             }
+            ErrorCode::SplitReceiverInvalid => {
+                "receiver not registered, or too many receivers for the channel"
+            }
+            ErrorCode::SplitAmountExceeded => "share exceeds the shareable amount",
+            ErrorCode::SplitNotAllowed => "the order cannot be shared",
         }
     }
 }
@@ -108,10 +127,13 @@ mod tests {
     #[test]
     fn numbers_are_appended_in_order_and_never_reused() {
         let all: Vec<_> = ErrorCode::ALL.iter().map(|c| c.code()).collect();
-        let expected: Vec<String> = (1001..=1013).map(|n| n.to_string()).collect();
+        let expected: Vec<String> = (1001..=1016).map(|n| n.to_string()).collect();
         assert_eq!(all, expected);
         assert_eq!(ErrorCode::PayCodeInvalid.code(), "1011");
         assert_eq!(ErrorCode::RefundCountExceeded.code(), "1013");
+        assert_eq!(ErrorCode::SplitReceiverInvalid.code(), "1014");
+        assert_eq!(ErrorCode::SplitAmountExceeded.code(), "1015");
+        assert_eq!(ErrorCode::SplitNotAllowed.code(), "1016");
         assert_eq!(
             ErrorCode::PayCodeInvalid.default_message(),
             "pay code invalid or expired"

@@ -107,6 +107,26 @@ id_types! {
     WalletAccountId, "buyer_id", 1, 64, b"_-", "[0-9A-Za-z_-]";
     /// A replay-protection nonce (DESIGN §12).
     Nonce, "nonce", 8, 32, b"", "[0-9A-Za-z]";
+    /// Our number of a profit-sharing request (分账单号).
+    SplitNo, "split_no", 8, 32, b"", "[0-9A-Za-z]";
+    /// The merchant's number of a profit-sharing request: its idempotency key.
+    OutSplitNo, "out_split_no", 1, 64, b"_-", "[0-9A-Za-z_-]";
+    /// Our number of a share return (分账回退单号).
+    ReturnNo, "return_no", 8, 32, b"", "[0-9A-Za-z]";
+    /// The merchant's number of a share return: its idempotency key.
+    OutReturnNo, "out_return_no", 1, 64, b"_-", "[0-9A-Za-z_-]";
+}
+
+impl SplitNo {
+    pub fn mint(now_ms: i64) -> SplitNo {
+        SplitNo(mint_time_ordered('S', now_ms, 10))
+    }
+}
+
+impl ReturnNo {
+    pub fn mint(now_ms: i64) -> ReturnNo {
+        ReturnNo(mint_time_ordered('B', now_ms, 10))
+    }
 }
 
 impl MerchantId {

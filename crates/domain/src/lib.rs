@@ -22,6 +22,7 @@ pub mod refund;
 pub mod schedule;
 pub mod secret;
 pub mod sign;
+pub mod split;
 mod text_enum;
 pub mod union_login;
 pub mod untrusted;

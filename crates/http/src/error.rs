@@ -23,7 +23,10 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::OrderStatusError
         | ErrorCode::RefundAmountExceeded
         | ErrorCode::RefundWindowClosed
-        | ErrorCode::RefundCountExceeded => StatusCode::CONFLICT,
+        | ErrorCode::RefundCountExceeded
+        | ErrorCode::SplitReceiverInvalid
+        | ErrorCode::SplitAmountExceeded
+        | ErrorCode::SplitNotAllowed => StatusCode::CONFLICT,
         ErrorCode::InsufficientBalance => StatusCode::PAYMENT_REQUIRED,
         // A pay code that is not (or no longer) the payer's consent: forbidden, like a pay type
         // the merchant may not use. Never 404, which would hint at an account's existence.

@@ -18,6 +18,7 @@ mod payer_pages;
 mod respond;
 mod server;
 mod signed;
+mod split_api;
 mod union_login;
 
 pub use error::ApiError;
@@ -46,6 +47,12 @@ pub(crate) fn api_routes() -> OpenApiRouter<App> {
         .routes(routes!(merchant_api::refund_query))
         .routes(routes!(merchant_api::partner_order_status))
         .routes(routes!(merchant_api::balance_query))
+        .routes(routes!(split_api::receiver_add))
+        .routes(routes!(split_api::receiver_remove))
+        .routes(routes!(split_api::apply))
+        .routes(routes!(split_api::finish))
+        .routes(routes!(split_api::query))
+        .routes(routes!(split_api::split_return))
         .routes(routes!(union_login::union_login))
         .routes(routes!(ops::public_key))
         .routes(routes!(payer::paycode))

@@ -15,7 +15,8 @@ use utoipa::OpenApi;
          (name = "operations"), (name = "admin"),
          (name = "channels", description = "Called by payment channels, in their own protocols"),
          (name = "partner", description = "A partner's reports on the orders it fulfils"),
-         (name = "balance", description = "The merchant's balances as the ledger keeps them"))
+         (name = "balance", description = "The merchant's balances as the ledger keeps them"),
+         (name = "split", description = "Profit sharing (分账) and its return (分账回退)"))
 )]
 struct Base;
 

@@ -21,6 +21,7 @@ mod paycodes;
 mod platform;
 mod refunds;
 mod rows;
+mod splits;
 #[cfg(feature = "testkit")]
 mod testkit;
 mod transitions;
@@ -40,6 +41,10 @@ pub use paycodes::PayCodeInsert;
 pub use refunds::{
     debug_assert_refund_fits, NewRefund, OrderFees, RefundFeeTerms, RefundFinish, RefundFunding,
     RefundRecord, RefundRef, RefundReservation,
+};
+pub use splits::{
+    NewReturn, NewSplit, ReceiverRecord, ReturnOutcome, ReturnRecord, ShareRecord, SplitOutcome,
+    SplitRecord,
 };
 pub use transitions::{event_name, OrderTransition, TransitionRecord};
 pub use union_login::{CashierGrant, NewTicket, PayPasswordState, TicketRefusal, UnionUserLogin};

@@ -76,6 +76,9 @@ pub enum RefundReservation {
     /// In `platform` mode, the merchant's unsettled and available balances together cannot
     /// fund the refund; nothing was written.
     InsufficientBalance,
+    /// The refund must first take shares back from the order's receivers, and the receiver
+    /// `account` no longer holds its part; nothing was written.
+    ShareReturnShort { account: String },
 }
 
 /// What a refund's finish needs to know of the channel and the merchant, which the store does
@@ -535,6 +538,12 @@ impl Store {
                 .await?
                 .ok_or_else(|| StoreError::Corrupt("conflicting refund vanished".into()))?;
             return Ok(RefundReservation::Existing(existing));
+        }
+        if let Some(refused) = crate::splits::return_shares_for_refund(&mut tx, refund).await? {
+            tx.rollback()
+                .await
+                .ctx("rollback refund short of share returns")?;
+            return Ok(refused);
         }
         let reserved = sqlx::query(
             "UPDATE orders SET refund_reserved = refund_reserved + $1, updated_at = $2

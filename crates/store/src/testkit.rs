@@ -14,7 +14,7 @@ impl Store {
     /// Counts rows of a table, for tests checking that a refused request wrote nothing. The name
     /// is checked against the schema's tables, never interpolated blindly.
     pub async fn count_rows(&self, table: &str) -> StoreResult<i64> {
-        const TABLES: [&str; 19] = [
+        const TABLES: [&str; 24] = [
             "merchants",
             "orders",
             "order_transitions",
@@ -34,6 +34,11 @@ impl Store {
             "ledger_postings",
             "ledger_entries",
             "merchant_fee_schedules",
+            "split_receivers",
+            "splits",
+            "split_shares",
+            "split_returns",
+            "split_orders",
         ];
         let table = TABLES
             .iter()

@@ -38,6 +38,7 @@ mod replay;
 mod signing;
 mod slow_connections;
 mod smoke;
+mod splits;
 mod support;
 mod union_login;
 mod unionpay;
