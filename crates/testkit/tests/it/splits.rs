@@ -11,9 +11,10 @@ use paygate_client::split::{
     AddReceiver, ApplySplit, FinishSplit, QuerySplit, RemoveReceiver, ReturnSplit, ShareRequest,
 };
 use paygate_client::{ClientError, OrderRef};
+use paygate_domain::fee::{FeeRate, FeeSchedule};
 use paygate_domain::ledger::{Account, EntryKind, LedgerName, Posting, PostingKind};
 use paygate_domain::split::{ReceiverId, ReceiverType, ReturnPolicy, SplitKind};
-use paygate_domain::{Amount, Currency, OrderStatus, OutReturnNo, OutSplitNo, TradeNo};
+use paygate_domain::{Amount, Currency, OrderStatus, OutReturnNo, OutSplitNo, PayType, TradeNo};
 use paygate_testkit::{both_databases, spawn_app, DbBackend, TestApp};
 
 /// The tables a refused split or return must leave untouched.
@@ -32,6 +33,21 @@ async fn split_counts(t: &TestApp) -> Vec<i64> {
         counts.push(count_rows(t, table).await);
     }
     counts
+}
+
+/// The app with a merchant that pays no fee on wallet payments, so the seed's figures are exact
+/// ("after fees as configured": here, none).
+async fn fee_free_app(backend: DbBackend) -> TestApp {
+    let t = spawn_app(backend).await;
+    let free = FeeSchedule {
+        rate: FeeRate::ZERO,
+        fixed: Amount::ZERO,
+    };
+    t.store()
+        .set_merchant_fee_schedules(t.merchant_id(), &[(PayType::Wallet, free)], 0)
+        .await
+        .unwrap();
+    t
 }
 
 fn receiver(id: &str) -> ReceiverId {
@@ -116,7 +132,7 @@ async fn assert_books_balance(t: &TestApp) {
 }
 
 async fn seed_002s_example_a_full_refund_returns_cs_share_first(backend: DbBackend) {
-    let t = spawn_app(backend).await;
+    let t = fee_free_app(backend).await;
     let trade_no = paid_order(&t, "SEED-FULL", "100.00").await;
     register(&t, &["C"]).await;
 
@@ -175,8 +191,36 @@ async fn seed_002s_example_a_full_refund_returns_cs_share_first(backend: DbBacke
 }
 both_databases!(seed_002s_example_a_full_refund_returns_cs_share_first);
 
-async fn a_partial_refund_within_what_the_merchant_kept_returns_nothing(backend: DbBackend) {
+async fn seed_002s_example_with_the_default_fee(backend: DbBackend) {
+    // A physical-goods merchant pays 0.6% by default: 100.00 paid leaves 99.40 to share from.
     let t = spawn_app(backend).await;
+    let trade_no = paid_order(&t, "SEED-FEE", "100.00").await;
+    register(&t, &["C"]).await;
+    t.client
+        .apply_split(&shares_of(&trade_no, "FEE-S1", &[("C", "20.00")]))
+        .await
+        .expect("share 20.00 to C");
+    assert_eq!(pending_fen(&t).await, 79_40);
+    assert_eq!(receiver_fen(&t, "C").await, 20_00);
+    let error = t
+        .client
+        .apply_split(&shares_of(&trade_no, "FEE-S2", &[("C", "79.41")]))
+        .await;
+    assert_api_error(error, "1015");
+
+    t.client
+        .refund(&refund_of(&trade_no, "FEE-R1", "100.00"))
+        .await
+        .expect("full refund");
+    assert_eq!(receiver_fen(&t, "C").await, 0, "C's 20.00 came back first");
+    assert_eq!(count_rows(&t, "split_returns").await, 1);
+    assert_books_balance(&t).await;
+    t.stop().await;
+}
+both_databases!(seed_002s_example_with_the_default_fee);
+
+async fn a_partial_refund_within_what_the_merchant_kept_returns_nothing(backend: DbBackend) {
+    let t = fee_free_app(backend).await;
     let trade_no = paid_order(&t, "SEED-HALF", "100.00").await;
     register(&t, &["C"]).await;
     t.client
@@ -207,7 +251,7 @@ async fn a_partial_refund_within_what_the_merchant_kept_returns_nothing(backend:
 both_databases!(a_partial_refund_within_what_the_merchant_kept_returns_nothing);
 
 async fn receivers_must_be_registered_and_within_the_cap(backend: DbBackend) {
-    let t = spawn_app(backend).await;
+    let t = fee_free_app(backend).await;
     let trade_no = paid_order(&t, "CAP", "100.00").await;
     register(&t, &["R1", "R2", "R3", "R4", "R5", "R6"]).await;
     let before = split_counts(&t).await;
@@ -267,7 +311,7 @@ both_databases!(receivers_must_be_registered_and_within_the_cap);
 async fn a_share_over_the_shareable_amount_or_of_an_unpaid_order_writes_nothing(
     backend: DbBackend,
 ) {
-    let t = spawn_app(backend).await;
+    let t = fee_free_app(backend).await;
     let trade_no = paid_order(&t, "OVER", "100.00").await;
     register(&t, &["C", "D"]).await;
     let before = split_counts(&t).await;
@@ -316,7 +360,7 @@ async fn a_share_over_the_shareable_amount_or_of_an_unpaid_order_writes_nothing(
 both_databases!(a_share_over_the_shareable_amount_or_of_an_unpaid_order_writes_nothing);
 
 async fn a_repeated_split_answers_the_same_and_moves_money_once(backend: DbBackend) {
-    let t = spawn_app(backend).await;
+    let t = fee_free_app(backend).await;
     let trade_no = paid_order(&t, "REPLAY", "100.00").await;
     register(&t, &["C"]).await;
     let request = shares_of(&trade_no, "REPLAY-S1", &[("C", "20.00")]);
@@ -346,7 +390,7 @@ async fn a_repeated_split_answers_the_same_and_moves_money_once(backend: DbBacke
 both_databases!(a_repeated_split_answers_the_same_and_moves_money_once);
 
 async fn finishing_an_orders_sharing_refuses_later_shares(backend: DbBackend) {
-    let t = spawn_app(backend).await;
+    let t = fee_free_app(backend).await;
     let trade_no = paid_order(&t, "FIN", "100.00").await;
     register(&t, &["C"]).await;
     t.client
@@ -380,7 +424,7 @@ async fn finishing_an_orders_sharing_refuses_later_shares(backend: DbBackend) {
 both_databases!(finishing_an_orders_sharing_refuses_later_shares);
 
 async fn an_explicit_return_moves_part_of_a_share_back_once(backend: DbBackend) {
-    let t = spawn_app(backend).await;
+    let t = fee_free_app(backend).await;
     let trade_no = paid_order(&t, "BACK", "100.00").await;
     register(&t, &["C"]).await;
     t.client
@@ -450,7 +494,7 @@ async fn an_explicit_return_moves_part_of_a_share_back_once(backend: DbBackend) 
 both_databases!(an_explicit_return_moves_part_of_a_share_back_once);
 
 async fn a_refund_takes_shares_back_by_the_orders_policy(backend: DbBackend) {
-    let t = spawn_app(backend).await;
+    let t = fee_free_app(backend).await;
     register(&t, &["C", "D"]).await;
 
     let proportional = paid_order(&t, "PROP", "100.00").await;
@@ -495,7 +539,7 @@ async fn a_refund_takes_shares_back_by_the_orders_policy(backend: DbBackend) {
 both_databases!(a_refund_takes_shares_back_by_the_orders_policy);
 
 async fn a_refund_whose_share_return_the_receiver_cannot_cover_is_refused(backend: DbBackend) {
-    let t = spawn_app(backend).await;
+    let t = fee_free_app(backend).await;
     let trade_no = paid_order(&t, "SHORT", "100.00").await;
     register(&t, &["C"]).await;
     t.client
