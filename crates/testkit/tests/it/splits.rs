@@ -4,9 +4,10 @@
 //! Every test ends with the ledger summing to zero.
 
 use crate::support::{
-    assert_api_error, count_rows, out_trade_no, query_order, refund_of, unpaid_order, wallet_order,
-    yuan,
+    all_at_once, assert_api_error, count_rows, out_trade_no, query_order, refund_of, unpaid_order,
+    wallet_order, yuan,
 };
+use paygate_app::AppSettings;
 use paygate_client::split::{
     AddReceiver, ApplySplit, FinishSplit, QuerySplit, RemoveReceiver, ReturnSplit, ShareRequest,
 };
@@ -15,7 +16,7 @@ use paygate_domain::fee::{FeeRate, FeeSchedule};
 use paygate_domain::ledger::{Account, EntryKind, LedgerName, Posting, PostingKind};
 use paygate_domain::split::{ReceiverId, ReceiverType, ReturnPolicy, SplitKind};
 use paygate_domain::{Amount, Currency, OrderStatus, OutReturnNo, OutSplitNo, PayType, TradeNo};
-use paygate_testkit::{both_databases, spawn_app, DbBackend, TestApp};
+use paygate_testkit::{both_databases, spawn_app, spawn_app_with, DbBackend, TestApp, TestOptions};
 
 /// The tables a refused split or return must leave untouched.
 const SPLIT_TABLES: [&str; 6] = [
@@ -483,6 +484,29 @@ async fn an_explicit_return_moves_part_of_a_share_back_once(backend: DbBackend) 
         .await
         .unwrap();
     assert_eq!(queried.receivers[0].returned_amount, yuan("5.00"));
+    let notified: Vec<(String, serde_json::Value)> = t
+        .store()
+        .notifications_for_trade(&trade_no)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|n| n.kind.starts_with("SPLIT_"))
+        .map(|n| (n.kind, serde_json::from_str(&n.payload).unwrap()))
+        .collect();
+    assert_eq!(notified.len(), 2, "{notified:?}");
+    let (kind, shared) = &notified[0];
+    assert_eq!(kind, "SPLIT_SUCCESS");
+    assert_eq!(shared["notify_type"], "SPLIT_SUCCESS");
+    assert_eq!(shared["out_split_no"], "BACK-S1");
+    assert_eq!(shared["out_trade_no"], "BACK");
+    assert_eq!(
+        shared["receivers"],
+        r#"[{"receiver_id":"C","amount":"20.00","returned_amount":"0.00"}]"#
+    );
+    let (kind, returned) = &notified[1];
+    assert_eq!(kind, "SPLIT_RETURNED");
+    assert_eq!(returned["out_return_no"], "BACK-B1");
+    assert_eq!(returned["amount"], "5.00");
     // What came back may be shared again.
     t.client
         .apply_split(&shares_of(&trade_no, "BACK-S2", &[("C", "85.00")]))
@@ -584,3 +608,57 @@ async fn a_refund_whose_share_return_the_receiver_cannot_cover_is_refused(backen
     t.stop().await;
 }
 both_databases!(a_refund_whose_share_return_the_receiver_cannot_cover_is_refused);
+
+async fn the_configured_receiver_cap_overrides_the_channels(backend: DbBackend) {
+    let options = TestOptions {
+        settings: AppSettings {
+            split_receivers_max: Some(2),
+            ..AppSettings::default()
+        },
+        ..TestOptions::default()
+    };
+    let t = spawn_app_with(backend, options).await;
+    let trade_no = paid_order(&t, "CFG", "100.00").await;
+    register(&t, &["A", "B", "C"]).await;
+    let three = [("A", "1.00"), ("B", "1.00"), ("C", "1.00")];
+    let error = t
+        .client
+        .apply_split(&shares_of(&trade_no, "CFG-1", &three))
+        .await;
+    assert_api_error(error, "1014");
+    t.client
+        .apply_split(&shares_of(&trade_no, "CFG-2", &three[..2]))
+        .await
+        .expect("two receivers");
+    assert_books_balance(&t).await;
+    t.stop().await;
+}
+both_databases!(the_configured_receiver_cap_overrides_the_channels);
+
+/// Ten shares of 20.00 race for a 100.00 order: five win, the rest are over the shareable
+/// amount, and the merchant's pending balance ends at zero, never below.
+async fn concurrent_shares_never_exceed_the_shareable_amount(backend: DbBackend) {
+    let t = fee_free_app(backend).await;
+    let trade_no = paid_order(&t, "RACE-S", "100.00").await;
+    register(&t, &["C"]).await;
+
+    let answers = all_at_once(10, |i| {
+        let request = shares_of(&trade_no, &format!("RACE-S{i:02}"), &[("C", "20.00")]);
+        let client = t.client.clone();
+        async move { client.apply_split(&request).await }
+    })
+    .await;
+    let mut won = 0;
+    for answer in answers {
+        match answer {
+            Ok(_) => won += 1,
+            Err(error) => assert_eq!(error.error_code(), Some("1015"), "{error:?}"),
+        }
+    }
+    assert_eq!(won, 5);
+    assert_eq!(receiver_fen(&t, "C").await, 100_00);
+    assert_eq!(pending_fen(&t).await, 0);
+    assert_books_balance(&t).await;
+    t.stop().await;
+}
+both_databases!(concurrent_shares_never_exceed_the_shareable_amount);
