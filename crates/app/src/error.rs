@@ -41,6 +41,8 @@ pub enum AppError {
     },
     #[error("an order of this channel may be refunded at most {max} times")]
     RefundCountExceeded { max: u32 },
+    #[error("{0}")]
+    WithdrawalNotAllowed(String),
     #[error("system busy, retry later")]
     Busy(String),
     #[error("internal error: {0:#}")]
@@ -73,6 +75,7 @@ impl AppError {
             AppError::PayCodeInvalid => ErrorCode::PayCodeInvalid,
             AppError::RefundWindowClosed { .. } => ErrorCode::RefundWindowClosed,
             AppError::RefundCountExceeded { .. } => ErrorCode::RefundCountExceeded,
+            AppError::WithdrawalNotAllowed(_) => ErrorCode::WithdrawalNotAllowed,
             AppError::Busy(_) | AppError::Internal(_) => ErrorCode::SystemBusy,
         }
     }

@@ -26,6 +26,7 @@ pub mod payments;
 mod prepare;
 pub mod refunds;
 pub mod secrets;
+pub mod settlement;
 pub mod union_login;
 pub mod views;
 pub mod wallet;
@@ -62,6 +63,8 @@ pub struct AppSettings {
     pub notify_allow_private: bool,
     /// Bearer token `/metrics` requires; `None` (or empty) leaves it open.
     pub metrics_token: Option<Secret>,
+    /// When a business day's payments are final and its settlement run may start.
+    pub settlement_cutoff: paygate_domain::settlement::Cutoff,
 }
 
 impl Default for AppSettings {
@@ -74,6 +77,7 @@ impl Default for AppSettings {
             admin_token: None,
             notify_allow_private: false,
             metrics_token: None,
+            settlement_cutoff: paygate_domain::settlement::Cutoff::default(),
         }
     }
 }

@@ -31,10 +31,12 @@ pub enum ErrorCode {
     RefundWindowClosed,
     /// The order has had as many refunds as its channel allows (WeChat Pay: 50).
     RefundCountExceeded,
+    /// The merchant's settlement cycle does not allow this withdrawal or settlement request.
+    WithdrawalNotAllowed,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 13] = [
+    pub const ALL: [ErrorCode; 14] = [
         ErrorCode::ParamError,
         ErrorCode::SignError,
         ErrorCode::OrderNotFound,
@@ -48,6 +50,7 @@ impl ErrorCode {
         ErrorCode::PayCodeInvalid,
         ErrorCode::RefundWindowClosed,
         ErrorCode::RefundCountExceeded,
+        ErrorCode::WithdrawalNotAllowed,
     ];
 
     /// The number merchants see in `error_code`.
@@ -66,6 +69,7 @@ impl ErrorCode {
             ErrorCode::PayCodeInvalid => "1011",
             ErrorCode::RefundWindowClosed => "1012",
             ErrorCode::RefundCountExceeded => "1013",
+            ErrorCode::WithdrawalNotAllowed => "1021",
         }
     }
 
@@ -88,6 +92,7 @@ impl ErrorCode {
             ErrorCode::RefundCountExceeded => {
                 "the order has reached its channel's refund count limit"
             }
+            ErrorCode::WithdrawalNotAllowed => "withdrawal not allowed",
         }
     }
 }
@@ -108,7 +113,8 @@ mod tests {
     #[test]
     fn numbers_are_appended_in_order_and_never_reused() {
         let all: Vec<_> = ErrorCode::ALL.iter().map(|c| c.code()).collect();
-        let expected: Vec<String> = (1001..=1013).map(|n| n.to_string()).collect();
+        // 1014-1020 are assigned to the money flows built alongside settlement.
+        let expected: Vec<String> = (1001..=1013).chain([1021]).map(|n| n.to_string()).collect();
         assert_eq!(all, expected);
         assert_eq!(ErrorCode::PayCodeInvalid.code(), "1011");
         assert_eq!(ErrorCode::RefundCountExceeded.code(), "1013");

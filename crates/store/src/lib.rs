@@ -21,6 +21,7 @@ mod paycodes;
 mod platform;
 mod refunds;
 mod rows;
+mod settlements;
 #[cfg(feature = "testkit")]
 mod testkit;
 mod transitions;
@@ -40,6 +41,7 @@ pub use paycodes::PayCodeInsert;
 pub use refunds::{
     debug_assert_refund_fits, NewRefund, RefundFinish, RefundRecord, RefundRef, RefundReservation,
 };
+pub use settlements::{Settled, SettlementRecord, SettlementRequest, WithdrawalRecord, Withdrawn};
 pub use transitions::{event_name, OrderTransition, TransitionRecord};
 pub use union_login::{CashierGrant, NewTicket, PayPasswordState, TicketRefusal, UnionUserLogin};
 pub use wallet::{

@@ -34,6 +34,7 @@ mod orders;
 mod partner_sync;
 mod refunds;
 mod replay;
+mod settlement;
 mod signing;
 mod slow_connections;
 mod smoke;
