@@ -9,10 +9,15 @@
 use crate::jobs::JobSettings;
 use crate::maintenance::Outcome;
 use crate::{App, AppError};
+use paygate_api::admin::{SettlementRunView, SettlementView};
+use paygate_api::format_time;
 use paygate_domain::merchant_money::{MerchantMoney, SettlementCycle, SettlementMode};
 use paygate_domain::settlement::{AfterSettling, BusinessDate, SettlementTrigger};
 use paygate_domain::{Amount, Currency, MerchantId, Money, OutWithdrawNo, WithdrawNo};
-use paygate_store::{Settled, SettlementRequest, WithdrawalRecord, Withdrawn};
+use paygate_store::{Settled, SettlementRecord, SettlementRequest, WithdrawalRecord, Withdrawn};
+
+/// How many settlements the operator's list shows, newest first.
+const SETTLEMENTS_LISTED_MAX: i64 = 500;
 
 /// What one day's run did, merchant by merchant.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,7 +42,45 @@ fn after_settling(money: &MerchantMoney) -> AfterSettling {
     }
 }
 
+impl RunReport {
+    pub fn view(&self, date: BusinessDate) -> SettlementRunView {
+        SettlementRunView {
+            business_date: date.to_string(),
+            settled: self.settled,
+            already_settled: self.already_settled,
+            below_minimum: self.below_minimum,
+            failed: self.failed,
+        }
+    }
+}
+
+pub fn settlement_view(record: &SettlementRecord) -> SettlementView {
+    SettlementView {
+        settlement_no: record.settlement_no.to_string(),
+        merchant_id: record.merchant_id.to_string(),
+        currency: record.currency.as_str().into(),
+        business_date: record.business_date.to_string(),
+        trigger: record.trigger.as_str().into(),
+        amount: record.amount.to_major_string(record.currency),
+        withdrawn: record.withdrawn.to_major_string(record.currency),
+        settles_before: format_time(record.settles_before_ms),
+        created_at: format_time(record.created_at_ms),
+    }
+}
+
 impl App {
+    /// The latest settlements, optionally of one merchant, for the operator.
+    pub async fn settlement_views(
+        &self,
+        merchant: Option<&MerchantId>,
+    ) -> Result<Vec<SettlementView>, AppError> {
+        let records = self
+            .store()
+            .settlements(merchant, SETTLEMENTS_LISTED_MAX)
+            .await?;
+        Ok(records.iter().map(settlement_view).collect())
+    }
+
     /// Day `date`'s automatic settlement of one merchant's `currency`; `Nothing` for a
     /// `Manual`-cycle merchant.
     pub async fn settle_day(
