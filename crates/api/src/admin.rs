@@ -67,3 +67,48 @@ pub struct UnionLoginKeyView {
     #[schema(pattern = "^[0-9a-f]{64}$")]
     pub union_login_key: String,
 }
+
+/// One settlement of a merchant's cleared money (pending → available, and on to the
+/// merchant's own account when `withdrawn` is not zero).
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema, Serialize, Deserialize)]
+pub struct SettlementView {
+    /// `ST` + business day + currency + merchant id: one per merchant, currency and day.
+    #[schema(pattern = "^ST[0-9A-Za-z_-]{1,46}$", max_length = 48)]
+    pub settlement_no: String,
+    pub merchant_id: String,
+    #[schema(pattern = "^[A-Z]{3}$")]
+    pub currency: String,
+    /// The business day (China time) whose run settled it.
+    #[schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    pub business_date: String,
+    /// `auto` (the daily T+N run) or `request` (a manual-cycle merchant asked).
+    #[schema(pattern = "^(auto|request)$")]
+    pub trigger: String,
+    /// In the currency's major unit, e.g. `"100.50"`.
+    pub amount: String,
+    /// What went on to the merchant's own account in the same step, `"0"` when none did.
+    pub withdrawn: String,
+    /// Money posted before this instant was settled.
+    pub settles_before: String,
+    pub created_at: String,
+}
+
+/// `GET /admin/settlements`.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema, Serialize, Deserialize)]
+pub struct Settlements {
+    pub settlements: Vec<SettlementView>,
+}
+
+/// `POST /admin/settlements/run`: what one business day's run did, merchant by merchant.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema, Serialize, Deserialize)]
+pub struct SettlementRunView {
+    #[schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    pub business_date: String,
+    pub settled: u64,
+    /// Merchants whose day was settled before (by an earlier run or another process).
+    pub already_settled: u64,
+    /// Merchants short of their minimum; their money carries over.
+    pub below_minimum: u64,
+    /// Merchants that failed; running the day again retries them.
+    pub failed: u64,
+}

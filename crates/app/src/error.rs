@@ -56,6 +56,8 @@ pub enum AppError {
     /// 1005: a refund must first take shares back and a receiver's account cannot cover it.
     #[error("the refund must first take shares back, and {account} no longer holds its share")]
     ShareReturnShort { account: String },
+    #[error("{0}")]
+    WithdrawalNotAllowed(String),
     #[error("system busy, retry later")]
     Busy(String),
     #[error("internal error: {0:#}")]
@@ -93,6 +95,7 @@ impl AppError {
             AppError::PayCodeInvalid => ErrorCode::PayCodeInvalid,
             AppError::RefundWindowClosed { .. } => ErrorCode::RefundWindowClosed,
             AppError::RefundCountExceeded { .. } => ErrorCode::RefundCountExceeded,
+            AppError::WithdrawalNotAllowed(_) => ErrorCode::WithdrawalNotAllowed,
             AppError::Busy(_) | AppError::Internal(_) => ErrorCode::SystemBusy,
         }
     }

@@ -282,6 +282,10 @@ pub async fn run_jobs(app: App, settings: JobSettings, shutdown: CancellationTok
         for (name, result) in [
             ("expiry", expire_step(&app, &settings).await),
             ("poller", poll_step(&app, &settings).await),
+            (
+                "settlement",
+                crate::settlement::settlement_step(&app, &settings).await,
+            ),
         ] {
             if let Err(error) = result {
                 tracing::warn!(job = name, %error, "job step failed; will retry");

@@ -26,6 +26,7 @@ pub mod payments;
 mod prepare;
 pub mod refunds;
 pub mod secrets;
+pub mod settlement;
 pub mod splits;
 pub mod union_login;
 pub mod views;
@@ -69,6 +70,8 @@ pub struct AppSettings {
     pub channel_fee_rates: ChannelFeeRates,
     /// Overrides every channel's cap on profit-sharing receivers per order.
     pub split_receivers_max: Option<u32>,
+    /// When a business day's payments are final and its settlement run may start.
+    pub settlement_cutoff: paygate_domain::settlement::Cutoff,
 }
 
 /// The rate each channel charges the platform (its cost, `platform` mode), by the channel's
@@ -120,6 +123,7 @@ impl Default for AppSettings {
             metrics_token: None,
             channel_fee_rates: ChannelFeeRates::default(),
             split_receivers_max: None,
+            settlement_cutoff: paygate_domain::settlement::Cutoff::default(),
         }
     }
 }

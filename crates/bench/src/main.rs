@@ -13,6 +13,7 @@
 mod breakdown;
 mod cashier;
 mod cpu;
+mod ledger;
 mod load;
 mod notify;
 mod report;
@@ -88,6 +89,9 @@ pub enum BenchCommand {
     /// Measure the hosted cashier page's time to first byte with browsers loading it at once
     /// (issue #10's target: p99 under 20 ms with 8).
     Cashier(cashier::CashierArgs),
+    /// Measure what the ledger costs a paid order: the PAID transition at the store layer with
+    /// and without its payment posting (issue #11: within 15%).
+    Ledger(ledger::LedgerArgs),
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,6 +192,7 @@ async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
         Some(BenchCommand::Cashier(cashier_args)) => {
             return cashier::run(settings, cashier_args).await
         }
+        Some(BenchCommand::Ledger(ledger_args)) => return ledger::run(settings, ledger_args).await,
         None => {}
     }
     let mut rows = Vec::new();
@@ -365,6 +370,16 @@ mod tests {
         );
         assert!(parse(&["cashier", "--concurrency", "0"]).is_err());
         assert!(parse(&["cashier", "--orders", "0"]).is_err());
+    }
+
+    #[test]
+    fn ledger_compares_one_and_sixteen_workers_by_default() {
+        let Some(BenchCommand::Ledger(args)) = parse(&["ledger"]).unwrap().command else {
+            panic!("ledger is a subcommand");
+        };
+        assert_eq!(args.concurrency, vec![1, 16]);
+        assert_eq!(args.orders, 5_000);
+        assert!(parse(&["ledger", "--orders", "0"]).is_err());
     }
 
     #[test]

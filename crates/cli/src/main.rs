@@ -4,6 +4,7 @@
 //! `paygate::config`), which the tests and the benchmark (`paygate-bench`) use as well.
 
 mod admin;
+mod settlement;
 
 // Imported at the root so the commands' `crate::config` and `crate::wiring` name the library's.
 use paygate::{config, demo_shop, sandbox, serve, wiring};
@@ -52,6 +53,9 @@ enum Command {
     /// Inspect and re-send merchant notifications.
     #[command(subcommand)]
     Notify(admin::NotifyCommand),
+    /// Run and list merchant settlements (T+N, minimum, manual).
+    #[command(subcommand)]
+    Settlement(settlement::SettlementCommand),
     /// List what the jobs found that needs a person (e.g. payments after close).
     Anomalies {
         #[arg(long)]
@@ -87,6 +91,7 @@ fn main() -> ExitCode {
             Command::Wallet(cmd) => admin::wallet(settings, cmd).await,
             Command::Notify(cmd) => admin::notify(settings, cmd).await,
             Command::Anomalies { json } => admin::anomalies(settings, json).await,
+            Command::Settlement(cmd) => settlement::settlement(settings, cmd).await,
             Command::Openapi => {
                 use utoipa::OpenApi;
                 let doc = paygate_http::openapi::ApiDoc::openapi();

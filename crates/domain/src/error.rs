@@ -39,10 +39,12 @@ pub enum ErrorCode {
     SplitAmountExceeded,
     /// The order cannot be shared: not paid (or fully refunded), or its sharing was finished.
     SplitNotAllowed,
+    /// The merchant's settlement cycle does not allow this withdrawal or settlement request.
+    WithdrawalNotAllowed,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 17] = [
         ErrorCode::ParamError,
         ErrorCode::SignError,
         ErrorCode::OrderNotFound,
@@ -59,6 +61,7 @@ impl ErrorCode {
         ErrorCode::SplitReceiverInvalid,
         ErrorCode::SplitAmountExceeded,
         ErrorCode::SplitNotAllowed,
+        ErrorCode::WithdrawalNotAllowed,
     ];
 
     /// The number merchants see in `error_code`.
@@ -80,6 +83,7 @@ impl ErrorCode {
             ErrorCode::SplitReceiverInvalid => "1014",
             ErrorCode::SplitAmountExceeded => "1015",
             ErrorCode::SplitNotAllowed => "1016",
+            ErrorCode::WithdrawalNotAllowed => "1021",
         }
     }
 
@@ -107,6 +111,7 @@ impl ErrorCode {
             }
             ErrorCode::SplitAmountExceeded => "share exceeds the shareable amount",
             ErrorCode::SplitNotAllowed => "the order cannot be shared",
+            ErrorCode::WithdrawalNotAllowed => "withdrawal not allowed",
         }
     }
 }
@@ -127,7 +132,8 @@ mod tests {
     #[test]
     fn numbers_are_appended_in_order_and_never_reused() {
         let all: Vec<_> = ErrorCode::ALL.iter().map(|c| c.code()).collect();
-        let expected: Vec<String> = (1001..=1016).map(|n| n.to_string()).collect();
+        // 1017-1020 are assigned to payouts.
+        let expected: Vec<String> = (1001..=1016).chain([1021]).map(|n| n.to_string()).collect();
         assert_eq!(all, expected);
         assert_eq!(ErrorCode::PayCodeInvalid.code(), "1011");
         assert_eq!(ErrorCode::RefundCountExceeded.code(), "1013");

@@ -103,6 +103,10 @@ id_types! {
     RefundNo, "refund_no", 8, 32, b"", "[0-9A-Za-z]";
     /// The merchant's refund number: the refund's idempotency key.
     OutRefundNo, "out_refund_no", 1, 64, b"_-", "[0-9A-Za-z_-]";
+    /// Our withdrawal number, `W` + time + random.
+    WithdrawNo, "withdraw_no", 8, 32, b"", "[0-9A-Za-z]";
+    /// The merchant's withdrawal number: the withdrawal's idempotency key.
+    OutWithdrawNo, "out_withdraw_no", 1, 64, b"_-", "[0-9A-Za-z_-]";
     /// A payer's stored-value wallet account.
     WalletAccountId, "buyer_id", 1, 64, b"_-", "[0-9A-Za-z_-]";
     /// A replay-protection nonce (DESIGN §12).
@@ -147,6 +151,12 @@ impl TradeNo {
 impl RefundNo {
     pub fn mint(now_ms: i64) -> RefundNo {
         RefundNo(mint_time_ordered('R', now_ms, 10))
+    }
+}
+
+impl WithdrawNo {
+    pub fn mint(now_ms: i64) -> WithdrawNo {
+        WithdrawNo(mint_time_ordered('W', now_ms, 10))
     }
 }
 

@@ -21,6 +21,7 @@ pub mod records;
 pub mod refund;
 pub mod schedule;
 pub mod secret;
+pub mod settlement;
 pub mod sign;
 pub mod split;
 mod text_enum;

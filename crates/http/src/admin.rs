@@ -3,15 +3,19 @@
 
 use crate::bearer;
 use crate::ApiError;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use paygate_api::admin::{Anomalies, Notification, OrderNotifications, UnionLoginKeyView};
+use paygate_api::admin::{
+    Anomalies, Notification, OrderNotifications, SettlementRunView, Settlements, UnionLoginKeyView,
+};
 use paygate_api::ErrorResponse;
 use paygate_app::{App, AppError};
+use paygate_domain::settlement::BusinessDate;
 use paygate_domain::{MerchantId, TradeNo};
+use serde::Deserialize;
 
 /// Proof that the request carried the admin token.
 pub struct Admin;
@@ -138,6 +142,78 @@ pub async fn union_login_key(
             union_login_key: key.to_hex(),
         })
         .into_response(),
+        Err(error) => failure(&app, error),
+    }
+}
+
+/// `?merchant_id=`: only this merchant's settlements.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SettlementsQuery {
+    /// The merchant's id; every merchant's when absent.
+    #[param(pattern = "^[0-9A-Za-z_-]{2,32}$", min_length = 2, max_length = 32)]
+    merchant_id: Option<String>,
+}
+
+/// The latest settlements (at most 500, newest business day first).
+#[utoipa::path(get, path = "/admin/settlements", tag = "admin",
+    params(SettlementsQuery),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "settlements, newest first", body = Settlements),
+              (status = 400, description = "1001 naming `merchant_id`: malformed", body = ErrorResponse),
+              (status = 401, description = "1002: admin token missing or wrong", body = ErrorResponse),
+              (status = 404, description = "admin API off (no PAYGATE_ADMIN_TOKEN): no body"),
+              (status = 503, description = "1006: retry later", body = ErrorResponse)))]
+pub async fn settlements(
+    _: Admin,
+    State(app): State<App>,
+    Query(query): Query<SettlementsQuery>,
+) -> Response {
+    let merchant = match query
+        .merchant_id
+        .as_deref()
+        .map(MerchantId::parse)
+        .transpose()
+    {
+        Ok(merchant) => merchant,
+        Err(error) => return failure(&app, AppError::param("merchant_id", error.to_string())),
+    };
+    match app.settlement_views(merchant.as_ref()).await {
+        Ok(settlements) => Json(Settlements { settlements }).into_response(),
+        Err(error) => failure(&app, error),
+    }
+}
+
+/// `?date=YYYY-MM-DD`: the business day to run.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RunQuery {
+    /// The business day (China time) whose settlement runs.
+    #[param(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    date: String,
+}
+
+/// Runs one business day's settlement now. Idempotent: a merchant's day settles at most once,
+/// however often (and from however many processes) it runs.
+#[utoipa::path(post, path = "/admin/settlements/run", tag = "admin",
+    params(RunQuery),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "what the run did", body = SettlementRunView),
+              (status = 400, description = "1001 naming `date`: not a YYYY-MM-DD date", body = ErrorResponse),
+              (status = 401, description = "1002: admin token missing or wrong", body = ErrorResponse),
+              (status = 404, description = "admin API off (no PAYGATE_ADMIN_TOKEN): no body"),
+              (status = 503, description = "1006: retry later", body = ErrorResponse)))]
+pub async fn run_settlements(
+    _: Admin,
+    State(app): State<App>,
+    Query(query): Query<RunQuery>,
+) -> Response {
+    let date = match BusinessDate::parse(&query.date) {
+        Ok(date) => date,
+        Err(error) => return failure(&app, AppError::param("date", error.to_string())),
+    };
+    match app.run_settlement_day(date).await {
+        Ok(report) => Json(report.view(date)).into_response(),
         Err(error) => failure(&app, error),
     }
 }

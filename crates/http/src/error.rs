@@ -30,7 +30,9 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::InsufficientBalance => StatusCode::PAYMENT_REQUIRED,
         // A pay code that is not (or no longer) the payer's consent: forbidden, like a pay type
         // the merchant may not use. Never 404, which would hint at an account's existence.
-        ErrorCode::PayTypeNotEnabled | ErrorCode::PayCodeInvalid => StatusCode::FORBIDDEN,
+        ErrorCode::PayTypeNotEnabled
+        | ErrorCode::PayCodeInvalid
+        | ErrorCode::WithdrawalNotAllowed => StatusCode::FORBIDDEN,
         ErrorCode::ChannelRejected => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::SystemBusy => StatusCode::SERVICE_UNAVAILABLE,
     }

@@ -75,6 +75,8 @@ pub(crate) fn api_routes() -> OpenApiRouter<App> {
         .routes(routes!(admin::resend))
         .routes(routes!(admin::anomalies))
         .routes(routes!(admin::union_login_key))
+        .routes(routes!(admin::settlements))
+        .routes(routes!(admin::run_settlements))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::metrics))
 }

@@ -21,6 +21,7 @@ mod paycodes;
 mod platform;
 mod refunds;
 mod rows;
+mod settlements;
 mod splits;
 #[cfg(feature = "testkit")]
 mod testkit;
@@ -42,6 +43,7 @@ pub use refunds::{
     debug_assert_refund_fits, NewRefund, OrderFees, RefundFeeTerms, RefundFinish, RefundFunding,
     RefundRecord, RefundRef, RefundReservation,
 };
+pub use settlements::{Settled, SettlementRecord, SettlementRequest, WithdrawalRecord, Withdrawn};
 pub use splits::{
     NewReturn, NewSplit, ReceiverRecord, ReturnOutcome, ReturnRecord, ShareRecord, SplitOutcome,
     SplitRecord,

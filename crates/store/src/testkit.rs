@@ -14,7 +14,7 @@ impl Store {
     /// Counts rows of a table, for tests checking that a refused request wrote nothing. The name
     /// is checked against the schema's tables, never interpolated blindly.
     pub async fn count_rows(&self, table: &str) -> StoreResult<i64> {
-        const TABLES: [&str; 24] = [
+        const TABLES: [&str; 26] = [
             "merchants",
             "orders",
             "order_transitions",
@@ -39,6 +39,8 @@ impl Store {
             "split_shares",
             "split_returns",
             "split_orders",
+            "settlements",
+            "withdrawals",
         ];
         let table = TABLES
             .iter()

@@ -35,6 +35,7 @@ mod orders;
 mod partner_sync;
 mod refunds;
 mod replay;
+mod settlement;
 mod signing;
 mod slow_connections;
 mod smoke;

@@ -1,0 +1,390 @@
+//! Settlement and withdrawal (issue #11, seed 002 资金结算方式) on both engines: T+1 settles
+//! the payments of the day before only, refunds before settlement reduce it, a sum short of
+//! the minimum carries over, a manual-cycle merchant settles only on request, a short
+//! withdrawal writes nothing, and concurrent runs of one day settle it once.
+
+use crate::support::count_rows;
+use paygate_app::jobs::JobSettings;
+use paygate_app::maintenance::Outcome;
+use paygate_app::settlement::{settlement_step, Withdraw};
+use paygate_app::ManualClock;
+use paygate_domain::ledger::{Account, EntryKind, LedgerName, Posting, PostingKind};
+use paygate_domain::merchant_money::{
+    MerchantCategory, MerchantMoney, SettlementCycle, SettlementMode,
+};
+use paygate_domain::settlement::BusinessDate;
+use paygate_domain::{Amount, Currency, ErrorCode, Money, OutWithdrawNo};
+use paygate_store::{MerchantBalances, Posted, Settled};
+use paygate_testkit::{both_databases, spawn_app_with, DbBackend, TestApp, TestOptions};
+use std::sync::Arc;
+
+fn fen(minor: i64) -> Amount {
+    Amount::from_minor(minor).unwrap()
+}
+
+/// Unix ms of a China-time instant, e.g. `2026-11-19T10:00`.
+fn china(text: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(&format!("{text}:00+08:00"))
+        .unwrap()
+        .timestamp_millis()
+}
+
+fn date(text: &str) -> BusinessDate {
+    BusinessDate::parse(text).unwrap()
+}
+
+fn wechat() -> LedgerName {
+    LedgerName::parse("wechat").unwrap()
+}
+
+async fn start(backend: DbBackend) -> (TestApp, Arc<ManualClock>) {
+    let (options, clock) = TestOptions::with_manual_clock();
+    (spawn_app_with(backend, options).await, clock)
+}
+
+/// The merchant settles T+`days` with `minimum` in `platform` mode, keeping settled money
+/// available.
+async fn platform_t_plus(t: &TestApp, days: u32, minimum: i64) {
+    let money = MerchantMoney {
+        settlement_mode: SettlementMode::Platform,
+        cycle: SettlementCycle::Auto {
+            days,
+            minimum: fen(minimum),
+        },
+        ..MerchantMoney::for_category(MerchantCategory::PhysicalGoods)
+    };
+    set_money(t, money).await;
+}
+
+async fn set_money(t: &TestApp, money: MerchantMoney) {
+    t.store()
+        .set_merchant_money(t.merchant_id(), &money, 0)
+        .await
+        .unwrap();
+}
+
+/// A payment of `minor` to the merchant, posted at `at_ms` as a paid order posts it.
+async fn paid(t: &TestApp, reference: &str, minor: i64, at_ms: i64) {
+    let posting = Posting::new(PostingKind::Payment, reference, Currency::Cny).transfer(
+        EntryKind::Payment,
+        Account::ChannelClearing(wechat()),
+        Account::MerchantPending(t.merchant_id().clone()),
+        fen(minor),
+    );
+    assert_eq!(
+        t.store().post_to_ledger(&posting, at_ms).await.unwrap(),
+        Posted::Posted
+    );
+}
+
+/// A refund of `minor` funded from unsettled money, posted at `at_ms`.
+async fn refunded(t: &TestApp, reference: &str, minor: i64, at_ms: i64) {
+    let posting = Posting::new(PostingKind::RefundSucceeded, reference, Currency::Cny).transfer(
+        EntryKind::Refund,
+        Account::MerchantPending(t.merchant_id().clone()),
+        Account::ChannelClearing(wechat()),
+        fen(minor),
+    );
+    assert_eq!(
+        t.store().post_to_ledger(&posting, at_ms).await.unwrap(),
+        Posted::Posted
+    );
+}
+
+async fn balances(t: &TestApp) -> MerchantBalances {
+    t.store()
+        .merchant_balances(t.merchant_id(), Currency::Cny)
+        .await
+        .unwrap()
+}
+
+/// What went out to the merchant's own account. The account is debit-normal, as the ledger
+/// keeps every outside account, so money sent there shows as a negative balance.
+async fn sent_out(t: &TestApp) -> i64 {
+    -t.store()
+        .account_balance(
+            &Account::MerchantExternal(t.merchant_id().clone()),
+            Currency::Cny,
+        )
+        .await
+        .unwrap()
+}
+
+async fn assert_books_balance(t: &TestApp) {
+    for (currency, net) in t.store().ledger_imbalance().await.unwrap() {
+        assert_eq!(net, 0, "the ledger of {currency} does not balance");
+    }
+}
+
+fn jobs(worker: &str) -> JobSettings {
+    JobSettings {
+        worker_id: worker.into(),
+        ..JobSettings::default()
+    }
+}
+
+async fn settled_amount(t: &TestApp, day: &str) -> Option<i64> {
+    let day = date(day);
+    t.store()
+        .settlements(Some(t.merchant_id()), 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.business_date == day)
+        .map(|s| s.amount.minor())
+}
+
+both_databases!(t_plus_one_settles_the_payments_of_the_day_before_only);
+async fn t_plus_one_settles_the_payments_of_the_day_before_only(backend: DbBackend) {
+    let (t, clock) = start(backend).await;
+    platform_t_plus(&t, 1, 0).await;
+    paid(&t, "P1", 100_00, china("2026-11-19T10:00")).await;
+    paid(&t, "P2", 20_00, china("2026-11-20T01:30")).await;
+    paid(&t, "P3", 50_00, china("2026-11-20T10:00")).await;
+
+    clock.set_ms(china("2026-11-20T01:59"));
+    let worker = jobs("w1");
+    assert_eq!(
+        settlement_step(&t.app, &worker).await.unwrap(),
+        Outcome::DidWork(0),
+        "the run of 2026-11-19 settles the payments of the 18th and before: none"
+    );
+    assert_eq!(count_rows(&t, "settlements").await, 0);
+
+    clock.set_ms(china("2026-11-20T12:00"));
+    assert_eq!(
+        settlement_step(&t.app, &worker).await.unwrap(),
+        Outcome::DidWork(1)
+    );
+    assert_eq!(
+        settled_amount(&t, "2026-11-20").await,
+        Some(120_00),
+        "the 19th's payments, including those before the 02:00 cut-off, and not the 20th's"
+    );
+    let b = balances(&t).await;
+    assert_eq!((b.pending, b.available), (50_00, 120_00));
+    assert_eq!(
+        settlement_step(&t.app, &worker).await.unwrap(),
+        Outcome::Idle,
+        "a finished day is not run again"
+    );
+
+    clock.set_ms(china("2026-11-21T02:00"));
+    settlement_step(&t.app, &jobs("w2")).await.unwrap();
+    assert_eq!(settled_amount(&t, "2026-11-21").await, Some(50_00));
+    let b = balances(&t).await;
+    assert_eq!((b.pending, b.available), (0, 170_00));
+    assert_eq!(count_rows(&t, "settlements").await, 2);
+    assert_books_balance(&t).await;
+}
+
+both_databases!(a_refund_before_settlement_reduces_it);
+async fn a_refund_before_settlement_reduces_it(backend: DbBackend) {
+    let (t, clock) = start(backend).await;
+    platform_t_plus(&t, 1, 0).await;
+    paid(&t, "P1", 100_00, china("2026-11-19T10:00")).await;
+    refunded(&t, "R1", 30_00, china("2026-11-19T20:00")).await;
+    paid(&t, "P2", 40_00, china("2026-11-20T09:00")).await;
+    refunded(&t, "R2", 60_00, china("2026-11-20T09:30")).await;
+
+    clock.set_ms(china("2026-11-20T10:00"));
+    let report = t.app.run_settlement_day(date("2026-11-20")).await.unwrap();
+    assert_eq!(report.settled, 1);
+    assert_eq!(
+        settled_amount(&t, "2026-11-20").await,
+        Some(50_00),
+        "70.00 cleared, but a refund since left only 50.00 pending"
+    );
+    let b = balances(&t).await;
+    assert_eq!((b.pending, b.available), (0, 50_00));
+    assert_books_balance(&t).await;
+}
+
+both_databases!(a_sum_below_the_minimum_carries_over_until_it_reaches_it);
+async fn a_sum_below_the_minimum_carries_over_until_it_reaches_it(backend: DbBackend) {
+    let (t, clock) = start(backend).await;
+    platform_t_plus(&t, 1, 100_00).await;
+    paid(&t, "P1", 60_00, china("2026-11-19T10:00")).await;
+
+    clock.set_ms(china("2026-11-20T03:00"));
+    let report = t.app.run_settlement_day(date("2026-11-20")).await.unwrap();
+    assert_eq!((report.settled, report.below_minimum), (0, 1));
+    assert_eq!(count_rows(&t, "settlements").await, 0);
+    assert_eq!(balances(&t).await.pending, 60_00);
+
+    paid(&t, "P2", 50_00, china("2026-11-20T10:00")).await;
+    clock.set_ms(china("2026-11-21T03:00"));
+    t.app.run_settlement_day(date("2026-11-21")).await.unwrap();
+    assert_eq!(settled_amount(&t, "2026-11-21").await, Some(110_00));
+    let b = balances(&t).await;
+    assert_eq!((b.pending, b.available), (0, 110_00));
+    assert_books_balance(&t).await;
+}
+
+both_databases!(a_manual_cycle_merchant_settles_only_on_request);
+async fn a_manual_cycle_merchant_settles_only_on_request(backend: DbBackend) {
+    let (t, clock) = start(backend).await;
+    set_money(
+        &t,
+        MerchantMoney {
+            settlement_mode: SettlementMode::Platform,
+            cycle: SettlementCycle::Manual,
+            ..MerchantMoney::for_category(MerchantCategory::PhysicalGoods)
+        },
+    )
+    .await;
+    paid(&t, "P1", 80_00, china("2026-11-18T10:00")).await;
+    paid(&t, "P2", 5_00, china("2026-11-20T10:00")).await;
+
+    clock.set_ms(china("2026-11-20T12:00"));
+    assert_eq!(
+        settlement_step(&t.app, &jobs("w1")).await.unwrap(),
+        Outcome::DidWork(0)
+    );
+    assert_eq!(count_rows(&t, "settlements").await, 0);
+
+    let settled = t
+        .app
+        .request_settlement(t.merchant_id(), Currency::Cny)
+        .await
+        .unwrap();
+    let Settled::Settled(record) = settled else {
+        panic!("expected a settlement, got {settled:?}");
+    };
+    assert_eq!(
+        record.amount,
+        fen(80_00),
+        "what was paid before today's cut-off"
+    );
+    let again = t
+        .app
+        .request_settlement(t.merchant_id(), Currency::Cny)
+        .await
+        .unwrap();
+    assert_eq!(again, Settled::AlreadySettled(record));
+    let b = balances(&t).await;
+    assert_eq!((b.pending, b.available), (5_00, 80_00));
+    assert_books_balance(&t).await;
+}
+
+both_databases!(an_automatic_merchant_may_not_request_settlement);
+async fn an_automatic_merchant_may_not_request_settlement(backend: DbBackend) {
+    let (t, _clock) = start(backend).await;
+    let refused = t
+        .app
+        .request_settlement(t.merchant_id(), Currency::Cny)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::WithdrawalNotAllowed);
+    assert_eq!(refused.code().code(), "1021");
+}
+
+both_databases!(direct_mode_settlement_moves_the_money_on_to_the_merchants_account);
+async fn direct_mode_settlement_moves_the_money_on_to_the_merchants_account(backend: DbBackend) {
+    let (t, clock) = start(backend).await;
+    paid(&t, "P1", 100_00, china("2026-11-19T10:00")).await;
+    clock.set_ms(china("2026-11-20T03:00"));
+    t.app.run_settlement_day(date("2026-11-20")).await.unwrap();
+    let settled = t.store().settlements(None, 10).await.unwrap();
+    assert_eq!(settled.len(), 1);
+    assert_eq!(
+        (settled[0].amount, settled[0].withdrawn),
+        (fen(100_00), fen(100_00))
+    );
+    let b = balances(&t).await;
+    assert_eq!((b.pending, b.available), (0, 0));
+    assert_eq!(sent_out(&t).await, 100_00);
+    assert_books_balance(&t).await;
+}
+
+fn withdraw(number: &str, minor: i64) -> Withdraw {
+    Withdraw {
+        out_withdraw_no: OutWithdrawNo::parse(number).unwrap(),
+        amount: Money::new(fen(minor), Currency::Cny),
+    }
+}
+
+both_databases!(a_withdrawal_beyond_available_money_is_refused_and_writes_nothing);
+async fn a_withdrawal_beyond_available_money_is_refused_and_writes_nothing(backend: DbBackend) {
+    let (t, clock) = start(backend).await;
+    platform_t_plus(&t, 1, 0).await;
+    paid(&t, "P1", 100_00, china("2026-11-19T10:00")).await;
+    clock.set_ms(china("2026-11-20T03:00"));
+    t.app.run_settlement_day(date("2026-11-20")).await.unwrap();
+    let entries_before = count_rows(&t, "ledger_entries").await;
+
+    let refused = t
+        .app
+        .withdraw(t.merchant_id(), withdraw("W-1", 100_01))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::InsufficientBalance);
+    assert_eq!(count_rows(&t, "withdrawals").await, 0);
+    assert_eq!(count_rows(&t, "ledger_entries").await, entries_before);
+
+    let first = t
+        .app
+        .withdraw(t.merchant_id(), withdraw("W-1", 100_00))
+        .await
+        .unwrap();
+    let replay = t
+        .app
+        .withdraw(t.merchant_id(), withdraw("W-1", 100_00))
+        .await
+        .unwrap();
+    assert_eq!(
+        replay, first,
+        "the same out_withdraw_no answers the same withdrawal"
+    );
+    let reused = t
+        .app
+        .withdraw(t.merchant_id(), withdraw("W-1", 1_00))
+        .await
+        .unwrap_err();
+    assert_eq!(reused.code(), ErrorCode::OrderStatusError);
+    assert_eq!(balances(&t).await.available, 0);
+    assert_eq!(sent_out(&t).await, 100_00);
+    assert_eq!(count_rows(&t, "withdrawals").await, 1);
+    assert_books_balance(&t).await;
+}
+
+both_databases!(concurrent_runs_of_one_day_settle_it_once);
+async fn concurrent_runs_of_one_day_settle_it_once(backend: DbBackend) {
+    let (t, clock) = start(backend).await;
+    platform_t_plus(&t, 1, 0).await;
+    for i in 0..20 {
+        paid(&t, &format!("P{i}"), 10_00 + i, china("2026-11-19T10:00")).await;
+    }
+    clock.set_ms(china("2026-11-20T03:00"));
+    let day = date("2026-11-20");
+    let runs: Vec<_> = (0..8)
+        .map(|i| {
+            let app = t.app.clone();
+            tokio::spawn(async move {
+                if i % 2 == 0 {
+                    app.run_settlement_day(day).await.map(|r| r.settled)
+                } else {
+                    let worker = jobs(&format!("w{i}"));
+                    settlement_step(&app, &worker).await.map(|o| match o {
+                        Outcome::DidWork(n) => n,
+                        Outcome::Idle => 0,
+                    })
+                }
+            })
+        })
+        .collect();
+    let mut settled = 0;
+    for run in runs {
+        settled += run.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        settled, 1,
+        "one run settled the day; the others found it done"
+    );
+    assert_eq!(count_rows(&t, "settlements").await, 1);
+    let total: i64 = (0..20).map(|i| 10_00 + i).sum();
+    assert_eq!(settled_amount(&t, "2026-11-20").await, Some(total));
+    let b = balances(&t).await;
+    assert_eq!((b.pending, b.available), (0, total));
+    assert_books_balance(&t).await;
+}
