@@ -19,6 +19,7 @@ mod bad_input;
 mod cashier;
 mod consent;
 mod corrupt_rows;
+mod day_in_the_life;
 mod fees;
 mod idempotency;
 mod jobs;
