@@ -29,6 +29,7 @@ pub mod refund;
 pub mod refund_query;
 pub mod refund_view;
 pub mod union_login;
+pub mod withdraw;
 
 pub use create::CreateOrder;
 pub use failure::ErrorResponse;
@@ -104,4 +105,7 @@ pub mod paths {
     pub const WALLET_PAYCODE: &str = "/api/wallet/paycode";
     pub const PARTNER_ORDER_STATUS: &str = "/api/partner/order-status";
     pub const UNION_LOGIN: &str = "/api/union-login";
+    pub const WITHDRAW_CREATE: &str = "/api/withdraw/create";
+    pub const WITHDRAW_QUERY: &str = "/api/withdraw/query";
+    pub const SETTLEMENT_REQUEST: &str = "/api/settlement/request";
 }

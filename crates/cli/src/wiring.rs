@@ -4,6 +4,7 @@ use crate::config::Settings;
 use anyhow::Context;
 use paygate_app::{App, AppSettings, Clock, SystemClock};
 use paygate_domain::secret::{MasterKey, Secret};
+use paygate_domain::settlement::Cutoff;
 use paygate_store::{Store, StoreOptions};
 use std::sync::Arc;
 
@@ -74,6 +75,8 @@ pub fn app_settings(settings: &Settings) -> AppSettings {
         admin_token: settings.admin_token().map(Secret::from),
         metrics_token: settings.metrics_token().map(Secret::from),
         notify_allow_private: settings.notify_allow_private,
+        // `problems` refuses an hour out of range before the app opens.
+        settlement_cutoff: Cutoff::at_hour(settings.settlement_cutoff_hour).unwrap_or_default(),
         ..AppSettings::default()
     }
 }

@@ -4,6 +4,9 @@ use crate::envelope::{classify, fresh_nonce, sign_request, verify_response};
 use crate::{paths, ClientError};
 use paygate_api::field;
 use paygate_api::platform::PublicKeyResponse;
+use paygate_api::withdraw::{
+    CreateWithdraw, QueryWithdraw, RequestSettlement, SettlementRequestView, WithdrawView,
+};
 use paygate_api::{ApiRequest, CloseOrder, CreateOrder, Order, QueryOrder, QueryRefund, Refund};
 use paygate_api::{PartnerOrderStatus, PartnerOrderView, RefundView};
 use paygate_domain::sign::{RsaPublicKey, SignKey, VerifyKey};
@@ -154,6 +157,26 @@ impl Client {
 
     pub async fn query_refund(&self, request: &QueryRefund) -> Result<RefundView, ClientError> {
         Ok(RefundView::from_fields(self.send(request).await?)?)
+    }
+
+    pub async fn withdraw(&self, request: &CreateWithdraw) -> Result<WithdrawView, ClientError> {
+        Ok(WithdrawView::from_fields(self.send(request).await?)?)
+    }
+
+    pub async fn query_withdraw(
+        &self,
+        request: &QueryWithdraw,
+    ) -> Result<WithdrawView, ClientError> {
+        Ok(WithdrawView::from_fields(self.send(request).await?)?)
+    }
+
+    pub async fn request_settlement(
+        &self,
+        request: &RequestSettlement,
+    ) -> Result<SettlementRequestView, ClientError> {
+        Ok(SettlementRequestView::from_fields(
+            self.send(request).await?,
+        )?)
     }
 
     async fn send<R: ApiRequest>(&self, request: &R) -> Result<Map<String, Value>, ClientError> {
