@@ -31,6 +31,7 @@ pub mod refund_query;
 pub mod refund_view;
 pub mod split;
 pub mod union_login;
+pub mod withdraw;
 
 pub use balance::{BalanceView, QueryBalance};
 pub use create::CreateOrder;
@@ -114,4 +115,7 @@ pub mod paths {
     pub const SPLIT_FINISH: &str = "/api/split/finish";
     pub const SPLIT_QUERY: &str = "/api/split/query";
     pub const SPLIT_RETURN: &str = "/api/split/return";
+    pub const WITHDRAW_CREATE: &str = "/api/withdraw/create";
+    pub const WITHDRAW_QUERY: &str = "/api/withdraw/query";
+    pub const SETTLEMENT_REQUEST: &str = "/api/settlement/request";
 }

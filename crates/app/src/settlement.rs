@@ -11,6 +11,7 @@ use crate::maintenance::Outcome;
 use crate::{App, AppError};
 use paygate_api::admin::{SettlementRunView, SettlementView};
 use paygate_api::format_time;
+use paygate_api::withdraw::{SettlementRequestView, WithdrawView};
 use paygate_domain::merchant_money::{MerchantMoney, SettlementCycle, SettlementMode};
 use paygate_domain::settlement::{AfterSettling, BusinessDate, SettlementTrigger};
 use paygate_domain::{Amount, Currency, MerchantId, Money, OutWithdrawNo, WithdrawNo};
@@ -65,6 +66,34 @@ pub fn settlement_view(record: &SettlementRecord) -> SettlementView {
         withdrawn: record.withdrawn.to_major_string(record.currency),
         settles_before: format_time(record.settles_before_ms),
         created_at: format_time(record.created_at_ms),
+    }
+}
+
+pub fn withdraw_view(record: &WithdrawalRecord) -> WithdrawView {
+    WithdrawView {
+        withdraw_no: record.withdraw_no.clone(),
+        out_withdraw_no: record.out_withdraw_no.clone(),
+        amount: Money::new(record.amount, record.currency),
+        created_at: format_time(record.created_at_ms),
+    }
+}
+
+/// A settlement request's answer: the day's settlement, made now or earlier that day, or
+/// nothing settled.
+pub fn settlement_request_view(settled: &Settled, currency: Currency) -> SettlementRequestView {
+    match settled {
+        Settled::Settled(record) | Settled::AlreadySettled(record) => SettlementRequestView {
+            settlement_status: "SETTLED".into(),
+            settlement_no: Some(record.settlement_no.to_string()),
+            business_date: Some(record.business_date.to_string()),
+            amount: Money::new(record.amount, record.currency),
+        },
+        Settled::BelowMinimum(_) | Settled::Nothing => SettlementRequestView {
+            settlement_status: "NOTHING_TO_SETTLE".into(),
+            settlement_no: None,
+            business_date: None,
+            amount: Money::new(Amount::ZERO, currency),
+        },
     }
 }
 

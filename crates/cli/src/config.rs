@@ -29,6 +29,9 @@ pub struct Settings {
     /// on the embedded SQLite database, never by default on PostgreSQL.
     pub demo: Option<bool>,
     pub order_ttl_secs: i64,
+    /// Hour of the day, China time (0-23), when the previous business day's payments are final
+    /// and the day's settlement run starts.
+    pub settlement_cutoff_hour: u32,
     pub pg_connections_max: u32,
     /// Bearer token for the operator API under /admin, at least `ADMIN_TOKEN_CHARS_MIN`
     /// characters; unset or empty turns the admin API off.
@@ -260,6 +263,7 @@ impl Default for Settings {
             log_format: LogFormat::Text,
             demo: None,
             order_ttl_secs: 30 * 60,
+            settlement_cutoff_hour: 2,
             pg_connections_max: 16,
             admin_token: None,
             metrics_token: None,
@@ -307,6 +311,9 @@ impl Settings {
         let mut problems = Vec::new();
         if self.order_ttl_secs < 60 {
             problems.push("PAYGATE_ORDER_TTL_SECS must be at least 60".to_owned());
+        }
+        if self.settlement_cutoff_hour > 23 {
+            problems.push("PAYGATE_SETTLEMENT_CUTOFF_HOUR must be 0-23".to_owned());
         }
         match &self.master_key {
             None if self.is_postgres() => problems.push(

@@ -4,6 +4,7 @@ use crate::config::Settings;
 use anyhow::Context;
 use paygate_app::{App, AppSettings, Clock, SystemClock};
 use paygate_domain::secret::{MasterKey, Secret};
+use paygate_domain::settlement::Cutoff;
 use paygate_store::{Store, StoreOptions};
 use std::sync::Arc;
 
@@ -76,6 +77,8 @@ pub fn app_settings(settings: &Settings) -> AppSettings {
         notify_allow_private: settings.notify_allow_private,
         channel_fee_rates: settings.fees.channel_fee_rates(),
         split_receivers_max: settings.split_receivers_max,
+        // `problems` refuses an hour out of range before the app opens.
+        settlement_cutoff: Cutoff::at_hour(settings.settlement_cutoff_hour).unwrap_or_default(),
         ..AppSettings::default()
     }
 }

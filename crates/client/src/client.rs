@@ -8,6 +8,9 @@ use paygate_api::split::{
     AddReceiver, ApplySplit, FinishSplit, QuerySplit, ReceiverView, RemoveReceiver, ReturnSplit,
     ReturnView, SplitView,
 };
+use paygate_api::withdraw::{
+    CreateWithdraw, QueryWithdraw, RequestSettlement, SettlementRequestView, WithdrawView,
+};
 use paygate_api::{ApiRequest, CloseOrder, CreateOrder, Order, QueryOrder, QueryRefund, Refund};
 use paygate_api::{BalanceView, PartnerOrderStatus, PartnerOrderView, QueryBalance, RefundView};
 use paygate_domain::sign::{RsaPublicKey, SignKey, VerifyKey};
@@ -194,6 +197,26 @@ impl Client {
     /// Takes part of a share back from its receiver.
     pub async fn return_split(&self, request: &ReturnSplit) -> Result<ReturnView, ClientError> {
         Ok(ReturnView::from_fields(self.send(request).await?)?)
+    }
+
+    pub async fn withdraw(&self, request: &CreateWithdraw) -> Result<WithdrawView, ClientError> {
+        Ok(WithdrawView::from_fields(self.send(request).await?)?)
+    }
+
+    pub async fn query_withdraw(
+        &self,
+        request: &QueryWithdraw,
+    ) -> Result<WithdrawView, ClientError> {
+        Ok(WithdrawView::from_fields(self.send(request).await?)?)
+    }
+
+    pub async fn request_settlement(
+        &self,
+        request: &RequestSettlement,
+    ) -> Result<SettlementRequestView, ClientError> {
+        Ok(SettlementRequestView::from_fields(
+            self.send(request).await?,
+        )?)
     }
 
     async fn send<R: ApiRequest>(&self, request: &R) -> Result<Map<String, Value>, ClientError> {

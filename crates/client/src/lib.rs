@@ -14,6 +14,9 @@ pub use client::{Client, ClientBuilder};
 pub use envelope::{fresh_nonce, sign_request, verify_response};
 /// The profit-sharing requests and answers.
 pub use paygate_api::split;
+pub use paygate_api::withdraw::{
+    CreateWithdraw, QueryWithdraw, RequestSettlement, SettlementRequestView, WithdrawView,
+};
 pub use paygate_api::{
     paths, ApiRequest, CloseOrder, CreateOrder, Order, Order as OrderView, OrderRef,
     PartnerOrderStatus, PartnerOrderView, QueryOrder, QueryRefund, Refund, RefundView,

@@ -4,11 +4,15 @@
 use crate::signed::{Signed, SignedDeferred};
 use crate::ApiError;
 use axum::response::Response;
+use paygate_api::withdraw::{
+    CreateWithdraw, QueryWithdraw, RequestSettlement, SettlementRequestView, WithdrawView,
+};
 use paygate_api::{BalanceView, QueryBalance};
 use paygate_api::{CloseOrder, CreateOrder, ErrorResponse, Order, QueryOrder, QueryRefund};
 use paygate_api::{PartnerOrderStatus, PartnerOrderView, Refund, RefundView};
 use paygate_app::commands::{order_ref, refund_ref};
 use paygate_app::partner::PartnerReport;
+use paygate_app::settlement::{settlement_request_view, withdraw_view, Withdraw};
 
 /// Create an order; idempotent on `out_trade_no`.
 #[utoipa::path(post, path = "/api/payment/create", tag = "payment",
@@ -131,4 +135,64 @@ pub async fn balance_query(
         .await
         .map_err(|e| caller.fail(e))?;
     Ok(caller.ok(view.to_fields()))
+}
+
+/// Withdraw available (settled) money to the merchant's own account; idempotent on
+/// `out_withdraw_no`. Short of available money: 1005 and nothing is written.
+#[utoipa::path(post, path = "/api/withdraw/create", tag = "settlement",
+    request_body = CreateWithdraw,
+    responses((status = 200, body = WithdrawView),
+              (status = "4XX", description = "1001 a bad field; 1004 out_withdraw_no reused with another amount; 1005 available balance short", body = ErrorResponse),
+              (status = 503, description = "1006: retry later", body = ErrorResponse)))]
+pub async fn withdraw(
+    Signed { caller, request }: Signed<CreateWithdraw>,
+) -> Result<Response, ApiError> {
+    let record = caller
+        .app
+        .withdraw(
+            &caller.merchant.record.id,
+            Withdraw {
+                out_withdraw_no: request.out_withdraw_no,
+                amount: request.amount,
+            },
+        )
+        .await
+        .map_err(|e| caller.fail(e))?;
+    Ok(caller.ok(withdraw_view(&record).to_fields()))
+}
+
+/// Query a withdrawal by `out_withdraw_no`; an unknown number answers 1003.
+#[utoipa::path(post, path = "/api/withdraw/query", tag = "settlement",
+    request_body = QueryWithdraw,
+    responses((status = 200, body = WithdrawView),
+              (status = "4XX", body = ErrorResponse),
+              (status = 503, description = "1006: retry later", body = ErrorResponse)))]
+pub async fn withdraw_query(
+    Signed { caller, request }: Signed<QueryWithdraw>,
+) -> Result<Response, ApiError> {
+    let record = caller
+        .app
+        .withdrawal(&caller.merchant.record.id, &request.out_withdraw_no)
+        .await
+        .map_err(|e| caller.fail(e))?;
+    Ok(caller.ok(withdraw_view(&record).to_fields()))
+}
+
+/// A manual-cycle merchant settles everything posted before the latest cut-off (02:00 China
+/// time by default) from pending to available; at most once a business day, a repeat answers
+/// the day's settlement. A merchant on automatic T+N settlement answers 1021.
+#[utoipa::path(post, path = "/api/settlement/request", tag = "settlement",
+    request_body = RequestSettlement,
+    responses((status = 200, body = SettlementRequestView),
+              (status = "4XX", description = "1001 a bad field; 1021 the merchant settles automatically", body = ErrorResponse),
+              (status = 503, description = "1006: retry later", body = ErrorResponse)))]
+pub async fn settlement_request(
+    Signed { caller, request }: Signed<RequestSettlement>,
+) -> Result<Response, ApiError> {
+    let settled = caller
+        .app
+        .request_settlement(&caller.merchant.record.id, request.currency)
+        .await
+        .map_err(|e| caller.fail(e))?;
+    Ok(caller.ok(settlement_request_view(&settled, request.currency).to_fields()))
 }

@@ -16,7 +16,8 @@ use utoipa::OpenApi;
          (name = "channels", description = "Called by payment channels, in their own protocols"),
          (name = "partner", description = "A partner's reports on the orders it fulfils"),
          (name = "balance", description = "The merchant's balances as the ledger keeps them"),
-         (name = "split", description = "Profit sharing (分账) and its return (分账回退)"))
+         (name = "split", description = "Profit sharing (分账) and its return (分账回退)"),
+         (name = "settlement", description = "Settling and withdrawing a merchant's money"))
 )]
 struct Base;
 

@@ -7,7 +7,7 @@ use crate::support::count_rows;
 use paygate_app::jobs::JobSettings;
 use paygate_app::maintenance::Outcome;
 use paygate_app::settlement::{settlement_step, Withdraw};
-use paygate_app::ManualClock;
+use paygate_app::{Clock, ManualClock};
 use paygate_domain::ledger::{Account, EntryKind, LedgerName, Posting, PostingKind};
 use paygate_domain::merchant_money::{
     MerchantCategory, MerchantMoney, SettlementCycle, SettlementMode,
@@ -386,5 +386,116 @@ async fn concurrent_runs_of_one_day_settle_it_once(backend: DbBackend) {
     assert_eq!(settled_amount(&t, "2026-11-20").await, Some(total));
     let b = balances(&t).await;
     assert_eq!((b.pending, b.available), (0, total));
+    assert_books_balance(&t).await;
+}
+
+/// At least `ADMIN_TOKEN_CHARS_MIN` characters, as `serve` requires.
+const ADMIN_TOKEN: &str = "operator-token-0123456789-abcdefghij";
+
+both_databases!(operators_run_a_day_again_and_list_what_settled);
+async fn operators_run_a_day_again_and_list_what_settled(backend: DbBackend) {
+    let (mut options, clock) = TestOptions::with_manual_clock();
+    options.settings.admin_token = Some(ADMIN_TOKEN.into());
+    let t = spawn_app_with(backend, options).await;
+    platform_t_plus(&t, 1, 0).await;
+    paid(&t, "P1", 30_00, china("2026-11-19T10:00")).await;
+    clock.set_ms(china("2026-11-20T03:00"));
+    let http = reqwest::Client::new();
+    let run_url = format!("{}/admin/settlements/run?date=2026-11-20", t.base_url);
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let answer = http
+            .post(&run_url)
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+        answers.push(answer.json::<serde_json::Value>().await.unwrap());
+    }
+    assert_eq!(answers[0]["settled"], 1);
+    assert_eq!(
+        (&answers[1]["settled"], &answers[1]["already_settled"]),
+        (&serde_json::json!(0), &serde_json::json!(1)),
+        "running a day again settles nothing twice"
+    );
+
+    let list_url = format!(
+        "{}/admin/settlements?merchant_id={}",
+        t.base_url,
+        t.merchant_id()
+    );
+    let list: serde_json::Value = http
+        .get(&list_url)
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let settlements = list["settlements"].as_array().unwrap();
+    assert_eq!(settlements.len(), 1);
+    assert_eq!(settlements[0]["amount"], "30.00");
+    assert_eq!(settlements[0]["business_date"], "2026-11-20");
+    assert_eq!(settlements[0]["trigger"], "auto");
+
+    let bad_date = http
+        .post(format!(
+            "{}/admin/settlements/run?date=2026-11-31",
+            t.base_url
+        ))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_date.status(), 400);
+    assert_eq!(count_rows(&t, "settlements").await, 1);
+}
+
+both_databases!(merchants_settle_on_request_and_withdraw_through_the_signed_api);
+async fn merchants_settle_on_request_and_withdraw_through_the_signed_api(backend: DbBackend) {
+    use paygate_client::{CreateWithdraw, QueryWithdraw, RequestSettlement};
+    let (t, clock) = start(backend).await;
+    set_money(
+        &t,
+        MerchantMoney {
+            settlement_mode: SettlementMode::Platform,
+            cycle: SettlementCycle::Manual,
+            ..MerchantMoney::for_category(MerchantCategory::PhysicalGoods)
+        },
+    )
+    .await;
+    let two_days_ago = clock.now_ms() - 2 * 86_400_000;
+    paid(&t, "P1", 100_00, two_days_ago).await;
+
+    let request = RequestSettlement {
+        currency: Currency::Cny,
+    };
+    let settled = t.client.request_settlement(&request).await.unwrap();
+    assert_eq!(settled.settlement_status, "SETTLED");
+    assert_eq!(settled.amount, Money::new(fen(100_00), Currency::Cny));
+    let again = t.client.request_settlement(&request).await.unwrap();
+    assert_eq!(again.settlement_no, settled.settlement_no);
+
+    let create = |minor| CreateWithdraw {
+        out_withdraw_no: OutWithdrawNo::parse("W-API-1").unwrap(),
+        amount: Money::new(fen(minor), Currency::Cny),
+    };
+    crate::support::assert_api_error(t.client.withdraw(&create(150_00)).await, "1005");
+    assert_eq!(count_rows(&t, "withdrawals").await, 0);
+    let made = t.client.withdraw(&create(60_00)).await.unwrap();
+    let found = t
+        .client
+        .query_withdraw(&QueryWithdraw {
+            out_withdraw_no: OutWithdrawNo::parse("W-API-1").unwrap(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(found.withdraw_no, made.withdraw_no);
+    assert_eq!(found.amount, Money::new(fen(60_00), Currency::Cny));
+    let b = balances(&t).await;
+    assert_eq!((b.pending, b.available), (0, 40_00));
+    assert_eq!(sent_out(&t).await, 60_00);
     assert_books_balance(&t).await;
 }
