@@ -52,6 +52,9 @@ enum Command {
     /// Inspect and re-send merchant notifications.
     #[command(subcommand)]
     Notify(admin::NotifyCommand),
+    /// Ledger balances and account statements.
+    #[command(subcommand)]
+    Ledger(admin::LedgerCommand),
     /// List what the jobs found that needs a person (e.g. payments after close).
     Anomalies {
         #[arg(long)]
@@ -86,6 +89,7 @@ fn main() -> ExitCode {
             Command::Merchant(cmd) => admin::merchant(settings, cmd).await,
             Command::Wallet(cmd) => admin::wallet(settings, cmd).await,
             Command::Notify(cmd) => admin::notify(settings, cmd).await,
+            Command::Ledger(cmd) => admin::ledger(settings, cmd).await,
             Command::Anomalies { json } => admin::anomalies(settings, json).await,
             Command::Openapi => {
                 use utoipa::OpenApi;

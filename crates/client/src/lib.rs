@@ -13,8 +13,9 @@ mod envelope;
 pub use client::{Client, ClientBuilder};
 pub use envelope::{fresh_nonce, sign_request, verify_response};
 pub use paygate_api::{
-    paths, ApiRequest, CloseOrder, CreateOrder, Order, Order as OrderView, OrderRef,
-    PartnerOrderStatus, PartnerOrderView, QueryOrder, QueryRefund, Refund, RefundView,
+    paths, ApiRequest, BalanceView, CloseOrder, CreateOrder, Order, Order as OrderView, OrderRef,
+    PartnerOrderStatus, PartnerOrderView, QueryBalance, QueryOrder, QueryRefund, Refund,
+    RefundView,
 };
 
 use paygate_api::DecodeError;

@@ -68,6 +68,8 @@ pub(crate) fn api_routes() -> OpenApiRouter<App> {
         .routes(routes!(admin::resend))
         .routes(routes!(admin::anomalies))
         .routes(routes!(admin::union_login_key))
+        .routes(routes!(admin::ledger_balances))
+        .routes(routes!(admin::ledger_statement))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::metrics))
 }
