@@ -112,3 +112,58 @@ pub struct SettlementRunView {
     /// Merchants that failed; running the day again retries them.
     pub failed: u64,
 }
+
+/// One ledger account's totals, in minor units (fen).
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema, Serialize, Deserialize)]
+pub struct AccountBalanceView {
+    /// `merchant:{id}:pending|available|reserved|external`, `receiver:{merchant}:{receiver}`,
+    /// `platform:fee_income`, `channel:{name}:fee_expense|clearing` or `rail:{name}`.
+    pub account: String,
+    pub currency: String,
+    pub debits: i64,
+    pub credits: i64,
+    /// As shown: credits − debits for what is owed to merchants and receivers and for the
+    /// platform's income, debits − credits for the rest.
+    pub balance: i64,
+}
+
+/// Debits minus credits over every entry of a currency: always 0.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema, Serialize, Deserialize)]
+pub struct CurrencyImbalance {
+    pub currency: String,
+    pub imbalance: i64,
+}
+
+/// `GET /admin/ledger/balances`.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema, Serialize, Deserialize)]
+pub struct LedgerBalancesView {
+    pub accounts: Vec<AccountBalanceView>,
+    /// Over the whole ledger, whatever `merchant_id` selected.
+    pub imbalance: Vec<CurrencyImbalance>,
+}
+
+/// One entry of an account's statement, in minor units (fen).
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema, Serialize, Deserialize)]
+pub struct StatementLineView {
+    pub entry_id: i64,
+    pub posting_id: i64,
+    /// The business event: payment, refund_accepted, refund_succeeded, refund_failed, ...
+    pub posting_kind: String,
+    /// What the event belongs to: a trade number, a refund number...
+    pub reference: String,
+    /// What the entry records: payment, fee, channel_fee, refund_hold, refund, fee_refund, ...
+    pub kind: String,
+    pub debit: i64,
+    pub credit: i64,
+    pub at: String,
+}
+
+/// `GET /admin/ledger/statement`.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema, Serialize, Deserialize)]
+pub struct StatementView {
+    pub account: String,
+    pub currency: String,
+    pub lines: Vec<StatementLineView>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next_after: Option<i64>,
+}

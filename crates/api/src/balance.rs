@@ -135,12 +135,12 @@ mod tests {
 
     #[test]
     fn balances_round_trip_as_yuan_strings() {
-        let money = |text: &str| Money::parse(text, Currency::Cny).unwrap();
+        let money = |text: &str| balance(text, Currency::Cny).unwrap();
         let view = BalanceView {
             currency: Currency::Cny,
             pending: money("9.94"),
             available: money("0.00"),
-            reserved: money("120.5"),
+            reserved: money("120.50"),
         };
         let fields = view.to_fields();
         assert_eq!(

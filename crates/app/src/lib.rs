@@ -8,6 +8,7 @@
 
 pub mod aggregated;
 pub mod auth;
+pub mod books;
 mod callbacks;
 pub mod cashier;
 pub mod clock;

@@ -393,3 +393,85 @@ pub async fn anomalies(settings: Settings, json: bool) -> anyhow::Result<()> {
     });
     Ok(())
 }
+
+#[derive(Subcommand)]
+pub enum LedgerCommand {
+    /// Every account's debits, credits and balance in minor units (fen), and the ledger's
+    /// imbalance per currency (always 0).
+    Balances {
+        /// Only this merchant's accounts (and its receivers').
+        #[arg(long)]
+        merchant: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One account's entries, oldest first, e.g. `merchant:M100001:pending`,
+    /// `platform:fee_income`, `channel:wechat:clearing`.
+    Statement {
+        account: String,
+        #[arg(long, default_value = "CNY")]
+        currency: String,
+        /// Entries after this entry id (a previous page's last).
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn ledger(settings: Settings, command: LedgerCommand) -> anyhow::Result<()> {
+    let app = wiring::open_app(&settings).await?;
+    match command {
+        LedgerCommand::Balances { merchant, json } => {
+            let merchant = merchant.as_deref().map(merchant_id).transpose()?;
+            let view = app
+                .ledger_balances(merchant.as_ref())
+                .await
+                .map_err(app_error)?;
+            if json {
+                println!("{}", serde_json::to_string(&view)?);
+                return Ok(());
+            }
+            for a in &view.accounts {
+                println!(
+                    "{} {} debits={} credits={} balance={}",
+                    a.account, a.currency, a.debits, a.credits, a.balance
+                );
+            }
+            for i in &view.imbalance {
+                println!("imbalance {} {}", i.currency, i.imbalance);
+            }
+        }
+        LedgerCommand::Statement {
+            account,
+            currency,
+            after,
+            limit,
+            json,
+        } => {
+            let currency: Currency = currency
+                .parse()
+                .map_err(|_| anyhow::anyhow!("currency must be CNY, HKD, USD or JPY"))?;
+            let view = app
+                .account_statement(&account, currency, after, limit)
+                .await
+                .map_err(app_error)?;
+            if json {
+                println!("{}", serde_json::to_string(&view)?);
+                return Ok(());
+            }
+            for l in &view.lines {
+                println!(
+                    "#{} {} {} {} {} debit={} credit={}",
+                    l.entry_id, l.at, l.posting_kind, l.reference, l.kind, l.debit, l.credit
+                );
+            }
+            if let Some(next) = view.next_after {
+                println!("more: --after {next}");
+            }
+        }
+    }
+    Ok(())
+}

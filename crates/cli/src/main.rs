@@ -56,6 +56,9 @@ enum Command {
     /// Run and list merchant settlements (T+N, minimum, manual).
     #[command(subcommand)]
     Settlement(settlement::SettlementCommand),
+    /// Ledger balances and account statements.
+    #[command(subcommand)]
+    Ledger(admin::LedgerCommand),
     /// List what the jobs found that needs a person (e.g. payments after close).
     Anomalies {
         #[arg(long)]
@@ -90,6 +93,7 @@ fn main() -> ExitCode {
             Command::Merchant(cmd) => admin::merchant(settings, cmd).await,
             Command::Wallet(cmd) => admin::wallet(settings, cmd).await,
             Command::Notify(cmd) => admin::notify(settings, cmd).await,
+            Command::Ledger(cmd) => admin::ledger(settings, cmd).await,
             Command::Anomalies { json } => admin::anomalies(settings, json).await,
             Command::Settlement(cmd) => settlement::settlement(settings, cmd).await,
             Command::Openapi => {

@@ -18,8 +18,9 @@ pub use paygate_api::withdraw::{
     CreateWithdraw, QueryWithdraw, RequestSettlement, SettlementRequestView, WithdrawView,
 };
 pub use paygate_api::{
-    paths, ApiRequest, CloseOrder, CreateOrder, Order, Order as OrderView, OrderRef,
-    PartnerOrderStatus, PartnerOrderView, QueryOrder, QueryRefund, Refund, RefundView,
+    paths, ApiRequest, BalanceView, CloseOrder, CreateOrder, Order, Order as OrderView, OrderRef,
+    PartnerOrderStatus, PartnerOrderView, QueryBalance, QueryOrder, QueryRefund, Refund,
+    RefundView,
 };
 
 use paygate_api::DecodeError;

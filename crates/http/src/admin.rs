@@ -9,12 +9,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use paygate_api::admin::{
-    Anomalies, Notification, OrderNotifications, SettlementRunView, Settlements, UnionLoginKeyView,
+    Anomalies, LedgerBalancesView, Notification, OrderNotifications, SettlementRunView,
+    Settlements, StatementView, UnionLoginKeyView,
 };
 use paygate_api::ErrorResponse;
 use paygate_app::{App, AppError};
 use paygate_domain::settlement::BusinessDate;
-use paygate_domain::{MerchantId, TradeNo};
+use paygate_domain::{Currency, MerchantId, TradeNo};
 use serde::Deserialize;
 
 /// Proof that the request carried the admin token.
@@ -217,3 +218,103 @@ pub async fn run_settlements(
         Err(error) => failure(&app, error),
     }
 }
+
+/// `?merchant_id=` of `GET /admin/ledger/balances`.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BalancesQuery {
+    /// Only this merchant's accounts (and its receivers').
+    #[param(pattern = "^[0-9A-Za-z_-]{2,32}$", min_length = 2, max_length = 32)]
+    pub merchant_id: Option<String>,
+}
+
+/// Every ledger account's debits, credits and balance, and the ledger's imbalance per
+/// currency, which is always 0.
+#[utoipa::path(get, path = "/admin/ledger/balances", tag = "admin",
+    params(BalancesQuery),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "account totals in minor units (fen)", body = LedgerBalancesView),
+              (status = 400, description = "1001 naming `merchant_id`: malformed", body = ErrorResponse),
+              (status = 401, description = "1002: admin token missing or wrong", body = ErrorResponse),
+              (status = 404, description = "admin API off (no PAYGATE_ADMIN_TOKEN): no body"),
+              (status = 503, description = "1006: retry later", body = ErrorResponse)))]
+pub async fn ledger_balances(
+    _: Admin,
+    State(app): State<App>,
+    Query(query): Query<BalancesQuery>,
+) -> Response {
+    let merchant = match query
+        .merchant_id
+        .as_deref()
+        .map(MerchantId::parse)
+        .transpose()
+    {
+        Ok(merchant) => merchant,
+        Err(error) => return failure(&app, AppError::param("merchant_id", error.to_string())),
+    };
+    match app.ledger_balances(merchant.as_ref()).await {
+        Ok(view) => Json(view).into_response(),
+        Err(error) => failure(&app, error),
+    }
+}
+
+/// `GET /admin/ledger/statement`'s query.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StatementQuery {
+    /// The account, e.g. `merchant:M100001:pending`, `platform:fee_income`,
+    /// `channel:wechat:clearing`.
+    #[param(min_length = 1, max_length = 140)]
+    pub account: String,
+    /// CNY when absent.
+    #[param(pattern = "^(CNY|HKD|USD|JPY)$")]
+    pub currency: Option<String>,
+    /// Entries after this entry id (the previous page's `next_after`); 0 when absent.
+    #[param(minimum = 0)]
+    pub after: Option<i64>,
+    /// At most this many lines, 1 to 1000; 100 when absent.
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<i64>,
+}
+
+/// One account's entries, oldest first, a page at a time.
+#[utoipa::path(get, path = "/admin/ledger/statement", tag = "admin",
+    params(StatementQuery),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "the statement page, amounts in minor units (fen)", body = StatementView),
+              (status = 400, description = "1001 naming `account`, `currency`, `after` or `limit`", body = ErrorResponse),
+              (status = 401, description = "1002: admin token missing or wrong", body = ErrorResponse),
+              (status = 404, description = "admin API off (no PAYGATE_ADMIN_TOKEN): no body"),
+              (status = 503, description = "1006: retry later", body = ErrorResponse)))]
+pub async fn ledger_statement(
+    _: Admin,
+    State(app): State<App>,
+    Query(query): Query<StatementQuery>,
+) -> Response {
+    let currency = match query
+        .currency
+        .as_deref()
+        .map(str::parse::<Currency>)
+        .transpose()
+    {
+        Ok(currency) => currency.unwrap_or(Currency::Cny),
+        Err(_) => {
+            return failure(
+                &app,
+                AppError::param("currency", "must be CNY, HKD, USD or JPY"),
+            )
+        }
+    };
+    let after = query.after.unwrap_or(0);
+    let limit = query.limit.unwrap_or(STATEMENT_LINES_DEFAULT);
+    match app
+        .account_statement(&query.account, currency, after, limit)
+        .await
+    {
+        Ok(view) => Json(view).into_response(),
+        Err(error) => failure(&app, error),
+    }
+}
+
+/// Statement lines per page when the request does not say.
+const STATEMENT_LINES_DEFAULT: i64 = 100;

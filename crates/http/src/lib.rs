@@ -80,6 +80,8 @@ pub(crate) fn api_routes() -> OpenApiRouter<App> {
         .routes(routes!(admin::union_login_key))
         .routes(routes!(admin::settlements))
         .routes(routes!(admin::run_settlements))
+        .routes(routes!(admin::ledger_balances))
+        .routes(routes!(admin::ledger_statement))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::metrics))
 }

@@ -16,6 +16,7 @@ mod admin;
 mod aggregated;
 mod alipay;
 mod bad_input;
+mod balances;
 mod cashier;
 mod consent;
 mod corrupt_rows;
