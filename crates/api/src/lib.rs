@@ -24,6 +24,7 @@ pub mod order;
 pub mod order_ref;
 pub mod partner;
 pub mod payer;
+pub mod payout;
 pub mod platform;
 pub mod refund;
 pub mod refund_query;
@@ -36,6 +37,7 @@ pub use fields::format_time;
 pub use order::Order;
 pub use order_ref::{CloseOrder, OrderRef, QueryOrder};
 pub use partner::{PartnerOrderStatus, PartnerOrderView};
+pub use payout::{CreatePayout, PayoutView, QueryPayout};
 pub use refund::Refund;
 pub use refund_query::QueryRefund;
 pub use refund_view::RefundView;
@@ -104,4 +106,6 @@ pub mod paths {
     pub const WALLET_PAYCODE: &str = "/api/wallet/paycode";
     pub const PARTNER_ORDER_STATUS: &str = "/api/partner/order-status";
     pub const UNION_LOGIN: &str = "/api/union-login";
+    pub const PAYOUT_CREATE: &str = "/api/payout/create";
+    pub const PAYOUT_QUERY: &str = "/api/payout/query";
 }

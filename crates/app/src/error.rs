@@ -41,6 +41,14 @@ pub enum AppError {
     },
     #[error("an order of this channel may be refunded at most {max} times")]
     RefundCountExceeded { max: u32 },
+    #[error("payout limit exceeded: {0}")]
+    PayoutLimitExceeded(String),
+    #[error("not eligible for this payout: {0}")]
+    PayoutNotEligible(String),
+    #[error("at most {max} payouts a minute; retry later")]
+    PayoutTooFrequent { max: u32 },
+    #[error("payout not found")]
+    PayoutNotFound,
     #[error("system busy, retry later")]
     Busy(String),
     #[error("internal error: {0:#}")]
@@ -73,6 +81,10 @@ impl AppError {
             AppError::PayCodeInvalid => ErrorCode::PayCodeInvalid,
             AppError::RefundWindowClosed { .. } => ErrorCode::RefundWindowClosed,
             AppError::RefundCountExceeded { .. } => ErrorCode::RefundCountExceeded,
+            AppError::PayoutLimitExceeded(_) => ErrorCode::PayoutLimitExceeded,
+            AppError::PayoutNotEligible(_) => ErrorCode::PayoutNotEligible,
+            AppError::PayoutTooFrequent { .. } => ErrorCode::PayoutTooFrequent,
+            AppError::PayoutNotFound => ErrorCode::PayoutNotFound,
             AppError::Busy(_) | AppError::Internal(_) => ErrorCode::SystemBusy,
         }
     }

@@ -5,6 +5,7 @@ use crate::{paths, ClientError};
 use paygate_api::field;
 use paygate_api::platform::PublicKeyResponse;
 use paygate_api::{ApiRequest, CloseOrder, CreateOrder, Order, QueryOrder, QueryRefund, Refund};
+use paygate_api::{CreatePayout, PayoutView, QueryPayout};
 use paygate_api::{PartnerOrderStatus, PartnerOrderView, RefundView};
 use paygate_domain::sign::{RsaPublicKey, SignKey, VerifyKey};
 use paygate_domain::MerchantId;
@@ -154,6 +155,14 @@ impl Client {
 
     pub async fn query_refund(&self, request: &QueryRefund) -> Result<RefundView, ClientError> {
         Ok(RefundView::from_fields(self.send(request).await?)?)
+    }
+
+    pub async fn create_payout(&self, request: &CreatePayout) -> Result<PayoutView, ClientError> {
+        Ok(PayoutView::from_fields(self.send(request).await?)?)
+    }
+
+    pub async fn query_payout(&self, request: &QueryPayout) -> Result<PayoutView, ClientError> {
+        Ok(PayoutView::from_fields(self.send(request).await?)?)
     }
 
     async fn send<R: ApiRequest>(&self, request: &R) -> Result<Map<String, Value>, ClientError> {

@@ -16,6 +16,7 @@ pub use paygate_api::{
     paths, ApiRequest, CloseOrder, CreateOrder, Order, Order as OrderView, OrderRef,
     PartnerOrderStatus, PartnerOrderView, QueryOrder, QueryRefund, Refund, RefundView,
 };
+pub use paygate_api::{CreatePayout, PayoutView, QueryPayout};
 
 use paygate_api::DecodeError;
 use paygate_domain::sign::SignError;

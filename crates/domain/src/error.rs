@@ -31,10 +31,18 @@ pub enum ErrorCode {
     RefundWindowClosed,
     /// The order has had as many refunds as its channel allows (WeChat Pay: 50).
     RefundCountExceeded,
+    /// A payout would exceed the merchant's limit per payout, per day or per month.
+    PayoutLimitExceeded,
+    /// The merchant does not meet the eligibility rules for payouts of this payee type.
+    PayoutNotEligible,
+    /// The merchant has made as many payouts this minute as its limit allows.
+    PayoutTooFrequent,
+    /// No payout matches what was named.
+    PayoutNotFound,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 13] = [
+    pub const ALL: [ErrorCode; 17] = [
         ErrorCode::ParamError,
         ErrorCode::SignError,
         ErrorCode::OrderNotFound,
@@ -48,6 +56,10 @@ impl ErrorCode {
         ErrorCode::PayCodeInvalid,
         ErrorCode::RefundWindowClosed,
         ErrorCode::RefundCountExceeded,
+        ErrorCode::PayoutLimitExceeded,
+        ErrorCode::PayoutNotEligible,
+        ErrorCode::PayoutTooFrequent,
+        ErrorCode::PayoutNotFound,
     ];
 
     /// The number merchants see in `error_code`.
@@ -66,6 +78,11 @@ impl ErrorCode {
             ErrorCode::PayCodeInvalid => "1011",
             ErrorCode::RefundWindowClosed => "1012",
             ErrorCode::RefundCountExceeded => "1013",
+            // 1014-1016 are assigned to the other money flows of issue #11.
+            ErrorCode::PayoutLimitExceeded => "1017",
+            ErrorCode::PayoutNotEligible => "1018",
+            ErrorCode::PayoutTooFrequent => "1019",
+            ErrorCode::PayoutNotFound => "1020",
         }
     }
 
@@ -88,6 +105,10 @@ impl ErrorCode {
             ErrorCode::RefundCountExceeded => {
                 "the order has reached its channel's refund count limit"
             }
+            ErrorCode::PayoutLimitExceeded => "the payout exceeds the merchant's payout limit",
+            ErrorCode::PayoutNotEligible => "the merchant is not eligible for this payout",
+            ErrorCode::PayoutTooFrequent => "payout calls too frequent, retry later",
+            ErrorCode::PayoutNotFound => "payout not found",
         }
     }
 }
@@ -109,7 +130,11 @@ mod tests {
     fn numbers_are_appended_in_order_and_never_reused() {
         let all: Vec<_> = ErrorCode::ALL.iter().map(|c| c.code()).collect();
         let expected: Vec<String> = (1001..=1013).map(|n| n.to_string()).collect();
-        assert_eq!(all, expected);
+        assert_eq!(all[..13], expected);
+        let numbers: Vec<u32> = all.iter().map(|c| c.parse().unwrap()).collect();
+        assert!(numbers.windows(2).all(|w| w[0] < w[1]), "{numbers:?}");
+        assert_eq!(ErrorCode::PayoutLimitExceeded.code(), "1017");
+        assert_eq!(ErrorCode::PayoutNotFound.code(), "1020");
         assert_eq!(ErrorCode::PayCodeInvalid.code(), "1011");
         assert_eq!(ErrorCode::RefundCountExceeded.code(), "1013");
         assert_eq!(

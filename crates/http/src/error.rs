@@ -19,15 +19,21 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
     match code {
         ErrorCode::ParamError => StatusCode::BAD_REQUEST,
         ErrorCode::SignError => StatusCode::UNAUTHORIZED,
-        ErrorCode::OrderNotFound | ErrorCode::RefundNotFound => StatusCode::NOT_FOUND,
+        ErrorCode::OrderNotFound | ErrorCode::RefundNotFound | ErrorCode::PayoutNotFound => {
+            StatusCode::NOT_FOUND
+        }
         ErrorCode::OrderStatusError
+        | ErrorCode::PayoutLimitExceeded
         | ErrorCode::RefundAmountExceeded
         | ErrorCode::RefundWindowClosed
         | ErrorCode::RefundCountExceeded => StatusCode::CONFLICT,
         ErrorCode::InsufficientBalance => StatusCode::PAYMENT_REQUIRED,
         // A pay code that is not (or no longer) the payer's consent: forbidden, like a pay type
         // the merchant may not use. Never 404, which would hint at an account's existence.
-        ErrorCode::PayTypeNotEnabled | ErrorCode::PayCodeInvalid => StatusCode::FORBIDDEN,
+        ErrorCode::PayTypeNotEnabled | ErrorCode::PayCodeInvalid | ErrorCode::PayoutNotEligible => {
+            StatusCode::FORBIDDEN
+        }
+        ErrorCode::PayoutTooFrequent => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::ChannelRejected => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::SystemBusy => StatusCode::SERVICE_UNAVAILABLE,
     }

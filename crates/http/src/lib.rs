@@ -45,6 +45,8 @@ pub(crate) fn api_routes() -> OpenApiRouter<App> {
         .routes(routes!(merchant_api::refund))
         .routes(routes!(merchant_api::refund_query))
         .routes(routes!(merchant_api::partner_order_status))
+        .routes(routes!(merchant_api::payout_create))
+        .routes(routes!(merchant_api::payout_query))
         .routes(routes!(union_login::union_login))
         .routes(routes!(ops::public_key))
         .routes(routes!(payer::paycode))
@@ -67,6 +69,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<App> {
         .routes(routes!(admin::resend))
         .routes(routes!(admin::anomalies))
         .routes(routes!(admin::union_login_key))
+        .routes(routes!(admin::payout_limits, admin::set_payout_limits))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::metrics))
 }

@@ -14,7 +14,8 @@ use utoipa::OpenApi;
          (name = "payer", description = "Called by the payer's own app, never by a merchant"),
          (name = "operations"), (name = "admin"),
          (name = "channels", description = "Called by payment channels, in their own protocols"),
-         (name = "partner", description = "A partner's reports on the orders it fulfils"))
+         (name = "partner", description = "A partner's reports on the orders it fulfils"),
+         (name = "payout", description = "Payouts (代付) from the merchant's available balance"))
 )]
 struct Base;
 

@@ -14,7 +14,7 @@ impl Store {
     /// Counts rows of a table, for tests checking that a refused request wrote nothing. The name
     /// is checked against the schema's tables, never interpolated blindly.
     pub async fn count_rows(&self, table: &str) -> StoreResult<i64> {
-        const TABLES: [&str; 16] = [
+        const TABLES: [&str; 20] = [
             "merchants",
             "orders",
             "order_transitions",
@@ -31,6 +31,10 @@ impl Store {
             "order_anomalies",
             "request_nonces",
             "partner_order_steps",
+            "payouts",
+            "ledger_postings",
+            "ledger_entries",
+            "wallet_payout_credits",
         ];
         let table = TABLES
             .iter()
