@@ -1,6 +1,8 @@
 //! The operator API's answers (`/admin/...`): notifications with their delivery attempts, and
 //! open anomalies. Unsigned JSON; times are RFC 3339 in China Standard Time.
 
+use paygate_domain::payout_rules::PayoutLimits;
+use paygate_domain::Amount;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -166,4 +168,62 @@ pub struct StatementView {
     pub lines: Vec<StatementLineView>,
     /// Pass as `after` for the next page; absent on the last page.
     pub next_after: Option<i64>,
+}
+
+/// A merchant's payout limits as the operator sets them, in minor units (fen for CNY) of the
+/// payout's currency. Sums count accepted payouts that did not fail, per China-time day and
+/// month; the call rate counts payouts accepted in the last 60 seconds.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PayoutLimitsInput {
+    #[schema(minimum = 1, maximum = 1_000_000_000_000_000_i64)]
+    pub per_payout_max_minor: i64,
+    #[schema(minimum = 1, maximum = 1_000_000_000_000_000_i64)]
+    pub daily_max_minor: i64,
+    #[schema(minimum = 1, maximum = 1_000_000_000_000_000_i64)]
+    pub monthly_max_minor: i64,
+    #[schema(minimum = 1, maximum = 100_000)]
+    pub calls_per_minute_max: u32,
+}
+
+impl PayoutLimitsInput {
+    pub const CALLS_PER_MINUTE_MAX: u32 = 100_000;
+
+    pub fn of(limits: &PayoutLimits) -> PayoutLimitsInput {
+        PayoutLimitsInput {
+            per_payout_max_minor: limits.per_payout_max.minor(),
+            daily_max_minor: limits.daily_max.minor(),
+            monthly_max_minor: limits.monthly_max.minor(),
+            calls_per_minute_max: limits.calls_per_minute_max,
+        }
+    }
+
+    /// The limits, refusing the first value out of range (naming it).
+    pub fn to_limits(&self) -> Result<PayoutLimits, crate::FieldError> {
+        let amount = |name: &str, minor: i64| {
+            Amount::from_minor(minor)
+                .ok()
+                .filter(|a| !a.is_zero())
+                .ok_or_else(|| crate::FieldError::new(name, "must be 1 to 10^15 minor units"))
+        };
+        if !(1..=Self::CALLS_PER_MINUTE_MAX).contains(&self.calls_per_minute_max) {
+            return Err(crate::FieldError::new(
+                "calls_per_minute_max",
+                "must be 1 to 100000",
+            ));
+        }
+        Ok(PayoutLimits {
+            per_payout_max: amount("per_payout_max_minor", self.per_payout_max_minor)?,
+            daily_max: amount("daily_max_minor", self.daily_max_minor)?,
+            monthly_max: amount("monthly_max_minor", self.monthly_max_minor)?,
+            calls_per_minute_max: self.calls_per_minute_max,
+        })
+    }
+}
+
+/// A merchant's payout limits in force: its own, or the configured defaults.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema, Serialize, Deserialize)]
+pub struct PayoutLimitsView {
+    pub merchant_id: String,
+    pub limits: PayoutLimitsInput,
 }

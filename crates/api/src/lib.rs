@@ -25,6 +25,7 @@ pub mod order;
 pub mod order_ref;
 pub mod partner;
 pub mod payer;
+pub mod payout;
 pub mod platform;
 pub mod refund;
 pub mod refund_query;
@@ -40,6 +41,7 @@ pub use fields::format_time;
 pub use order::Order;
 pub use order_ref::{CloseOrder, OrderRef, QueryOrder};
 pub use partner::{PartnerOrderStatus, PartnerOrderView};
+pub use payout::{CreatePayout, PayoutView, QueryPayout};
 pub use refund::Refund;
 pub use refund_query::QueryRefund;
 pub use refund_view::RefundView;
@@ -118,4 +120,6 @@ pub mod paths {
     pub const WITHDRAW_CREATE: &str = "/api/withdraw/create";
     pub const WITHDRAW_QUERY: &str = "/api/withdraw/query";
     pub const SETTLEMENT_REQUEST: &str = "/api/settlement/request";
+    pub const PAYOUT_CREATE: &str = "/api/payout/create";
+    pub const PAYOUT_QUERY: &str = "/api/payout/query";
 }

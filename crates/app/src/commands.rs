@@ -12,6 +12,7 @@ use paygate_store::{OrderRef, RefundRef};
 /// A refund as the merchant asks for it.
 pub use paygate_api::Refund as RefundOrder;
 pub use paygate_api::{ApiRequest, CloseOrder, CreateOrder, QueryOrder, QueryRefund};
+pub use paygate_api::{CreatePayout, QueryPayout};
 
 impl From<FieldError> for AppError {
     fn from(error: FieldError) -> AppError {
@@ -53,6 +54,14 @@ pub fn refund_ref(by: &QueryRefund) -> RefundRef {
     match by {
         QueryRefund::RefundNo(no) => RefundRef::RefundNo(no.clone()),
         QueryRefund::OutRefundNo(no) => RefundRef::OutRefundNo(no.clone()),
+    }
+}
+
+/// The store's key for the payout a request names.
+pub fn payout_ref(by: &QueryPayout) -> paygate_store::PayoutRef {
+    match by {
+        QueryPayout::PayoutNo(no) => paygate_store::PayoutRef::PayoutNo(no.clone()),
+        QueryPayout::OutPayoutNo(no) => paygate_store::PayoutRef::OutPayoutNo(no.clone()),
     }
 }
 

@@ -58,6 +58,14 @@ pub enum AppError {
     ShareReturnShort { account: String },
     #[error("{0}")]
     WithdrawalNotAllowed(String),
+    #[error("payout limit exceeded: {0}")]
+    PayoutLimitExceeded(String),
+    #[error("not eligible for this payout: {0}")]
+    PayoutNotEligible(String),
+    #[error("at most {max} payouts a minute; retry later")]
+    PayoutTooFrequent { max: u32 },
+    #[error("payout not found")]
+    PayoutNotFound,
     #[error("system busy, retry later")]
     Busy(String),
     #[error("internal error: {0:#}")]
@@ -96,6 +104,10 @@ impl AppError {
             AppError::RefundWindowClosed { .. } => ErrorCode::RefundWindowClosed,
             AppError::RefundCountExceeded { .. } => ErrorCode::RefundCountExceeded,
             AppError::WithdrawalNotAllowed(_) => ErrorCode::WithdrawalNotAllowed,
+            AppError::PayoutLimitExceeded(_) => ErrorCode::PayoutLimitExceeded,
+            AppError::PayoutNotEligible(_) => ErrorCode::PayoutNotEligible,
+            AppError::PayoutTooFrequent { .. } => ErrorCode::PayoutTooFrequent,
+            AppError::PayoutNotFound => ErrorCode::PayoutNotFound,
             AppError::Busy(_) | AppError::Internal(_) => ErrorCode::SystemBusy,
         }
     }

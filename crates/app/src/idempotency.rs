@@ -58,3 +58,41 @@ pub(crate) fn refund_difference(
         .find(|(_, equal)| !equal)
         .map(|(field, _)| field)
 }
+
+/// The first field in which a payout request differs from the payout stored under its
+/// `out_payout_no`.
+pub(crate) fn payout_difference(
+    stored: &paygate_domain::payout::PayoutRecord,
+    asked: &paygate_domain::payout::PayoutRecord,
+) -> Option<&'static str> {
+    use paygate_api::payout::{AMOUNT, PAYEE_TYPE, REMARK};
+    use paygate_domain::payout::Payee;
+    let payee_field = match (&stored.payee, &asked.payee) {
+        (Payee::Wallet(a), Payee::Wallet(b)) if a == b => None,
+        (Payee::Wallet(_), Payee::Wallet(_)) => Some(paygate_api::payout::ACCOUNT_ID),
+        (Payee::BankCard(a), Payee::BankCard(b)) if a.card_no != b.card_no => {
+            Some(paygate_api::payout::CARD_NO)
+        }
+        (Payee::BankCard(a), Payee::BankCard(b)) if a.account_name != b.account_name => {
+            Some(paygate_api::payout::ACCOUNT_NAME)
+        }
+        (Payee::BankCard(a), Payee::BankCard(b)) if a.bank_code != b.bank_code => {
+            Some(paygate_api::payout::BANK_CODE)
+        }
+        (Payee::BankCard(_), Payee::BankCard(_)) => None,
+        _ => Some(PAYEE_TYPE),
+    };
+    let same = [
+        (
+            AMOUNT,
+            stored.amount == asked.amount && stored.currency == asked.currency,
+        ),
+        (REMARK, stored.remark == asked.remark),
+        (field::NOTIFY_URL, stored.notify_url == asked.notify_url),
+    ];
+    payee_field.or_else(|| {
+        same.into_iter()
+            .find(|(_, equal)| !equal)
+            .map(|(field, _)| field)
+    })
+}

@@ -15,6 +15,9 @@ use tokio_util::sync::CancellationToken;
 
 pub const POLL_ORDER: &str = "ORDER";
 pub const POLL_REFUND: &str = "REFUND";
+/// A payout whose rail answers later, watched after its success while the rail may still
+/// return it.
+pub const POLL_PAYOUT: &str = "PAYOUT";
 
 #[derive(Debug, Clone)]
 pub struct JobSettings {
@@ -109,6 +112,7 @@ impl App {
         let settled = match poll.kind.as_str() {
             POLL_ORDER => self.poll_order(&poll.subject).await?,
             POLL_REFUND => self.poll_refund(&poll.subject).await?,
+            POLL_PAYOUT => self.poll_payout(&poll.subject).await?,
             other => {
                 tracing::error!(kind = other, "unknown poll kind; dropping it");
                 true

@@ -24,6 +24,7 @@ pub mod notify;
 pub mod operator;
 pub mod partner;
 pub mod payments;
+pub mod payouts;
 mod prepare;
 pub mod refunds;
 pub mod secrets;
@@ -37,9 +38,12 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::AppError;
 pub use merchants::{CreatedMerchant, Downgrade, MerchantKeys, NewMerchantInput, RotateKeyInput};
 
+use paygate_channels::payout::PayoutRail;
 use paygate_channels::Channel;
 use paygate_domain::fee::FeeRate;
 use paygate_domain::ledger::LedgerName;
+use paygate_domain::payout::PayeeType;
+use paygate_domain::payout_rules::PayoutPolicy;
 use paygate_domain::secret::{MasterKey, Secret};
 use paygate_domain::sign::RsaPrivateKey;
 use paygate_domain::PayType;
@@ -73,6 +77,8 @@ pub struct AppSettings {
     pub split_receivers_max: Option<u32>,
     /// When a business day's payments are final and its settlement run may start.
     pub settlement_cutoff: paygate_domain::settlement::Cutoff,
+    /// The bank-card fee, default payout limits and eligibility rules.
+    pub payouts: PayoutPolicy,
 }
 
 /// The rate each channel charges the platform (its cost, `platform` mode), by the channel's
@@ -125,6 +131,7 @@ impl Default for AppSettings {
             channel_fee_rates: ChannelFeeRates::default(),
             split_receivers_max: None,
             settlement_cutoff: paygate_domain::settlement::Cutoff::default(),
+            payouts: PayoutPolicy::default(),
         }
     }
 }
@@ -139,6 +146,8 @@ struct Inner {
     master_key: MasterKey,
     platform_key: RsaPrivateKey,
     channels: HashMap<PayType, Arc<dyn Channel>>,
+    /// Where payouts go, by payee type: the wallet always; a bank when one is wired.
+    payout_rails: HashMap<PayeeType, Arc<dyn PayoutRail>>,
     clock: Arc<dyn Clock>,
     settings: AppSettings,
     merchant_cache: merchants::KeyCache,
@@ -180,12 +189,18 @@ impl App {
                 public_url: settings.public_url.clone(),
             }),
         );
+        let mut payout_rails: HashMap<PayeeType, Arc<dyn PayoutRail>> = HashMap::new();
+        payout_rails.insert(
+            PayeeType::Wallet,
+            Arc::new(wallet::WalletPayoutRail::new(store.clone(), clock.clone())),
+        );
         Ok(App {
             inner: Arc::new(Inner {
                 store,
                 master_key,
                 platform_key,
                 channels,
+                payout_rails,
                 clock,
                 settings,
                 merchant_cache: merchants::KeyCache::default(),
@@ -205,6 +220,21 @@ impl App {
         App {
             inner: Arc::new(inner),
         }
+    }
+
+    /// Adds (or replaces) the rail paying out to its payee type (the sandbox bank).
+    pub fn with_payout_rail(self, rail: Arc<dyn PayoutRail>) -> App {
+        let mut inner = Arc::try_unwrap(self.inner).unwrap_or_else(|_| {
+            panic!("with_payout_rail must be called before the app is shared");
+        });
+        inner.payout_rails.insert(rail.payee_type(), rail);
+        App {
+            inner: Arc::new(inner),
+        }
+    }
+
+    pub(crate) fn payout_rails(&self) -> &HashMap<PayeeType, Arc<dyn PayoutRail>> {
+        &self.inner.payout_rails
     }
 
     /// Says that the channel called `channel` is an in-process sandbox at `base_url`, so the

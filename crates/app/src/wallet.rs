@@ -4,11 +4,13 @@
 
 use crate::Clock;
 use async_trait::async_trait;
+use paygate_channels::payout::{PayoutOrder, PayoutRail, RailOutcome};
 use paygate_channels::{
     Channel, ChannelError, ChannelInfo, DeclineReason, PayOutcome, PayRequest, Payer,
     RefundOutcome, RefundRequest, TradeState,
 };
 use paygate_domain::paycode::PAY_CODE_TTL_SECS;
+use paygate_domain::payout::{Payee, PayeeType};
 use paygate_domain::{Currency, PayCode, PayerToken, RefundNo, TradeNo, WalletAccountId};
 use paygate_store::{
     PayCodeInsert, Store, StoreError, WalletCharge, WalletPayOutcome, WalletRefundOutcome,
@@ -227,5 +229,59 @@ impl crate::App {
             .store()
             .wallet_topup(account, money.currency, money.amount, self.clock().now_ms())
             .await?)
+    }
+}
+
+/// The wallet as a payout rail: a payout credits the payee's wallet account at once, once per
+/// payout number, so a retried submit (or a query after a lost answer) credits nothing more.
+pub struct WalletPayoutRail {
+    store: Store,
+    clock: Arc<dyn Clock>,
+}
+
+impl WalletPayoutRail {
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> WalletPayoutRail {
+        WalletPayoutRail { store, clock }
+    }
+}
+
+#[async_trait]
+impl PayoutRail for WalletPayoutRail {
+    fn name(&self) -> &'static str {
+        "wallet"
+    }
+
+    fn payee_type(&self) -> PayeeType {
+        PayeeType::Wallet
+    }
+
+    fn may_return(&self) -> bool {
+        false
+    }
+
+    async fn submit(&self, order: &PayoutOrder) -> Result<RailOutcome, ChannelError> {
+        let Payee::Wallet(account) = &order.payee else {
+            return Err(ChannelError::Rejected(
+                "the wallet pays wallet accounts only".into(),
+            ));
+        };
+        let now = self.clock.now_ms();
+        let credited = self
+            .store
+            .wallet_credit_payout(&order.payout_no, account, order.money, now)
+            .await
+            .map_err(unknown)?;
+        Ok(if credited {
+            RailOutcome::Succeeded
+        } else {
+            RailOutcome::Failed(format!(
+                "wallet account {account} cannot take {}",
+                order.money.currency
+            ))
+        })
+    }
+
+    async fn query(&self, order: &PayoutOrder) -> Result<RailOutcome, ChannelError> {
+        self.submit(order).await
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod alipay;
 pub mod callback;
+pub mod payout;
 pub mod prepare;
 pub mod rules;
 pub mod unionpay;

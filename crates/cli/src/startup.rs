@@ -45,6 +45,8 @@ pub struct Overrides {
     /// How the sandboxes run when the settings turn them on (default: each channel's real
     /// callback schedule, credentials in the data directory).
     pub sandbox: Option<SandboxConfigs>,
+    /// A payout rail to add (tests' sandbox bank, without the channel sandboxes).
+    pub payout_rail: Option<Arc<dyn paygate_channels::payout::PayoutRail>>,
 }
 
 impl Default for Overrides {
@@ -55,6 +57,7 @@ impl Default for Overrides {
             channels: Vec::new(),
             workers: Workers::Run,
             sandbox: None,
+            payout_rail: None,
         }
     }
 }
@@ -112,6 +115,17 @@ impl Application {
             }
             app.with_channel(pay_type, channel)
         });
+        // The sandbox bank pays bank cards whenever the sandboxes run; tests may bring another.
+        let bank = overrides.payout_rail.or_else(|| {
+            settings.sandbox().then(|| {
+                Arc::new(paygate_channels::payout::SandboxBankRail::default())
+                    as Arc<dyn paygate_channels::payout::PayoutRail>
+            })
+        });
+        let app = match bank {
+            Some(rail) => app.with_payout_rail(rail),
+            None => app,
+        };
         let app = (external.sandboxes.payer_bases().into_iter())
             .fold(app, |app, (channel, base)| {
                 app.with_sandbox_payer(channel, base)

@@ -13,6 +13,7 @@ use paygate_api::withdraw::{
 };
 use paygate_api::{ApiRequest, CloseOrder, CreateOrder, Order, QueryOrder, QueryRefund, Refund};
 use paygate_api::{BalanceView, PartnerOrderStatus, PartnerOrderView, QueryBalance, RefundView};
+use paygate_api::{CreatePayout, PayoutView, QueryPayout};
 use paygate_domain::sign::{RsaPublicKey, SignKey, VerifyKey};
 use paygate_domain::MerchantId;
 use serde_json::{Map, Value};
@@ -217,6 +218,14 @@ impl Client {
         Ok(SettlementRequestView::from_fields(
             self.send(request).await?,
         )?)
+    }
+
+    pub async fn create_payout(&self, request: &CreatePayout) -> Result<PayoutView, ClientError> {
+        Ok(PayoutView::from_fields(self.send(request).await?)?)
+    }
+
+    pub async fn query_payout(&self, request: &QueryPayout) -> Result<PayoutView, ClientError> {
+        Ok(PayoutView::from_fields(self.send(request).await?)?)
     }
 
     async fn send<R: ApiRequest>(&self, request: &R) -> Result<Map<String, Value>, ClientError> {

@@ -22,6 +22,7 @@ pub use paygate_api::{
     PartnerOrderStatus, PartnerOrderView, QueryBalance, QueryOrder, QueryRefund, Refund,
     RefundView,
 };
+pub use paygate_api::{CreatePayout, PayoutView, QueryPayout};
 
 use paygate_api::DecodeError;
 use paygate_domain::sign::SignError;

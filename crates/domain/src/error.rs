@@ -41,10 +41,18 @@ pub enum ErrorCode {
     SplitNotAllowed,
     /// The merchant's settlement cycle does not allow this withdrawal or settlement request.
     WithdrawalNotAllowed,
+    /// A payout would exceed the merchant's limit per payout, per day or per month.
+    PayoutLimitExceeded,
+    /// The merchant does not meet the eligibility rules for payouts of this payee type.
+    PayoutNotEligible,
+    /// The merchant has made as many payouts this minute as its limit allows.
+    PayoutTooFrequent,
+    /// No payout matches what was named.
+    PayoutNotFound,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 21] = [
         ErrorCode::ParamError,
         ErrorCode::SignError,
         ErrorCode::OrderNotFound,
@@ -61,6 +69,10 @@ impl ErrorCode {
         ErrorCode::SplitReceiverInvalid,
         ErrorCode::SplitAmountExceeded,
         ErrorCode::SplitNotAllowed,
+        ErrorCode::PayoutLimitExceeded,
+        ErrorCode::PayoutNotEligible,
+        ErrorCode::PayoutTooFrequent,
+        ErrorCode::PayoutNotFound,
         ErrorCode::WithdrawalNotAllowed,
     ];
 
@@ -84,6 +96,10 @@ impl ErrorCode {
             ErrorCode::SplitAmountExceeded => "1015",
             ErrorCode::SplitNotAllowed => "1016",
             ErrorCode::WithdrawalNotAllowed => "1021",
+            ErrorCode::PayoutLimitExceeded => "1017",
+            ErrorCode::PayoutNotEligible => "1018",
+            ErrorCode::PayoutTooFrequent => "1019",
+            ErrorCode::PayoutNotFound => "1020",
         }
     }
 
@@ -112,6 +128,10 @@ impl ErrorCode {
             ErrorCode::SplitAmountExceeded => "share exceeds the shareable amount",
             ErrorCode::SplitNotAllowed => "the order cannot be shared",
             ErrorCode::WithdrawalNotAllowed => "withdrawal not allowed",
+            ErrorCode::PayoutLimitExceeded => "the payout exceeds the merchant's payout limit",
+            ErrorCode::PayoutNotEligible => "the merchant is not eligible for this payout",
+            ErrorCode::PayoutTooFrequent => "payout calls too frequent, retry later",
+            ErrorCode::PayoutNotFound => "payout not found",
         }
     }
 }
@@ -132,9 +152,10 @@ mod tests {
     #[test]
     fn numbers_are_appended_in_order_and_never_reused() {
         let all: Vec<_> = ErrorCode::ALL.iter().map(|c| c.code()).collect();
-        // 1017-1020 are assigned to payouts.
-        let expected: Vec<String> = (1001..=1016).chain([1021]).map(|n| n.to_string()).collect();
+        let expected: Vec<String> = (1001..=1021).map(|n| n.to_string()).collect();
         assert_eq!(all, expected);
+        assert_eq!(ErrorCode::PayoutLimitExceeded.code(), "1017");
+        assert_eq!(ErrorCode::PayoutNotFound.code(), "1020");
         assert_eq!(ErrorCode::PayCodeInvalid.code(), "1011");
         assert_eq!(ErrorCode::RefundCountExceeded.code(), "1013");
         assert_eq!(ErrorCode::SplitReceiverInvalid.code(), "1014");

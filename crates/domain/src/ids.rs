@@ -109,6 +109,11 @@ id_types! {
     OutWithdrawNo, "out_withdraw_no", 1, 64, b"_-", "[0-9A-Za-z_-]";
     /// A payer's stored-value wallet account.
     WalletAccountId, "buyer_id", 1, 64, b"_-", "[0-9A-Za-z_-]";
+    /// Our payout number, `D` (代付) + time + random.
+    PayoutNo, "payout_no", 8, 32, b"", "[0-9A-Za-z]";
+    /// The merchant's payout number: the payout's idempotency key (WeChat's 商家转账 allows
+    /// 6-32 letters, digits, `_` and `-`).
+    OutPayoutNo, "out_payout_no", 6, 32, b"_-", "[0-9A-Za-z_-]";
     /// A replay-protection nonce (DESIGN §12).
     Nonce, "nonce", 8, 32, b"", "[0-9A-Za-z]";
     /// Our number of a profit-sharing request (分账单号).
@@ -157,6 +162,12 @@ impl RefundNo {
 impl WithdrawNo {
     pub fn mint(now_ms: i64) -> WithdrawNo {
         WithdrawNo(mint_time_ordered('W', now_ms, 10))
+    }
+}
+
+impl PayoutNo {
+    pub fn mint(now_ms: i64) -> PayoutNo {
+        PayoutNo(mint_time_ordered('D', now_ms, 10))
     }
 }
 

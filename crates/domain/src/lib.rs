@@ -17,6 +17,8 @@ pub mod money;
 pub mod order;
 pub mod partner;
 pub mod paycode;
+pub mod payout;
+pub mod payout_rules;
 pub mod records;
 pub mod refund;
 pub mod schedule;

@@ -12,8 +12,10 @@ use paygate_api::admin::{
     Anomalies, LedgerBalancesView, Notification, OrderNotifications, SettlementRunView,
     Settlements, StatementView, UnionLoginKeyView,
 };
+use paygate_api::admin::{PayoutLimitsInput, PayoutLimitsView};
 use paygate_api::ErrorResponse;
 use paygate_app::{App, AppError};
+use paygate_domain::payout_rules::PayoutLimits;
 use paygate_domain::settlement::BusinessDate;
 use paygate_domain::{Currency, MerchantId, TradeNo};
 use serde::Deserialize;
@@ -318,3 +320,74 @@ pub async fn ledger_statement(
 
 /// Statement lines per page when the request does not say.
 const STATEMENT_LINES_DEFAULT: i64 = 100;
+
+fn merchant_of(text: &str) -> Result<MerchantId, AppError> {
+    MerchantId::parse(text).map_err(|error| AppError::param("merchant_id", error.to_string()))
+}
+
+fn limits_view(merchant: &MerchantId, limits: &PayoutLimits) -> Response {
+    Json(PayoutLimitsView {
+        merchant_id: merchant.as_str().into(),
+        limits: PayoutLimitsInput::of(limits),
+    })
+    .into_response()
+}
+
+/// A merchant's payout limits in force: its own, or the configured defaults.
+#[utoipa::path(get, path = "/admin/merchants/{merchant_id}/payout-limits", tag = "admin",
+    params(("merchant_id" = String, Path, description = "The merchant's id",
+             pattern = "^[0-9A-Za-z_-]{2,32}$", min_length = 2, max_length = 32)),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "the limits", body = PayoutLimitsView),
+              (status = 400, description = "1001 naming `merchant_id`: malformed", body = ErrorResponse),
+              (status = 401, description = "1002: admin token missing or wrong", body = ErrorResponse),
+              (status = 404, description = "admin API off (no PAYGATE_ADMIN_TOKEN): no body"),
+              (status = 503, description = "1006: retry later", body = ErrorResponse)))]
+pub async fn payout_limits(
+    _: Admin,
+    State(app): State<App>,
+    Path(merchant_id): Path<String>,
+) -> Response {
+    let merchant = match merchant_of(&merchant_id) {
+        Ok(merchant) => merchant,
+        Err(error) => return failure(&app, error),
+    };
+    match app.payout_limits(&merchant).await {
+        Ok(limits) => limits_view(&merchant, &limits),
+        Err(error) => failure(&app, error),
+    }
+}
+
+/// Set a merchant's payout limits.
+#[utoipa::path(put, path = "/admin/merchants/{merchant_id}/payout-limits", tag = "admin",
+    params(("merchant_id" = String, Path, description = "The merchant's id",
+             pattern = "^[0-9A-Za-z_-]{2,32}$", min_length = 2, max_length = 32)),
+    request_body = PayoutLimitsInput,
+    security(("admin_token" = [])),
+    responses((status = 200, description = "the limits now in force", body = PayoutLimitsView),
+              (status = 400, description = "1001 naming the field: malformed body, a value out of range, or an unknown merchant", body = ErrorResponse),
+              (status = 401, description = "1002: admin token missing or wrong", body = ErrorResponse),
+              (status = 404, description = "admin API off (no PAYGATE_ADMIN_TOKEN): no body"),
+              (status = 503, description = "1006: retry later", body = ErrorResponse)))]
+pub async fn set_payout_limits(
+    _: Admin,
+    State(app): State<App>,
+    Path(merchant_id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let merchant = match merchant_of(&merchant_id) {
+        Ok(merchant) => merchant,
+        Err(error) => return failure(&app, error),
+    };
+    let limits = serde_json::from_slice::<PayoutLimitsInput>(&body)
+        .map_err(|e| AppError::param("body", e.to_string()))
+        .and_then(|input| input.to_limits().map_err(AppError::from));
+    let limits = match limits {
+        Ok(limits) => limits,
+        Err(error) => return failure(&app, error),
+    };
+    match app.set_payout_limits(&merchant, &limits).await {
+        Ok(limits) => limits_view(&merchant, &limits),
+        Err(error) => failure(&app, error),
+    }
+}

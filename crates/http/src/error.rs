@@ -19,8 +19,11 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
     match code {
         ErrorCode::ParamError => StatusCode::BAD_REQUEST,
         ErrorCode::SignError => StatusCode::UNAUTHORIZED,
-        ErrorCode::OrderNotFound | ErrorCode::RefundNotFound => StatusCode::NOT_FOUND,
+        ErrorCode::OrderNotFound | ErrorCode::RefundNotFound | ErrorCode::PayoutNotFound => {
+            StatusCode::NOT_FOUND
+        }
         ErrorCode::OrderStatusError
+        | ErrorCode::PayoutLimitExceeded
         | ErrorCode::RefundAmountExceeded
         | ErrorCode::RefundWindowClosed
         | ErrorCode::RefundCountExceeded
@@ -32,7 +35,9 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         // the merchant may not use. Never 404, which would hint at an account's existence.
         ErrorCode::PayTypeNotEnabled
         | ErrorCode::PayCodeInvalid
-        | ErrorCode::WithdrawalNotAllowed => StatusCode::FORBIDDEN,
+        | ErrorCode::WithdrawalNotAllowed
+        | ErrorCode::PayoutNotEligible => StatusCode::FORBIDDEN,
+        ErrorCode::PayoutTooFrequent => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::ChannelRejected => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::SystemBusy => StatusCode::SERVICE_UNAVAILABLE,
     }

@@ -56,6 +56,8 @@ pub(crate) fn api_routes() -> OpenApiRouter<App> {
         .routes(routes!(merchant_api::withdraw))
         .routes(routes!(merchant_api::withdraw_query))
         .routes(routes!(merchant_api::settlement_request))
+        .routes(routes!(merchant_api::payout_create))
+        .routes(routes!(merchant_api::payout_query))
         .routes(routes!(union_login::union_login))
         .routes(routes!(ops::public_key))
         .routes(routes!(payer::paycode))
@@ -82,6 +84,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<App> {
         .routes(routes!(admin::run_settlements))
         .routes(routes!(admin::ledger_balances))
         .routes(routes!(admin::ledger_statement))
+        .routes(routes!(admin::payout_limits, admin::set_payout_limits))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::metrics))
 }

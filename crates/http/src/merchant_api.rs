@@ -9,8 +9,9 @@ use paygate_api::withdraw::{
 };
 use paygate_api::{BalanceView, QueryBalance};
 use paygate_api::{CloseOrder, CreateOrder, ErrorResponse, Order, QueryOrder, QueryRefund};
+use paygate_api::{CreatePayout, PayoutView, QueryPayout};
 use paygate_api::{PartnerOrderStatus, PartnerOrderView, Refund, RefundView};
-use paygate_app::commands::{order_ref, refund_ref};
+use paygate_app::commands::{order_ref, payout_ref, refund_ref};
 use paygate_app::partner::PartnerReport;
 use paygate_app::settlement::{settlement_request_view, withdraw_view, Withdraw};
 
@@ -195,4 +196,39 @@ pub async fn settlement_request(
         .await
         .map_err(|e| caller.fail(e))?;
     Ok(caller.ok(settlement_request_view(&settled, request.currency).to_fields()))
+}
+
+/// Pay out from the merchant's available balance to a wallet account (free, at once) or a
+/// bank card (a fixed fee, asynchronous); idempotent on `out_payout_no`.
+#[utoipa::path(post, path = "/api/payout/create", tag = "payout",
+    request_body = CreatePayout,
+    responses((status = 200, body = PayoutView),
+              (status = "4XX", description = "1001 a bad field; 1004 out_payout_no reused with other values; 1005 insufficient available balance; 1017 a limit per payout, day or month; 1018 not eligible; 1019 too many payouts this minute", body = ErrorResponse),
+              (status = 503, description = "1006: retry later", body = ErrorResponse)))]
+pub async fn payout_create(
+    Signed { caller, request }: Signed<CreatePayout>,
+) -> Result<Response, ApiError> {
+    let payout = caller
+        .app
+        .create_payout(&caller.merchant, request)
+        .await
+        .map_err(|e| caller.fail(e))?;
+    Ok(caller.ok(caller.app.payout_view(&payout)))
+}
+
+/// Query a payout by `payout_no` (preferred) or `out_payout_no`.
+#[utoipa::path(post, path = "/api/payout/query", tag = "payout",
+    request_body = QueryPayout,
+    responses((status = 200, body = PayoutView),
+              (status = "4XX", description = "1020: no such payout", body = ErrorResponse),
+              (status = 503, description = "1006: retry later", body = ErrorResponse)))]
+pub async fn payout_query(
+    Signed { caller, request }: Signed<QueryPayout>,
+) -> Result<Response, ApiError> {
+    let payout = caller
+        .app
+        .find_payout(&caller.merchant, &payout_ref(&request))
+        .await
+        .map_err(|e| caller.fail(e))?;
+    Ok(caller.ok(caller.app.payout_view(&payout)))
 }

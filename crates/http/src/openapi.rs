@@ -17,7 +17,8 @@ use utoipa::OpenApi;
          (name = "partner", description = "A partner's reports on the orders it fulfils"),
          (name = "balance", description = "The merchant's balances as the ledger keeps them"),
          (name = "split", description = "Profit sharing (分账) and its return (分账回退)"),
-         (name = "settlement", description = "Settling and withdrawing a merchant's money"))
+         (name = "settlement", description = "Settling and withdrawing a merchant's money"),
+         (name = "payout", description = "Payouts (代付) from the merchant's available balance"))
 )]
 struct Base;
 

@@ -18,6 +18,7 @@ mod orders;
 mod outbox;
 mod partner;
 mod paycodes;
+mod payouts;
 mod platform;
 mod refunds;
 mod rows;
@@ -39,6 +40,7 @@ pub use orders::{Inserted, NewOrder, OrderRecord, OrderRef};
 pub use outbox::Outbox;
 pub use partner::{PartnerStepChange, PartnerStepRecord};
 pub use paycodes::PayCodeInsert;
+pub use payouts::{PayoutAcceptance, PayoutRecord, PayoutRef};
 pub use refunds::{
     debug_assert_refund_fits, NewRefund, OrderFees, RefundFeeTerms, RefundFinish, RefundFunding,
     RefundRecord, RefundRef, RefundReservation,

@@ -14,7 +14,7 @@ impl Store {
     /// Counts rows of a table, for tests checking that a refused request wrote nothing. The name
     /// is checked against the schema's tables, never interpolated blindly.
     pub async fn count_rows(&self, table: &str) -> StoreResult<i64> {
-        const TABLES: [&str; 26] = [
+        const TABLES: [&str; 28] = [
             "merchants",
             "orders",
             "order_transitions",
@@ -41,6 +41,8 @@ impl Store {
             "split_orders",
             "settlements",
             "withdrawals",
+            "payouts",
+            "wallet_payout_credits",
         ];
         let table = TABLES
             .iter()

@@ -36,6 +36,8 @@ pub struct TestOptions {
     pub alipay_sandbox: Option<AlipaySandboxConfig>,
     /// Likewise the UnionPay sandbox, serving the UnionPay pay types.
     pub unionpay_sandbox: Option<UnionpaySandboxConfig>,
+    /// The rail paying out to bank cards: the sandbox bank by default.
+    pub payout_rail: Option<Arc<dyn paygate_channels::payout::PayoutRail>>,
 }
 
 impl TestOptions {
@@ -62,6 +64,9 @@ impl Default for TestOptions {
             wechat_sandbox: None,
             alipay_sandbox: None,
             unionpay_sandbox: None,
+            payout_rail: Some(Arc::new(
+                paygate_channels::payout::SandboxBankRail::default(),
+            )),
         }
     }
 }
@@ -141,6 +146,7 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> TestApp {
             .collect(),
         workers: options.workers,
         sandbox: sandbox_on.then_some(sandbox),
+        payout_rail: options.payout_rail,
     };
     let application = Application::build_with(settings, overrides)
         .await

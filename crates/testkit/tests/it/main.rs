@@ -35,6 +35,7 @@ mod notify_verdicts;
 mod openapi_requests;
 mod orders;
 mod partner_sync;
+mod payouts;
 mod refunds;
 mod replay;
 mod settlement;
