@@ -1,7 +1,7 @@
 //! Issue #11, acceptance 5: a day in the life of a `platform`-mode merchant. It takes 1,000
 //! payments across WeChat Pay, Alipay, UnionPay (their sandboxes) and the platform wallet,
 //! shares some, refunds some (fully and partly, some after sharing), settles the day, withdraws,
-//! and then every account of the ledger is reconciled to the fen: each account's balance
+//! pays suppliers out (to a wallet, and to bank cards still in flight), and then every account of the ledger is reconciled to the fen: each account's balance
 //! against the sum of its statement lines, and against what the orders, refunds and shares say
 //! independently of the ledger.
 
@@ -9,16 +9,18 @@ use crate::support::{out_refund_no, query_order, refund_of};
 use paygate_api::QueryBalance;
 use paygate_app::settlement::Withdraw;
 use paygate_client::split::{AddReceiver, ApplySplit, QuerySplit, ShareRequest};
-use paygate_client::{OrderRef, QueryRefund};
+use paygate_client::{CreatePayout, OrderRef, QueryRefund};
 use paygate_domain::fee::FeeRate;
 use paygate_domain::ledger::{Account, LedgerName};
 use paygate_domain::merchant_money::{
     MerchantCategory, MerchantMoney, SettlementCycle, SettlementMode,
 };
+use paygate_domain::payout::{BankCard, Payee, PayoutStatus};
 use paygate_domain::settlement::BusinessDate;
 use paygate_domain::split::{ReceiverId, ReceiverType};
 use paygate_domain::{
-    Amount, Currency, Money, OrderStatus, OutSplitNo, OutWithdrawNo, PayType, RefundStatus, TradeNo,
+    Amount, Currency, Money, OrderStatus, OutPayoutNo, OutSplitNo, OutWithdrawNo, PayType,
+    RefundStatus, TradeNo,
 };
 use paygate_sandbox::{AlipaySandboxConfig, UnionpaySandboxConfig, WechatSandboxConfig};
 use paygate_testkit::{both_databases, spawn_app_with, DbBackend, TestApp, TestOptions};
@@ -291,6 +293,40 @@ async fn a_day_in_the_life_reconciles_to_the_fen(backend: DbBackend) {
         .await
         .unwrap();
 
+    // Payouts: three to a wallet (paid at once) and two to bank cards (still with the bank).
+    let supplier = t.fund_wallet("supplier", "0.01").await;
+    let (mut to_wallet, mut to_banks) = (0, 0);
+    for n in 0..5 {
+        let amount = 100_00 + n * 1_11;
+        let payee = if n < 3 {
+            Payee::Wallet(supplier.clone())
+        } else {
+            Payee::BankCard(BankCard::parse("6222020200112233", "Zhang San", "ICBC").unwrap())
+        };
+        let payout = t
+            .client
+            .create_payout(&CreatePayout {
+                out_payout_no: OutPayoutNo::parse(&format!("DAY-P{n}")).unwrap(),
+                money: money(amount),
+                payee,
+                remark: None,
+                notify_url: Some("https://merchant.example.com/payouts".into()),
+            })
+            .await
+            .expect("payout");
+        if n < 3 {
+            assert_eq!(payout.payout_status, PayoutStatus::Success);
+            to_wallet += amount;
+        } else {
+            assert_eq!(payout.payout_status, PayoutStatus::Processing);
+            to_banks += amount + payout.fee.amount.minor();
+        }
+    }
+    assert_eq!(
+        t.store().wallet_balance(&supplier).await.unwrap(),
+        Some(fen(1 + to_wallet))
+    );
+
     // What the orders, refunds and shares say, independently of the ledger.
     let mut clearing: BTreeMap<&str, i64> = BTreeMap::new();
     let mut fee_expense: BTreeMap<&str, i64> = BTreeMap::new();
@@ -373,11 +409,16 @@ async fn a_day_in_the_life_reconciles_to_the_fen(backend: DbBackend) {
         );
     }
     assert_eq!(balance(Account::MerchantPending(merchant.clone())), 0);
-    assert_eq!(balance(Account::MerchantReserved(merchant.clone())), 0);
+    assert_eq!(
+        balance(Account::MerchantReserved(merchant.clone())),
+        to_banks,
+        "the bank payouts in flight are held"
+    );
     assert_eq!(
         balance(Account::MerchantAvailable(merchant.clone())),
-        merchant_total - withdrawn
+        merchant_total - withdrawn - to_wallet - to_banks
     );
+    assert_eq!(balance(Account::PayoutRail(name("wallet"))), -to_wallet);
     // Outside accounts are debit-normal: money sent out to the merchant shows as negative.
     assert_eq!(
         balance(Account::MerchantExternal(merchant.clone())),
@@ -390,7 +431,10 @@ async fn a_day_in_the_life_reconciles_to_the_fen(backend: DbBackend) {
         })
         .await
         .unwrap();
-    assert_eq!(api.available, money(merchant_total - withdrawn));
+    assert_eq!(
+        api.available,
+        money(merchant_total - withdrawn - to_wallet - to_banks)
+    );
     assert!(
         held_by_receivers.values().sum::<i64>() < shares.values().sum::<i64>(),
         "some shares came back before full refunds"
