@@ -141,7 +141,7 @@ async fn wait_for_refunds(t: &TestApp, refunds: &[String]) {
 }
 
 /// Every account's balance is the sum of its statement, read line by line.
-async fn assert_statements_add_up(t: &TestApp) -> BTreeMap<String, i64> {
+pub(crate) async fn assert_statements_add_up(t: &TestApp) -> BTreeMap<String, i64> {
     let store = t.store();
     let mut balances = BTreeMap::new();
     for account in store.ledger_balances(None).await.unwrap() {

@@ -28,6 +28,7 @@ mod keys;
 mod ledger;
 mod maintenance;
 mod metrics;
+mod money_properties;
 mod notify;
 mod notify_pipeline;
 mod notify_targets;
