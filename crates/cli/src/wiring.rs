@@ -74,6 +74,8 @@ pub fn app_settings(settings: &Settings) -> AppSettings {
         admin_token: settings.admin_token().map(Secret::from),
         metrics_token: settings.metrics_token().map(Secret::from),
         notify_allow_private: settings.notify_allow_private,
+        // `validate` has refused a malformed policy before the app is built.
+        payouts: settings.payout_policy().unwrap_or_default(),
         ..AppSettings::default()
     }
 }
