@@ -4,10 +4,12 @@
 use crate::config::Settings;
 use crate::wiring;
 use clap::Subcommand;
+use paygate_api::admin::PayoutLimitsInput;
 use paygate_app::{CreatedMerchant, Downgrade, NewMerchantInput, RotateKeyInput};
 use paygate_domain::address::PrivateTargets;
+use paygate_domain::payout_rules::PayoutLimits;
 use paygate_domain::sign::SignType;
-use paygate_domain::{Currency, MerchantId, Money, PayType, WalletAccountId};
+use paygate_domain::{Amount, Currency, MerchantId, Money, PayType, WalletAccountId};
 
 #[derive(Subcommand)]
 pub enum MerchantCommand {
@@ -64,6 +66,21 @@ pub enum MerchantCommand {
     /// decrypts `encrypted_url` of POST /api/union-login), creating it if the merchant has none.
     UnionLoginKey {
         id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the merchant's payout limits; with any limit given, set it (the others stay).
+    /// Amounts in yuan, e.g. --daily-max 200000.00.
+    PayoutLimits {
+        id: String,
+        #[arg(long)]
+        per_payout_max: Option<String>,
+        #[arg(long)]
+        daily_max: Option<String>,
+        #[arg(long)]
+        monthly_max: Option<String>,
+        #[arg(long)]
+        calls_per_minute_max: Option<u32>,
         #[arg(long)]
         json: bool,
     },
@@ -216,6 +233,87 @@ pub async fn merchant(settings: Settings, command: MerchantCommand) -> anyhow::R
                 println!("union_login_key={}", key.to_hex());
             }
         }
+        MerchantCommand::PayoutLimits {
+            id,
+            per_payout_max,
+            daily_max,
+            monthly_max,
+            calls_per_minute_max,
+            json,
+        } => {
+            let changes = LimitChanges {
+                per_payout_max,
+                daily_max,
+                monthly_max,
+                calls_per_minute_max,
+            };
+            payout_limits(&app, &merchant_id(&id)?, changes, json).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The limits in force, changed by whichever of the given values are set.
+struct LimitChanges {
+    per_payout_max: Option<String>,
+    daily_max: Option<String>,
+    monthly_max: Option<String>,
+    calls_per_minute_max: Option<u32>,
+}
+
+impl LimitChanges {
+    fn is_empty(&self) -> bool {
+        self.per_payout_max.is_none()
+            && self.daily_max.is_none()
+            && self.monthly_max.is_none()
+            && self.calls_per_minute_max.is_none()
+    }
+
+    fn apply(&self, mut limits: PayoutLimits) -> anyhow::Result<PayoutLimits> {
+        let yuan = |text: &str| {
+            Amount::parse_major(text, Currency::Cny).map_err(|e| anyhow::anyhow!("{text:?}: {e}"))
+        };
+        for (given, limit) in [
+            (&self.per_payout_max, &mut limits.per_payout_max),
+            (&self.daily_max, &mut limits.daily_max),
+            (&self.monthly_max, &mut limits.monthly_max),
+        ] {
+            if let Some(text) = given {
+                *limit = yuan(text)?;
+            }
+        }
+        if let Some(calls) = self.calls_per_minute_max {
+            anyhow::ensure!(calls > 0, "--calls-per-minute-max must be positive");
+            limits.calls_per_minute_max = calls;
+        }
+        Ok(limits)
+    }
+}
+
+async fn payout_limits(
+    app: &paygate_app::App,
+    id: &MerchantId,
+    changes: LimitChanges,
+    json: bool,
+) -> anyhow::Result<()> {
+    let mut limits = app.payout_limits(id).await.map_err(app_error)?;
+    if !changes.is_empty() {
+        let wanted = changes.apply(limits)?;
+        limits = app
+            .set_payout_limits(id, &wanted)
+            .await
+            .map_err(app_error)?;
+    }
+    let view = PayoutLimitsInput::of(&limits);
+    if json {
+        let value = serde_json::json!({"merchant_id": id.as_str(), "limits": view});
+        println!("{value}");
+    } else {
+        let shown = |a: Amount| Money::new(a, Currency::Cny).to_major_string();
+        println!("per_payout_max={}", shown(limits.per_payout_max));
+        println!("daily_max={}", shown(limits.daily_max));
+        println!("monthly_max={}", shown(limits.monthly_max));
+        println!("calls_per_minute_max={}", limits.calls_per_minute_max);
     }
     Ok(())
 }

@@ -6,8 +6,10 @@ use figment::Figment;
 use paygate_app::{ChannelFeeRates, ADMIN_TOKEN_CHARS_MIN};
 use paygate_domain::fee::FeeRate;
 use paygate_domain::ledger::LedgerName;
+use paygate_domain::payout_rules::{EligibilityRule, PayoutPolicy};
 use paygate_domain::secret::MasterKey;
 use paygate_domain::secret::Secret;
+use paygate_domain::{Amount, Currency};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -53,6 +55,12 @@ pub struct Settings {
     /// The most profit-sharing receivers one order may share to, for every channel
     /// (`PAYGATE_SPLIT_RECEIVERS_MAX`); unset: each channel's own cap (WeChat Pay 5, Alipay 10).
     pub split_receivers_max: Option<u32>,
+    /// Fixed fee per bank-card payout, in yuan (seed 002: 1-2 yuan); wallet payouts are free.
+    pub payout_bank_card_fee: String,
+    /// Payout eligibility rules, comma-separated `payee_type:days_open:trade_days:window_days`
+    /// (WeChat's rule for bank cards: `bank_card:90:30:90`). Empty by default, so a new
+    /// (demo) merchant can pay out at once.
+    pub payout_eligibility: String,
     /// Pause between steps of the expiry job and the status poller.
     pub jobs_interval_ms: u64,
     /// A request's head must arrive within this; also how long a kept-alive connection may wait
@@ -273,6 +281,8 @@ impl Default for Settings {
             notify_in_flight_max: 256,
             notify_allow_private: false,
             split_receivers_max: None,
+            payout_bank_card_fee: "1.00".into(),
+            payout_eligibility: String::new(),
             jobs_interval_ms: 1_000,
             http_header_read_timeout_ms: 10_000,
             http_idle_timeout_ms: 60_000,
@@ -357,7 +367,27 @@ impl Settings {
             problems.push("PAYGATE_HTTP_CONNECTIONS_MAX must be positive".to_owned());
         }
         problems.extend(self.fees.problems());
+        if let Err(problem) = self.payout_policy() {
+            problems.push(problem);
+        }
         problems
+    }
+
+    /// The payout fee and eligibility rules as configured, with the default limits.
+    pub fn payout_policy(&self) -> Result<PayoutPolicy, String> {
+        let bank_card_fee = Amount::parse_major(&self.payout_bank_card_fee, Currency::Cny)
+            .map_err(|e| format!("PAYGATE_PAYOUT_BANK_CARD_FEE: {e}"))?;
+        let eligibility = (self.payout_eligibility.split(','))
+            .map(str::trim)
+            .filter(|rule| !rule.is_empty())
+            .map(EligibilityRule::parse)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("PAYGATE_PAYOUT_ELIGIBILITY: {e}"))?;
+        Ok(PayoutPolicy {
+            bank_card_fee,
+            eligibility,
+            ..PayoutPolicy::default()
+        })
     }
 
     /// `problems()` as an error whose message has one line per problem.

@@ -79,6 +79,8 @@ pub fn app_settings(settings: &Settings) -> AppSettings {
         split_receivers_max: settings.split_receivers_max,
         // `problems` refuses an hour out of range before the app opens.
         settlement_cutoff: Cutoff::at_hour(settings.settlement_cutoff_hour).unwrap_or_default(),
+        // `validate` has refused a malformed policy before the app is built.
+        payouts: settings.payout_policy().unwrap_or_default(),
         ..AppSettings::default()
     }
 }
