@@ -11,10 +11,11 @@ use super::workload::{new_order, unix_now_ms};
 use super::{dedup, BenchBackend, DEFAULT_PG_URL};
 use anyhow::Context;
 use paygate::config::Settings;
-use paygate_domain::fee::FeeRate;
+use paygate_domain::fee::{FeeRate, FeeSchedule, FeeSnapshot};
 use paygate_domain::ledger::{Account, EntryKind, LedgerName, Posting, PostingKind};
+use paygate_domain::merchant_money::SettlementMode;
 use paygate_domain::sign::SignType;
-use paygate_domain::{MerchantId, OrderEvent, OrderStatus, OutTradeNo, TradeNo};
+use paygate_domain::{Amount, MerchantId, OrderEvent, OrderStatus, OutTradeNo, PayType, TradeNo};
 use paygate_store::{Inserted, NewOrder, OrderTransition, Outbox, Store};
 use serde::Serialize;
 use std::time::{Duration, Instant};
@@ -109,6 +110,19 @@ fn paid_change(order: &NewOrder, variant: Variant) -> OrderTransition {
         }),
         posting: match variant {
             Variant::Ledger => Some(payment_posting(order)),
+            Variant::NoLedger => None,
+        },
+        fees: match variant {
+            Variant::Ledger => Some(FeeSnapshot::at_payment(
+                PayType::Wallet,
+                SettlementMode::Platform,
+                FeeSchedule {
+                    rate: fee_rate(),
+                    fixed: Amount::ZERO,
+                },
+                FeeRate::ZERO,
+                order.total_amount,
+            )),
             Variant::NoLedger => None,
         },
     }
