@@ -473,3 +473,60 @@ async fn a_repeated_payout_is_the_same_payout_and_a_changed_one_is_refused(backe
     t.stop().await;
 }
 both_databases!(a_repeated_payout_is_the_same_payout_and_a_changed_one_is_refused);
+
+const ADMIN_TOKEN: &str = "operator-token-0123456789-abcdefghij";
+
+async fn operators_read_and_set_payout_limits(backend: DbBackend) {
+    let options = TestOptions {
+        settings: AppSettings {
+            admin_token: Some(ADMIN_TOKEN.into()),
+            ..AppSettings::default()
+        },
+        ..TestOptions::default()
+    };
+    let t = spawn_app_with(backend, options).await;
+    let url = format!(
+        "{}/admin/merchants/{}/payout-limits",
+        t.base_url,
+        t.merchant_id()
+    );
+    let http = reqwest::Client::new();
+
+    let defaults: serde_json::Value = (http.get(&url).bearer_auth(ADMIN_TOKEN).send().await)
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(defaults["limits"]["calls_per_minute_max"], 60);
+    let wanted = serde_json::json!({
+        "per_payout_max_minor": 500_00, "daily_max_minor": 1_000_00,
+        "monthly_max_minor": 5_000_00, "calls_per_minute_max": 5
+    });
+    let set = http
+        .put(&url)
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&wanted)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), 200);
+    let limits = t.app.payout_limits(t.merchant_id()).await.unwrap();
+    assert_eq!(limits.per_payout_max, fen(500_00));
+    assert_eq!(limits.calls_per_minute_max, 5);
+    let bad = serde_json::json!({
+        "per_payout_max_minor": 0, "daily_max_minor": 1, "monthly_max_minor": 1,
+        "calls_per_minute_max": 5
+    });
+    let refused = http
+        .put(&url)
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let anonymous = http.get(&url).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    t.stop().await;
+}
+both_databases!(operators_read_and_set_payout_limits);
