@@ -18,6 +18,7 @@ pub mod gauges;
 mod idempotency;
 pub mod jobs;
 pub mod maintenance;
+pub mod merchant_money;
 pub mod merchants;
 mod money;
 pub mod notify;

@@ -12,12 +12,17 @@ use paygate_api::admin::{
     Anomalies, LedgerBalancesView, Notification, OrderNotifications, SettlementRunView,
     Settlements, StatementView, UnionLoginKeyView,
 };
+use paygate_api::admin::{
+    FeeSchedulesInput, FeeSchedulesView, MerchantMoneyInput, MerchantMoneyView,
+};
 use paygate_api::admin::{PayoutLimitsInput, PayoutLimitsView};
 use paygate_api::ErrorResponse;
 use paygate_app::{App, AppError};
+use paygate_domain::fee::FeeSchedule;
+use paygate_domain::merchant_money::MerchantMoney;
 use paygate_domain::payout_rules::PayoutLimits;
 use paygate_domain::settlement::BusinessDate;
-use paygate_domain::{Currency, MerchantId, TradeNo};
+use paygate_domain::{Currency, MerchantId, PayType, TradeNo};
 use serde::Deserialize;
 
 /// Proof that the request carried the admin token.
@@ -391,3 +396,165 @@ pub async fn set_payout_limits(
         Err(error) => failure(&app, error),
     }
 }
+
+/// A merchant the operator named does not exist: 404 with no body, like a disabled admin API.
+fn no_such_merchant() -> Response {
+    (StatusCode::NOT_FOUND, "no such merchant").into_response()
+}
+
+fn money_view(merchant: &MerchantId, money: &MerchantMoney) -> Response {
+    Json(MerchantMoneyView {
+        merchant_id: merchant.as_str().into(),
+        money: MerchantMoneyInput::of(money),
+        missing_qualifications: money
+            .missing_qualifications()
+            .into_iter()
+            .map(String::from)
+            .collect(),
+    })
+    .into_response()
+}
+
+/// A merchant's money settings: category, settlement mode and cycle, fee bearer and
+/// qualifications (the physical-goods defaults until an operator sets them).
+#[utoipa::path(get, path = "/admin/merchants/{merchant_id}/money", tag = "admin",
+    params(("merchant_id" = String, Path, description = "The merchant's id",
+             pattern = "^[0-9A-Za-z_-]{2,32}$", min_length = 2, max_length = 32)),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "the settings", body = MerchantMoneyView),
+              (status = 400, description = "1001 naming `merchant_id`: malformed", body = ErrorResponse),
+              (status = 401, description = "1002: admin token missing or wrong", body = ErrorResponse),
+              (status = 404, description = "no such merchant, or admin API off (no PAYGATE_ADMIN_TOKEN)"),
+              (status = 503, description = "1006: retry later", body = ErrorResponse)))]
+pub async fn merchant_money(
+    _: Admin,
+    State(app): State<App>,
+    Path(merchant_id): Path<String>,
+) -> Response {
+    let merchant = match merchant_of(&merchant_id) {
+        Ok(merchant) => merchant,
+        Err(error) => return failure(&app, error),
+    };
+    match app.merchant_money(&merchant).await {
+        Ok(Some(money)) => money_view(&merchant, &money),
+        Ok(None) => no_such_merchant(),
+        Err(error) => failure(&app, error),
+    }
+}
+
+/// Set a merchant's money settings. `platform` settlement is refused while the category's
+/// qualifications are not all on record.
+#[utoipa::path(put, path = "/admin/merchants/{merchant_id}/money", tag = "admin",
+    params(("merchant_id" = String, Path, description = "The merchant's id",
+             pattern = "^[0-9A-Za-z_-]{2,32}$", min_length = 2, max_length = 32)),
+    request_body = MerchantMoneyInput,
+    security(("admin_token" = [])),
+    responses((status = 200, description = "the settings now in force", body = MerchantMoneyView),
+              (status = 400, description = "1001 naming the field: malformed body or a value out of range; `qualifications` naming the missing ones when `platform` mode lacks them", body = ErrorResponse),
+              (status = 401, description = "1002: admin token missing or wrong", body = ErrorResponse),
+              (status = 404, description = "no such merchant, or admin API off (no PAYGATE_ADMIN_TOKEN)"),
+              (status = 503, description = "1006: retry later", body = ErrorResponse)))]
+pub async fn set_merchant_money(
+    _: Admin,
+    State(app): State<App>,
+    Path(merchant_id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let merchant = match merchant_of(&merchant_id) {
+        Ok(merchant) => merchant,
+        Err(error) => return failure(&app, error),
+    };
+    let money = serde_json::from_slice::<MerchantMoneyInput>(&body)
+        .map_err(|e| AppError::param("body", e.to_string()))
+        .and_then(|input| input.to_money().map_err(AppError::from));
+    let money = match money {
+        Ok(money) => money,
+        Err(error) => return failure(&app, error),
+    };
+    match app.set_merchant_money(&merchant, &money).await {
+        Ok(Some(money)) => money_view(&merchant, &money),
+        Ok(None) => no_such_merchant(),
+        Err(error) => failure(&app, error),
+    }
+}
+
+fn fees_view(
+    merchant: &MerchantId,
+    fees: &(MerchantMoney, Vec<(PayType, FeeSchedule)>),
+) -> Response {
+    Json(FeeSchedulesView::of(merchant.as_str(), &fees.0, &fees.1)).into_response()
+}
+
+/// A merchant's own fee schedules, and each pay type's default (its category's rate) that
+/// applies where it has none.
+#[utoipa::path(get, path = "/admin/merchants/{merchant_id}/fees", tag = "admin",
+    params(("merchant_id" = String, Path, description = "The merchant's id",
+             pattern = "^[0-9A-Za-z_-]{2,32}$", min_length = 2, max_length = 32)),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "the schedules", body = FeeSchedulesView),
+              (status = 400, description = "1001 naming `merchant_id`: malformed", body = ErrorResponse),
+              (status = 401, description = "1002: admin token missing or wrong", body = ErrorResponse),
+              (status = 404, description = "no such merchant, or admin API off (no PAYGATE_ADMIN_TOKEN)"),
+              (status = 503, description = "1006: retry later", body = ErrorResponse)))]
+pub async fn merchant_fees(
+    _: Admin,
+    State(app): State<App>,
+    Path(merchant_id): Path<String>,
+) -> Response {
+    let merchant = match merchant_of(&merchant_id) {
+        Ok(merchant) => merchant,
+        Err(error) => return failure(&app, error),
+    };
+    match app.merchant_fees(&merchant).await {
+        Ok(Some(fees)) => fees_view(&merchant, &fees),
+        Ok(None) => no_such_merchant(),
+        Err(error) => failure(&app, error),
+    }
+}
+
+/// Replace a merchant's fee schedules; later payments snapshot the new ones.
+#[utoipa::path(put, path = "/admin/merchants/{merchant_id}/fees", tag = "admin",
+    params(("merchant_id" = String, Path, description = "The merchant's id",
+             pattern = "^[0-9A-Za-z_-]{2,32}$", min_length = 2, max_length = 32)),
+    request_body = FeeSchedulesInput,
+    security(("admin_token" = [])),
+    responses((status = 200, description = "the schedules now in force", body = FeeSchedulesView),
+              (status = 400, description = "1001 naming the field: malformed body, a value out of range, or a pay type twice", body = ErrorResponse),
+              (status = 401, description = "1002: admin token missing or wrong", body = ErrorResponse),
+              (status = 404, description = "no such merchant, or admin API off (no PAYGATE_ADMIN_TOKEN)"),
+              (status = 503, description = "1006: retry later", body = ErrorResponse)))]
+pub async fn set_merchant_fees(
+    _: Admin,
+    State(app): State<App>,
+    Path(merchant_id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let merchant = match merchant_of(&merchant_id) {
+        Ok(merchant) => merchant,
+        Err(error) => return failure(&app, error),
+    };
+    let schedules = serde_json::from_slice::<FeeSchedulesInput>(&body)
+        .map_err(|e| AppError::param("body", e.to_string()))
+        .and_then(|input| {
+            if input.schedules.len() > FEE_SCHEDULES_MAX {
+                return Err(AppError::param("schedules", "at most 64"));
+            }
+            input
+                .schedules
+                .iter()
+                .map(|s| s.to_schedule().map_err(AppError::from))
+                .collect::<Result<Vec<_>, _>>()
+        });
+    let schedules = match schedules {
+        Ok(schedules) => schedules,
+        Err(error) => return failure(&app, error),
+    };
+    match app.set_merchant_fees(&merchant, &schedules).await {
+        Ok(Some(fees)) => fees_view(&merchant, &fees),
+        Ok(None) => no_such_merchant(),
+        Err(error) => failure(&app, error),
+    }
+}
+
+/// Schedules per PUT: more than the pay types there are is a mistake.
+const FEE_SCHEDULES_MAX: usize = 64;

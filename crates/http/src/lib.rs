@@ -85,6 +85,8 @@ pub(crate) fn api_routes() -> OpenApiRouter<App> {
         .routes(routes!(admin::ledger_balances))
         .routes(routes!(admin::ledger_statement))
         .routes(routes!(admin::payout_limits, admin::set_payout_limits))
+        .routes(routes!(admin::merchant_money, admin::set_merchant_money))
+        .routes(routes!(admin::merchant_fees, admin::set_merchant_fees))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::metrics))
 }

@@ -27,6 +27,7 @@ mod jobs;
 mod keys;
 mod ledger;
 mod maintenance;
+mod merchant_money;
 mod metrics;
 mod money_properties;
 mod notify;
