@@ -4,9 +4,12 @@
 use crate::config::Settings;
 use crate::wiring;
 use clap::Subcommand;
-use paygate_api::admin::PayoutLimitsInput;
+use paygate_api::admin::{
+    FeeScheduleInput, FeeSchedulesView, MerchantMoneyInput, PayoutLimitsInput, SettlementCycleInput,
+};
 use paygate_app::{CreatedMerchant, Downgrade, NewMerchantInput, RotateKeyInput};
 use paygate_domain::address::PrivateTargets;
+use paygate_domain::merchant_money::{MerchantMoney, SettlementCycle};
 use paygate_domain::payout_rules::PayoutLimits;
 use paygate_domain::sign::SignType;
 use paygate_domain::{Amount, Currency, MerchantId, Money, PayType, WalletAccountId};
@@ -84,6 +87,73 @@ pub enum MerchantCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Show the merchant's money settings; with any option given, change it (the others stay).
+    /// `--settlement-mode platform` needs the category's qualifications on record.
+    Money {
+        id: String,
+        /// physical_goods, virtual_goods or public_institution.
+        #[arg(long)]
+        category: Option<String>,
+        /// direct or platform.
+        #[arg(long)]
+        settlement_mode: Option<String>,
+        /// merchant or platform.
+        #[arg(long)]
+        fee_bearer: Option<String>,
+        /// Settle automatically T+N days after payment (0 to 30).
+        #[arg(long, conflicts_with = "manual")]
+        settle_days: Option<u32>,
+        /// Settle only when the merchant asks.
+        #[arg(long)]
+        manual: bool,
+        /// The smallest sum an automatic settlement moves, in yuan, e.g. 100.00.
+        #[arg(long, conflicts_with = "manual")]
+        settle_minimum: Option<String>,
+        #[arg(long)]
+        withdraw_on_settlement: Option<bool>,
+        /// A qualification document, name=reference (repeatable; adds or replaces).
+        #[arg(long = "qualification", value_parser = parse_qualification)]
+        qualifications: Vec<(String, String)>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the merchant's fee schedules and each pay type's default; with --set, add or
+    /// replace a pay type's schedule (the others stay).
+    Fees {
+        id: String,
+        /// pay_type=rate_ppm[:fixed yuan], e.g. wallet=3800:0.10 (repeatable).
+        #[arg(long = "set", value_parser = parse_fee_setting)]
+        set: Vec<FeeScheduleInput>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_qualification(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, reference)) if !name.is_empty() && !reference.is_empty() => {
+            Ok((name.into(), reference.into()))
+        }
+        _ => Err("must be name=reference".into()),
+    }
+}
+
+fn parse_fee_setting(text: &str) -> Result<FeeScheduleInput, String> {
+    let (pay_type, rest) = text
+        .split_once('=')
+        .ok_or("must be pay_type=rate_ppm[:fixed]")?;
+    let (rate, fixed) = rest.split_once(':').unwrap_or((rest, "0"));
+    let input = FeeScheduleInput {
+        pay_type: pay_type.parse()?,
+        rate_ppm: rate
+            .parse()
+            .map_err(|_| format!("rate_ppm {rate:?} must be 0 to 100000"))?,
+        fixed: fixed.into(),
+    };
+    input
+        .to_schedule()
+        .map_err(|e| format!("{}: {}", e.field, e.reason))?;
+    Ok(input)
 }
 
 #[derive(Subcommand)]
@@ -249,6 +319,203 @@ pub async fn merchant(settings: Settings, command: MerchantCommand) -> anyhow::R
             };
             payout_limits(&app, &merchant_id(&id)?, changes, json).await?;
         }
+        MerchantCommand::Money {
+            id,
+            category,
+            settlement_mode,
+            fee_bearer,
+            settle_days,
+            manual,
+            settle_minimum,
+            withdraw_on_settlement,
+            qualifications,
+            json,
+        } => {
+            let changes = MoneyChanges {
+                category,
+                settlement_mode,
+                fee_bearer,
+                settle_days,
+                manual,
+                settle_minimum,
+                withdraw_on_settlement,
+                qualifications,
+            };
+            merchant_money(&app, &merchant_id(&id)?, changes, json).await?;
+        }
+        MerchantCommand::Fees { id, set, json } => {
+            merchant_fees(&app, &merchant_id(&id)?, set, json).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The money settings, changed by whichever options are given.
+struct MoneyChanges {
+    category: Option<String>,
+    settlement_mode: Option<String>,
+    fee_bearer: Option<String>,
+    settle_days: Option<u32>,
+    manual: bool,
+    settle_minimum: Option<String>,
+    withdraw_on_settlement: Option<bool>,
+    qualifications: Vec<(String, String)>,
+}
+
+impl MoneyChanges {
+    fn is_empty(&self) -> bool {
+        self.category.is_none()
+            && self.settlement_mode.is_none()
+            && self.fee_bearer.is_none()
+            && self.settle_days.is_none()
+            && !self.manual
+            && self.settle_minimum.is_none()
+            && self.withdraw_on_settlement.is_none()
+            && self.qualifications.is_empty()
+    }
+
+    /// The changed settings, checked as the admin API checks them.
+    fn apply(self, money: &MerchantMoney) -> anyhow::Result<MerchantMoney> {
+        let mut input = MerchantMoneyInput::of(money);
+        for (given, field) in [
+            (self.category, &mut input.category),
+            (self.settlement_mode, &mut input.settlement_mode),
+            (self.fee_bearer, &mut input.fee_bearer),
+        ] {
+            if let Some(text) = given {
+                *field = text;
+            }
+        }
+        if self.manual {
+            input.cycle = SettlementCycleInput::Manual;
+        } else if self.settle_days.is_some() || self.settle_minimum.is_some() {
+            let (days, minimum) = match input.cycle {
+                SettlementCycleInput::Auto {
+                    settle_days,
+                    settle_minimum,
+                } => (settle_days, settle_minimum),
+                SettlementCycleInput::Manual => (money.category.default_settle_days(), "0".into()),
+            };
+            input.cycle = SettlementCycleInput::Auto {
+                settle_days: self.settle_days.unwrap_or(days),
+                settle_minimum: self.settle_minimum.unwrap_or(minimum),
+            };
+        }
+        if let Some(withdraw) = self.withdraw_on_settlement {
+            input.withdraw_on_settlement = withdraw;
+        }
+        input.qualifications.extend(self.qualifications);
+        input
+            .to_money()
+            .map_err(|e| anyhow::anyhow!("--{}: {}", e.field.replace('_', "-"), e.reason))
+    }
+}
+
+fn unknown_merchant(id: &MerchantId) -> anyhow::Error {
+    anyhow::anyhow!("no merchant {id}")
+}
+
+async fn merchant_money(
+    app: &paygate_app::App,
+    id: &MerchantId,
+    changes: MoneyChanges,
+    json: bool,
+) -> anyhow::Result<()> {
+    let mut money = app
+        .merchant_money(id)
+        .await
+        .map_err(app_error)?
+        .ok_or_else(|| unknown_merchant(id))?;
+    if !changes.is_empty() {
+        let wanted = changes.apply(&money)?;
+        money = app
+            .set_merchant_money(id, &wanted)
+            .await
+            .map_err(app_error)?
+            .ok_or_else(|| unknown_merchant(id))?;
+    }
+    let missing = money.missing_qualifications();
+    if json {
+        let value = serde_json::json!({
+            "merchant_id": id.as_str(),
+            "money": MerchantMoneyInput::of(&money),
+            "missing_qualifications": missing,
+        });
+        println!("{value}");
+        return Ok(());
+    }
+    println!("category={}", money.category);
+    println!("settlement_mode={}", money.settlement_mode);
+    println!("fee_bearer={}", money.fee_bearer);
+    match money.cycle {
+        SettlementCycle::Manual => println!("cycle=manual"),
+        SettlementCycle::Auto { days, minimum } => {
+            println!("cycle=T+{days}");
+            println!(
+                "settle_minimum={}",
+                Money::new(minimum, Currency::Cny).to_major_string()
+            );
+        }
+    }
+    println!("withdraw_on_settlement={}", money.withdraw_on_settlement);
+    for (name, reference) in &money.qualifications {
+        println!("qualification {name}={reference}");
+    }
+    if !missing.is_empty() {
+        println!("missing_qualifications={}", missing.join(","));
+    }
+    Ok(())
+}
+
+async fn merchant_fees(
+    app: &paygate_app::App,
+    id: &MerchantId,
+    set: Vec<FeeScheduleInput>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let (mut money, mut schedules) = app
+        .merchant_fees(id)
+        .await
+        .map_err(app_error)?
+        .ok_or_else(|| unknown_merchant(id))?;
+    if !set.is_empty() {
+        for input in &set {
+            let (pay_type, schedule) = input
+                .to_schedule()
+                .map_err(|e| anyhow::anyhow!("--set: {}: {}", e.field, e.reason))?;
+            schedules.retain(|(p, _)| *p != pay_type);
+            schedules.push((pay_type, schedule));
+        }
+        (money, schedules) = app
+            .set_merchant_fees(id, &schedules)
+            .await
+            .map_err(app_error)?
+            .ok_or_else(|| unknown_merchant(id))?;
+    }
+    let view = FeeSchedulesView::of(id.as_str(), &money, &schedules);
+    if json {
+        println!("{}", serde_json::to_string(&view)?);
+        return Ok(());
+    }
+    println!("category={}", view.category);
+    for schedule in &view.schedules {
+        println!(
+            "{} rate_ppm={} fixed={}",
+            schedule.pay_type, schedule.rate_ppm, schedule.fixed
+        );
+    }
+    let defaults: Vec<_> = view
+        .defaults
+        .iter()
+        .filter(|d| d.in_force)
+        .map(|d| d.pay_type.as_str())
+        .collect();
+    if !defaults.is_empty() {
+        println!(
+            "default rate_ppm={} for {}",
+            money.category.default_fee_rate().ppm(),
+            defaults.join(",")
+        );
     }
     Ok(())
 }
