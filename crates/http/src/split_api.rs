@@ -81,7 +81,7 @@ pub async fn finish(Signed { caller, request }: Signed<FinishSplit>) -> Result<R
 
 /// Query a split request (a share or a finish) by `out_split_no`, with what each receiver was
 /// given and what came back.
-#[utoipa::path(post, path = "/api/split/query", tag = "split",
+#[utoipa::path(post, path = "/api/split/query", tag = "split", operation_id = "split_query",
     request_body = QuerySplit,
     responses((status = 200, body = SplitView),
               (status = "4XX", body = ErrorResponse),
