@@ -151,7 +151,6 @@ pub struct LedgerBalancesView {
 #[derive(Debug, Clone, PartialEq, Eq, ToSchema, Serialize, Deserialize)]
 pub struct StatementLineView {
     pub entry_id: i64,
-    pub posting_id: i64,
     /// The business event: payment, refund_accepted, refund_succeeded, refund_failed, ...
     pub posting_kind: String,
     /// What the event belongs to: a trade number, a refund number...

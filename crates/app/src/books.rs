@@ -80,7 +80,6 @@ impl App {
                 .into_iter()
                 .map(|l| StatementLineView {
                     entry_id: l.entry_id,
-                    posting_id: l.posting_id,
                     posting_kind: l.posting_kind.as_str().into(),
                     reference: l.reference,
                     kind: l.kind.as_str().into(),

@@ -2,8 +2,9 @@
 //! store layer, so nothing but the transaction differs: orders are inserted first (untimed),
 //! then each is moved to PAID by `Store::transition_order` with its notification outbox row,
 //! once with the payment posting the app builds (Payment and Fee transfers) and once with
-//! `posting: None`. The two variants run one after the other on fresh orders of the same
-//! database, at each concurrency; the report gives orders/s, p50/p99 and the ratio.
+//! `posting: None`. The two variants take turns on fresh orders of the same database, in
+//! `--rounds` rounds that alternate which goes first; the report gives orders/s, p50/p99 and
+//! the ratio over all rounds.
 
 use super::stats::{Summary, Tally};
 use super::target::{BenchDb, Target};
@@ -41,6 +42,10 @@ pub struct LedgerArgs {
     /// PostgreSQL server to create the benchmark database on.
     #[arg(long, env = "PAYGATE_BENCH_PG_URL", default_value = DEFAULT_PG_URL)]
     pub(crate) pg_url: String,
+    /// Rounds per concurrency; the variants alternate which runs first (none-ledger, then
+    /// ledger-none, ...), so neither always pays for the warm-up or the larger tables.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub(crate) rounds: u32,
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub(crate) json: bool,
@@ -152,14 +157,16 @@ async fn insert_orders(
 }
 
 /// One variant at one concurrency: insert, then pay every order as fast as the workers can.
+/// Returns what the workers tallied and the timed phase's wall time.
 async fn run_variant(
     store: &Store,
     merchant: &MerchantId,
     variant: Variant,
     concurrency: u16,
+    round: u32,
     args: &LedgerArgs,
-) -> anyhow::Result<Summary> {
-    let run = format!("l{}{concurrency}", variant as u8);
+) -> anyhow::Result<(Tally, Duration)> {
+    let run = format!("l{}r{round}c{concurrency}", variant as u8);
     let per_worker = (args.orders / u32::from(concurrency)).max(1);
     let mut queues = Vec::with_capacity(concurrency as usize);
     for worker in 0..concurrency {
@@ -193,7 +200,7 @@ async fn run_variant(
     for worker in workers {
         tally.merge(worker.await.context("a worker panicked")?);
     }
-    Ok(Summary::of(tally, started.elapsed()))
+    Ok((tally, started.elapsed()))
 }
 
 async fn bench_backend(
@@ -206,24 +213,35 @@ async fn bench_backend(
     let store = target.app.store().clone();
     let mut rows = Vec::new();
     for &concurrency in &dedup(&args.concurrency) {
-        eprintln!("bench: ledger {backend} c={concurrency}: without the ledger");
-        let no_ledger = run_variant(
-            &store,
-            &target.merchant_id,
-            Variant::NoLedger,
-            concurrency,
-            args,
-        )
-        .await?;
-        eprintln!("bench: ledger {backend} c={concurrency}: with the payment posting");
-        let ledger = run_variant(
-            &store,
-            &target.merchant_id,
-            Variant::Ledger,
-            concurrency,
-            args,
-        )
-        .await?;
+        let mut totals = [
+            (Tally::default(), Duration::ZERO),
+            (Tally::default(), Duration::ZERO),
+        ];
+        for round in 0..args.rounds {
+            let order = if round % 2 == 0 {
+                [Variant::NoLedger, Variant::Ledger]
+            } else {
+                [Variant::Ledger, Variant::NoLedger]
+            };
+            for variant in order {
+                eprintln!("bench: ledger {backend} c={concurrency} round {round}: {variant:?}");
+                let (tally, elapsed) = run_variant(
+                    &store,
+                    &target.merchant_id,
+                    variant,
+                    concurrency,
+                    round,
+                    args,
+                )
+                .await?;
+                let total = &mut totals[variant as usize];
+                total.0.merge(tally);
+                total.1 += elapsed;
+            }
+        }
+        let [(none_tally, none_time), (ledger_tally, ledger_time)] = totals;
+        let no_ledger = Summary::of(none_tally, none_time);
+        let ledger = Summary::of(ledger_tally, ledger_time);
         let ratio = if no_ledger.per_sec > 0.0 {
             ledger.per_sec / no_ledger.per_sec
         } else {

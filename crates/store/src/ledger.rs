@@ -11,6 +11,8 @@ use crate::rows::{get_i64, get_parsed, get_string};
 use crate::{Ctx, Store, StoreResult};
 use paygate_domain::ledger::{Account, EntryKind, Posting, PostingKind};
 use paygate_domain::{Currency, MerchantId};
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
 use sqlx::{Any, Transaction};
 
 /// What became of a posting.
@@ -65,52 +67,43 @@ pub(crate) async fn balance_in(
     Ok(account.balance(get_i64(&row, "debits")?, get_i64(&row, "credits")?))
 }
 
-/// Appends `posting` without checking balances: for postings that only add to what is owed to
-/// merchants and receivers (a payment) or whose takers hold the lock and checked already.
-pub(crate) async fn post(
-    tx: &mut Transaction<'static, Any>,
-    posting: &Posting,
-    at_ms: i64,
-) -> StoreResult<Posted> {
-    if posting.is_empty() {
-        return Ok(Posted::Posted);
-    }
-    let row = sqlx::query(
-        "INSERT INTO ledger_postings (kind, reference, currency, at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (kind, reference) DO NOTHING
-         RETURNING id",
-    )
-    .bind(posting.kind.as_str())
-    .bind(&posting.reference)
-    .bind(posting.currency.as_str())
-    .bind(at_ms)
-    .fetch_optional(&mut **tx)
-    .await
-    .ctx("insert ledger posting")?;
-    let Some(row) = row else {
-        return Ok(Posted::AlreadyPosted);
-    };
-    let posting_id = get_i64(&row, "id")?;
+/// The INSERT of `posting`'s entries, its parameters numbered from `$first` (bind them with
+/// `bind_entries`): one row per side of each transfer, numbered by `line` from 0. It has no
+/// once-per-reference guard of its own: a second posting of the same kind and reference fails on
+/// the unique index of its first line.
+pub(crate) fn entries_insert(posting: &Posting, first: usize) -> String {
     let mut sql = String::from(
-        "INSERT INTO ledger_entries (posting_id, kind, account, merchant_id, currency, debit, credit, at) VALUES ",
+        "INSERT INTO ledger_entries
+           (posting_kind, reference, currency, at, line, kind, account, debit, credit) VALUES ",
     );
-    let sides = posting.transfers().len() * 2;
-    for i in 0..sides {
-        let p = i * 5;
-        if i > 0 {
+    for line in 0..posting.transfers().len() * 2 {
+        let p = first + 4 + line * 4;
+        if line > 0 {
             sql.push_str(", ");
         }
         sql.push_str(&format!(
-            "($1, ${}, ${}, ${}, $2, ${}, ${}, $3)",
-            p + 4,
-            p + 5,
-            p + 6,
-            p + 7,
-            p + 8
+            "(${}, ${}, ${}, ${}, {line}, ${p}, ${}, ${}, ${})",
+            first,
+            first + 1,
+            first + 2,
+            first + 3,
+            p + 1,
+            p + 2,
+            p + 3
         ));
     }
-    let mut query = sqlx::query(&sql)
-        .bind(posting_id)
+    sql
+}
+
+/// Binds the parameters of `entries_insert(posting, _)` after those already bound to `query`.
+pub(crate) fn bind_entries<'q>(
+    mut query: Query<'q, Any, AnyArguments<'q>>,
+    posting: &'q Posting,
+    at_ms: i64,
+) -> Query<'q, Any, AnyArguments<'q>> {
+    query = query
+        .bind(posting.kind.as_str())
+        .bind(posting.reference.as_str())
         .bind(posting.currency.as_str())
         .bind(at_ms);
     for t in posting.transfers() {
@@ -121,12 +114,37 @@ pub(crate) async fn post(
             query = query
                 .bind(t.kind.as_str())
                 .bind(account.to_string())
-                .bind(account.merchant().map(|m| m.as_str().to_owned()))
                 .bind(debit)
                 .bind(credit);
         }
     }
     query
+}
+
+/// Appends `posting` without checking balances: for postings that only add to what is owed to
+/// merchants and receivers (a payment) or whose takers hold the lock and checked already.
+pub(crate) async fn post(
+    tx: &mut Transaction<'static, Any>,
+    posting: &Posting,
+    at_ms: i64,
+) -> StoreResult<Posted> {
+    if posting.is_empty() {
+        return Ok(Posted::Posted);
+    }
+    let seen = sqlx::query(
+        "SELECT 1 AS seen FROM ledger_entries
+         WHERE posting_kind = $1 AND reference = $2 AND line = 0",
+    )
+    .bind(posting.kind.as_str())
+    .bind(&posting.reference)
+    .fetch_optional(&mut **tx)
+    .await
+    .ctx("find ledger posting")?;
+    if seen.is_some() {
+        return Ok(Posted::AlreadyPosted);
+    }
+    let sql = entries_insert(posting, 1);
+    bind_entries(sqlx::query(&sql), posting, at_ms)
         .execute(&mut **tx)
         .await
         .ctx("insert ledger entries")?;
@@ -174,7 +192,6 @@ pub struct AccountBalance {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatementLine {
     pub entry_id: i64,
-    pub posting_id: i64,
     pub posting_kind: PostingKind,
     pub reference: String,
     pub kind: EntryKind,
@@ -248,10 +265,18 @@ impl Store {
         const GROUP: &str = "GROUP BY account, currency ORDER BY account, currency";
         let rows = match merchant {
             Some(merchant) => {
-                sqlx::query(&format!("{SUMS} WHERE merchant_id = $1 {GROUP}"))
-                    .bind(merchant.as_str())
-                    .fetch_all(&self.pool)
-                    .await
+                let [(own_from, own_to), (receivers_from, receivers_to)] =
+                    Account::key_ranges_of(merchant);
+                sqlx::query(&format!(
+                    "{SUMS} WHERE (account >= $1 AND account < $2)
+                               OR (account >= $3 AND account < $4) {GROUP}"
+                ))
+                .bind(own_from)
+                .bind(own_to)
+                .bind(receivers_from)
+                .bind(receivers_to)
+                .fetch_all(&self.pool)
+                .await
             }
             None => {
                 sqlx::query(&format!("{SUMS} {GROUP}"))
@@ -285,11 +310,9 @@ impl Store {
         limit: i64,
     ) -> StoreResult<Vec<StatementLine>> {
         let rows = sqlx::query(
-            "SELECT e.id, e.posting_id, p.kind AS posting_kind, p.reference, e.kind, e.debit,
-                    e.credit, e.at
-             FROM ledger_entries e JOIN ledger_postings p ON p.id = e.posting_id
-             WHERE e.account = $1 AND e.currency = $2 AND e.id > $3
-             ORDER BY e.id LIMIT $4",
+            "SELECT id, posting_kind, reference, kind, debit, credit, at FROM ledger_entries
+             WHERE account = $1 AND currency = $2 AND id > $3
+             ORDER BY id LIMIT $4",
         )
         .bind(account.to_string())
         .bind(currency.as_str())
@@ -302,7 +325,6 @@ impl Store {
             .map(|row| {
                 Ok(StatementLine {
                     entry_id: get_i64(row, "id")?,
-                    posting_id: get_i64(row, "posting_id")?,
                     posting_kind: get_parsed(row, "posting_kind")?,
                     reference: get_string(row, "reference")?,
                     kind: get_parsed(row, "kind")?,

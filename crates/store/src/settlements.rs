@@ -278,22 +278,23 @@ impl Store {
 
     /// Every merchant and currency that has ever been paid: who a daily run looks at.
     pub async fn paid_merchant_currencies(&self) -> StoreResult<Vec<(MerchantId, Currency)>> {
+        let (from, to) = Account::MERCHANTS_KEY_RANGE;
         let rows = sqlx::query(
-            "SELECT DISTINCT merchant_id, currency FROM ledger_entries
-             WHERE kind = $1 AND merchant_id IS NOT NULL ORDER BY merchant_id, currency",
+            "SELECT DISTINCT account, currency FROM ledger_entries
+             WHERE account >= $1 AND account < $2 ORDER BY account, currency",
         )
-        .bind(EntryKind::Payment.as_str())
+        .bind(from)
+        .bind(to)
         .fetch_all(&self.pool)
         .await
         .ctx("paid merchants")?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    get_id(row, "merchant_id", MerchantId::parse)?,
-                    get_parsed(row, "currency")?,
-                ))
-            })
-            .collect()
+        let mut paid = Vec::new();
+        for row in &rows {
+            if let Account::MerchantPending(merchant) = get_parsed(row, "account")? {
+                paid.push((merchant, get_parsed(row, "currency")?));
+            }
+        }
+        Ok(paid)
     }
 
     /// Takes the lease on running `date`'s settlements, unless the day is finished or another

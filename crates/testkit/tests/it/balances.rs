@@ -2,8 +2,7 @@
 //! balances through the signed API; the operator reads every account's totals, the ledger's
 //! imbalance and an account's statement page by page through the admin API.
 
-use crate::fees::assert_books_balance;
-use crate::support::{refund_of, wallet_order};
+use crate::support::{assert_books_balance, refund_of, wallet_order};
 use paygate_app::AppSettings;
 use paygate_client::QueryBalance;
 use paygate_domain::{Currency, Money};

@@ -5,7 +5,7 @@
 //! against the sum of its statement lines, and against what the orders, refunds and shares say
 //! independently of the ledger.
 
-use crate::support::{out_refund_no, query_order, refund_of};
+use crate::support::{fen, out_refund_no, query_order, refund_of};
 use paygate_api::QueryBalance;
 use paygate_app::settlement::Withdraw;
 use paygate_client::split::{AddReceiver, ApplySplit, QuerySplit, ShareRequest};
@@ -30,10 +30,6 @@ use std::time::Duration;
 
 const PAYMENTS: usize = 1_000;
 const RECEIVERS: [&str; 3] = ["R1", "R2", "R3"];
-
-fn fen(minor: i64) -> Amount {
-    Amount::from_minor(minor).unwrap()
-}
 
 fn money(minor: i64) -> Money {
     Money::new(fen(minor), Currency::Cny)

@@ -1,14 +1,11 @@
 //! The ledger's core rules on both engines: postings balance, a reference posts each kind once,
 //! nothing takes a merchant's balance below zero, and concurrent takers are serialised.
 
+use crate::support::fen;
 use paygate_domain::ledger::{Account, EntryKind, LedgerName, Posting, PostingKind};
-use paygate_domain::{Amount, Currency, MerchantId};
+use paygate_domain::{Currency, MerchantId};
 use paygate_store::{Posted, Store, StoreOptions};
 use paygate_testkit::{both_databases, DbBackend, TestDb};
-
-fn fen(minor: i64) -> Amount {
-    Amount::from_minor(minor).unwrap()
-}
 
 async fn store_on(db: &TestDb) -> Store {
     let store = Store::connect(&db.url, &StoreOptions::default())
@@ -194,4 +191,101 @@ async fn merchant_money_settings_read_back_with_category_defaults_until_set(back
         SettlementCycle::Manual
     );
     app.stop().await;
+}
+
+both_databases!(migration_0017_keeps_every_entry_of_an_older_ledger);
+/// Migration 0017 folds the postings table into the entries: a ledger written by the older
+/// schema keeps every balance, statement line and once-per-reference rule, and new entries
+/// number after the old ones.
+async fn migration_0017_keeps_every_entry_of_an_older_ledger(backend: DbBackend) {
+    let db = TestDb::create(backend).await;
+    let store = Store::connect(&db.url, &StoreOptions::default())
+        .await
+        .unwrap();
+    store.migrate_through(16).await.unwrap();
+    let available = Account::MerchantAvailable(merchant()).to_string();
+    let reserved = Account::MerchantReserved(merchant()).to_string();
+    let clearing = Account::ChannelClearing(wechat()).to_string();
+    for sql in [
+        "INSERT INTO ledger_postings (id, kind, reference, currency, at)
+         VALUES (1, 'payment', 'T1', 'CNY', 10), (2, 'payout_accepted', 'PO1', 'CNY', 20)"
+            .to_owned(),
+        format!(
+            "INSERT INTO ledger_entries
+               (id, posting_id, kind, account, merchant_id, currency, debit, credit, at)
+             VALUES (1, 1, 'payment', '{clearing}', NULL, 'CNY', 10000, 0, 10),
+                    (2, 1, 'payment', '{available}', 'M100001', 'CNY', 0, 10000, 10),
+                    (3, 2, 'payout_hold', '{available}', 'M100001', 'CNY', 3000, 0, 20),
+                    (4, 2, 'payout_hold', '{reserved}', 'M100001', 'CNY', 0, 3000, 20)"
+        ),
+    ] {
+        sqlx::query(&sql).execute(store.pool()).await.unwrap();
+    }
+    store.migrate().await.unwrap();
+
+    let balances = store
+        .merchant_balances(&merchant(), Currency::Cny)
+        .await
+        .unwrap();
+    assert_eq!((balances.available, balances.reserved), (70_00, 30_00));
+    let lines = store
+        .account_statement(
+            &Account::MerchantAvailable(merchant()),
+            Currency::Cny,
+            0,
+            10,
+        )
+        .await
+        .unwrap();
+    let seen: Vec<(i64, PostingKind, &str, i64, i64)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l.entry_id,
+                l.posting_kind,
+                l.reference.as_str(),
+                l.debit,
+                l.credit,
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (2, PostingKind::Payment, "T1", 0, 100_00),
+            (3, PostingKind::PayoutAccepted, "PO1", 30_00, 0),
+        ]
+    );
+    assert_eq!(
+        store
+            .post_to_ledger(&payment("T1", 100_00), 30)
+            .await
+            .unwrap(),
+        Posted::AlreadyPosted
+    );
+    assert_eq!(
+        store
+            .post_to_ledger(&payment("T2", 5_00), 40)
+            .await
+            .unwrap(),
+        Posted::Posted
+    );
+    let after = store
+        .account_statement(
+            &Account::MerchantAvailable(merchant()),
+            Currency::Cny,
+            3,
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(after.len(), 1);
+    assert!(
+        after[0].entry_id > 4,
+        "new entries number after the old ones"
+    );
+    assert_eq!(
+        store.ledger_imbalance().await.unwrap(),
+        vec![(Currency::Cny, 0)]
+    );
 }

@@ -3,7 +3,10 @@
 //! wallet pays at once, the sandbox bank later (success, failure, and a return after success),
 //! each step posting to the ledger with its notification; a payout number is idempotent.
 
-use crate::support::{all_at_once, assert_api_error, assert_wallet_books_balance, count_rows};
+use crate::support::{
+    account_fen, all_at_once, assert_api_error, assert_books_balance, assert_wallet_books_balance,
+    count_rows, fen, merchant_balances,
+};
 use paygate_app::jobs::{poll_step, JobSettings};
 use paygate_app::{AppError, AppSettings, ManualClock};
 use paygate_client::{CreatePayout, PayoutView, QueryPayout};
@@ -11,7 +14,6 @@ use paygate_domain::ledger::{Account, EntryKind, LedgerName, Posting, PostingKin
 use paygate_domain::payout::{BankCard, Payee, PayeeType, PayoutStatus};
 use paygate_domain::payout_rules::{EligibilityRule, PayoutLimits};
 use paygate_domain::{Amount, Currency, Money, OutPayoutNo, TradeNo, WalletAccountId};
-use paygate_store::MerchantBalances;
 use paygate_testkit::{both_databases, spawn_app, spawn_app_with, DbBackend, TestApp, TestOptions};
 use std::sync::Arc;
 
@@ -19,10 +21,6 @@ const CARD_OK: &str = "6222020200112233";
 const CARD_CLOSED: &str = "6222020200110000";
 const CARD_RETURNED: &str = "6222020200119999";
 const NOTIFY_URL: &str = "https://shop.example/payout-notify";
-
-fn fen(minor: i64) -> Amount {
-    Amount::from_minor(minor).unwrap()
-}
 
 fn cny(text: &str) -> Money {
     Money::parse(text, Currency::Cny).unwrap()
@@ -59,20 +57,6 @@ async fn fund(t: &TestApp, reference: &str, minor: i64) {
     t.store().post_to_ledger(&posting, 1).await.unwrap();
 }
 
-async fn balances(t: &TestApp) -> MerchantBalances {
-    t.store()
-        .merchant_balances(t.merchant_id(), Currency::Cny)
-        .await
-        .unwrap()
-}
-
-async fn account(t: &TestApp, account: Account) -> i64 {
-    t.store()
-        .account_balance(&account, Currency::Cny)
-        .await
-        .unwrap()
-}
-
 async fn set_limits(t: &TestApp, limits: PayoutLimits) {
     t.app
         .set_payout_limits(t.merchant_id(), &limits)
@@ -83,13 +67,7 @@ async fn set_limits(t: &TestApp, limits: PayoutLimits) {
 /// Rows a payout may write: payouts, ledger postings and entries, notifications, polls.
 async fn payout_writes(t: &TestApp) -> Vec<i64> {
     let mut counts = Vec::new();
-    for table in [
-        "payouts",
-        "ledger_postings",
-        "ledger_entries",
-        "notifications",
-        "status_polls",
-    ] {
+    for table in ["payouts", "ledger_entries", "notifications", "status_polls"] {
         counts.push(count_rows(t, table).await);
     }
     counts
@@ -104,12 +82,6 @@ async fn notification_kinds(t: &TestApp, payout: &PayoutView) -> Vec<String> {
         .into_iter()
         .map(|n| n.kind)
         .collect()
-}
-
-async fn assert_ledger_balances(t: &TestApp) {
-    for (currency, net) in t.store().ledger_imbalance().await.unwrap() {
-        assert_eq!(net, 0, "ledger out of balance in {currency}");
-    }
 }
 
 async fn query(t: &TestApp, payout: &PayoutView) -> PayoutView {
@@ -168,13 +140,13 @@ async fn a_wallet_payout_succeeds_at_once_and_credits_the_wallet(backend: DbBack
         t.store().wallet_balance(&bob).await.unwrap(),
         Some(fen(31_00))
     );
-    let after = balances(&t).await;
+    let after = merchant_balances(&t).await;
     assert_eq!((after.available, after.reserved), (70_00, 0));
     let rail = Account::PayoutRail(LedgerName::parse("wallet").unwrap());
-    assert_eq!(account(&t, rail).await, -30_00);
+    assert_eq!(account_fen(&t, rail).await, -30_00);
     assert_eq!(notification_kinds(&t, &payout).await, ["PAYOUT_SUCCESS"]);
     assert_wallet_books_balance(&t, "a wallet payout").await;
-    assert_ledger_balances(&t).await;
+    assert_books_balance(t.store()).await;
     t.stop().await;
 }
 both_databases!(a_wallet_payout_succeeds_at_once_and_credits_the_wallet);
@@ -192,23 +164,23 @@ async fn a_bank_payout_is_held_then_paid_when_the_poller_learns_it(backend: DbBa
     assert_eq!(payout.payout_status, PayoutStatus::Processing);
     assert_eq!(payout.fee, cny("1.00"));
     assert_eq!(payout.payee_account, "************2233");
-    let held = balances(&t).await;
+    let held = merchant_balances(&t).await;
     assert_eq!((held.available, held.reserved), (89_00, 11_00));
 
     let paid = poll_until(&t, &clock, &payout, 5_000, PayoutStatus::Success).await;
     assert!(paid.finish_time.is_some());
-    let after = balances(&t).await;
+    let after = merchant_balances(&t).await;
     assert_eq!((after.available, after.reserved), (89_00, 0));
-    assert_eq!(account(&t, Account::PlatformFeeIncome).await, 1_00);
+    assert_eq!(account_fen(&t, Account::PlatformFeeIncome).await, 1_00);
     let bank = Account::PayoutRail(LedgerName::parse("bank").unwrap());
-    assert_eq!(account(&t, bank).await, -10_00);
+    assert_eq!(account_fen(&t, bank).await, -10_00);
     let kinds = notification_kinds(&t, &payout).await;
     assert_eq!(kinds, ["PAYOUT_SUCCESS"]);
     let subject = TradeNo::parse(payout.payout_no.as_str()).unwrap();
     let sent = t.store().notifications_for_trade(&subject).await.unwrap();
     assert!(!sent[0].payload.contains(CARD_OK), "{}", sent[0].payload);
     assert!(sent[0].payload.contains("************2233"));
-    assert_ledger_balances(&t).await;
+    assert_books_balance(t.store()).await;
     t.stop().await;
 }
 both_databases!(a_bank_payout_is_held_then_paid_when_the_poller_learns_it);
@@ -222,17 +194,17 @@ async fn a_failed_bank_payout_gives_the_hold_back(backend: DbBackend) {
         .create_payout(&card_payout("BANK-NO-01", "40.00", CARD_CLOSED))
         .await
         .expect("bank payout");
-    let held = balances(&t).await;
+    let held = merchant_balances(&t).await;
     assert_eq!((held.available, held.reserved), (59_00, 41_00));
 
     let failed = poll_until(&t, &clock, &payout, 5_000, PayoutStatus::Failed).await;
 
     assert_eq!(failed.reason.as_deref(), Some("account closed"));
-    let after = balances(&t).await;
+    let after = merchant_balances(&t).await;
     assert_eq!((after.available, after.reserved), (100_00, 0));
-    assert_eq!(account(&t, Account::PlatformFeeIncome).await, 0);
+    assert_eq!(account_fen(&t, Account::PlatformFeeIncome).await, 0);
     assert_eq!(notification_kinds(&t, &payout).await, ["PAYOUT_FAIL"]);
-    assert_ledger_balances(&t).await;
+    assert_books_balance(t.store()).await;
     t.stop().await;
 }
 both_databases!(a_failed_bank_payout_gives_the_hold_back);
@@ -247,22 +219,22 @@ async fn a_payout_the_bank_returns_later_comes_back_without_its_fee(backend: DbB
         .await
         .expect("bank payout");
     poll_until(&t, &clock, &payout, 5_000, PayoutStatus::Success).await;
-    let paid = balances(&t).await;
+    let paid = merchant_balances(&t).await;
     assert_eq!((paid.available, paid.reserved), (79_00, 0));
 
     let returned = poll_until(&t, &clock, &payout, 10 * 60_000, PayoutStatus::Returned).await;
 
     assert!(returned.returned_time.is_some());
-    let after = balances(&t).await;
+    let after = merchant_balances(&t).await;
     assert_eq!((after.available, after.reserved), (99_00, 0));
-    assert_eq!(account(&t, Account::PlatformFeeIncome).await, 1_00);
+    assert_eq!(account_fen(&t, Account::PlatformFeeIncome).await, 1_00);
     let bank = Account::PayoutRail(LedgerName::parse("bank").unwrap());
-    assert_eq!(account(&t, bank).await, 0);
+    assert_eq!(account_fen(&t, bank).await, 0);
     assert_eq!(
         notification_kinds(&t, &payout).await,
         ["PAYOUT_SUCCESS", "PAYOUT_RETURNED"]
     );
-    assert_ledger_balances(&t).await;
+    assert_books_balance(t.store()).await;
     t.stop().await;
 }
 both_databases!(a_payout_the_bank_returns_later_comes_back_without_its_fee);
@@ -280,7 +252,7 @@ async fn a_payout_the_balance_cannot_cover_is_refused_and_writes_nothing(backend
 
     assert_eq!(assert_api_error(refused, "1005"), 402);
     assert_eq!(payout_writes(&t).await, before);
-    let after = balances(&t).await;
+    let after = merchant_balances(&t).await;
     assert_eq!((after.available, after.reserved), (10_00, 0));
     t.stop().await;
 }
@@ -358,7 +330,7 @@ async fn each_payout_limit_refuses_with_its_code_and_writes_nothing(backend: DbB
     assert!(pay_out_at(&t, card_payout(&n(10), "0.01", CARD_OK))
         .await
         .is_ok());
-    assert_ledger_balances(&t).await;
+    assert_books_balance(t.store()).await;
     t.stop().await;
 }
 both_databases!(each_payout_limit_refuses_with_its_code_and_writes_nothing);
@@ -431,10 +403,10 @@ async fn concurrent_payouts_never_overdraw_the_available_balance(backend: DbBack
     }
     assert_eq!(accepted, COVERED_PAYOUTS);
     assert_eq!(count_rows(&t, "payouts").await, COVERED_PAYOUTS);
-    let after = balances(&t).await;
+    let after = merchant_balances(&t).await;
     assert_eq!(after.available, 0);
     assert_eq!(after.reserved, COVERED_PAYOUTS * (1_00 + 1_00));
-    assert_ledger_balances(&t).await;
+    assert_books_balance(t.store()).await;
     t.stop().await;
 }
 both_databases!(concurrent_payouts_never_overdraw_the_available_balance);
@@ -454,7 +426,7 @@ async fn a_repeated_payout_is_the_same_payout_and_a_changed_one_is_refused(backe
     assert_eq!(second.payout_no, first.payout_no);
     assert_eq!(assert_api_error(changed, "1004"), 409);
     assert_eq!(count_rows(&t, "payouts").await, 1);
-    let after = balances(&t).await;
+    let after = merchant_balances(&t).await;
     assert_eq!((after.available, after.reserved), (89_00, 11_00));
     let by_theirs = t
         .client

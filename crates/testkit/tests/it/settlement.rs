@@ -3,7 +3,7 @@
 //! the minimum carries over, a manual-cycle merchant settles only on request, a short
 //! withdrawal writes nothing, and concurrent runs of one day settle it once.
 
-use crate::support::count_rows;
+use crate::support::{assert_books_balance, count_rows, fen, merchant_balances};
 use paygate_app::jobs::JobSettings;
 use paygate_app::maintenance::Outcome;
 use paygate_app::settlement::{settlement_step, Withdraw};
@@ -13,14 +13,10 @@ use paygate_domain::merchant_money::{
     MerchantCategory, MerchantMoney, SettlementCycle, SettlementMode,
 };
 use paygate_domain::settlement::BusinessDate;
-use paygate_domain::{Amount, Currency, ErrorCode, Money, OutWithdrawNo};
-use paygate_store::{MerchantBalances, Posted, Settled};
+use paygate_domain::{Currency, ErrorCode, Money, OutWithdrawNo};
+use paygate_store::{Posted, Settled};
 use paygate_testkit::{both_databases, spawn_app_with, DbBackend, TestApp, TestOptions};
 use std::sync::Arc;
-
-fn fen(minor: i64) -> Amount {
-    Amount::from_minor(minor).unwrap()
-}
 
 /// Unix ms of a China-time instant, e.g. `2026-11-19T10:00`.
 fn china(text: &str) -> i64 {
@@ -91,13 +87,6 @@ async fn refunded(t: &TestApp, reference: &str, minor: i64, at_ms: i64) {
     );
 }
 
-async fn balances(t: &TestApp) -> MerchantBalances {
-    t.store()
-        .merchant_balances(t.merchant_id(), Currency::Cny)
-        .await
-        .unwrap()
-}
-
 /// What went out to the merchant's own account. The account is debit-normal, as the ledger
 /// keeps every outside account, so money sent there shows as a negative balance.
 async fn sent_out(t: &TestApp) -> i64 {
@@ -108,12 +97,6 @@ async fn sent_out(t: &TestApp) -> i64 {
         )
         .await
         .unwrap()
-}
-
-async fn assert_books_balance(t: &TestApp) {
-    for (currency, net) in t.store().ledger_imbalance().await.unwrap() {
-        assert_eq!(net, 0, "the ledger of {currency} does not balance");
-    }
 }
 
 fn jobs(worker: &str) -> JobSettings {
@@ -161,7 +144,7 @@ async fn t_plus_one_settles_the_payments_of_the_day_before_only(backend: DbBacke
         Some(120_00),
         "the 19th's payments, including those before the 02:00 cut-off, and not the 20th's"
     );
-    let b = balances(&t).await;
+    let b = merchant_balances(&t).await;
     assert_eq!((b.pending, b.available), (50_00, 120_00));
     assert_eq!(
         settlement_step(&t.app, &worker).await.unwrap(),
@@ -172,10 +155,10 @@ async fn t_plus_one_settles_the_payments_of_the_day_before_only(backend: DbBacke
     clock.set_ms(china("2026-11-21T02:00"));
     settlement_step(&t.app, &jobs("w2")).await.unwrap();
     assert_eq!(settled_amount(&t, "2026-11-21").await, Some(50_00));
-    let b = balances(&t).await;
+    let b = merchant_balances(&t).await;
     assert_eq!((b.pending, b.available), (0, 170_00));
     assert_eq!(count_rows(&t, "settlements").await, 2);
-    assert_books_balance(&t).await;
+    assert_books_balance(t.store()).await;
 }
 
 both_databases!(a_refund_before_settlement_reduces_it);
@@ -195,9 +178,9 @@ async fn a_refund_before_settlement_reduces_it(backend: DbBackend) {
         Some(50_00),
         "70.00 cleared, but a refund since left only 50.00 pending"
     );
-    let b = balances(&t).await;
+    let b = merchant_balances(&t).await;
     assert_eq!((b.pending, b.available), (0, 50_00));
-    assert_books_balance(&t).await;
+    assert_books_balance(t.store()).await;
 }
 
 both_databases!(a_sum_below_the_minimum_carries_over_until_it_reaches_it);
@@ -210,15 +193,15 @@ async fn a_sum_below_the_minimum_carries_over_until_it_reaches_it(backend: DbBac
     let report = t.app.run_settlement_day(date("2026-11-20")).await.unwrap();
     assert_eq!((report.settled, report.below_minimum), (0, 1));
     assert_eq!(count_rows(&t, "settlements").await, 0);
-    assert_eq!(balances(&t).await.pending, 60_00);
+    assert_eq!(merchant_balances(&t).await.pending, 60_00);
 
     paid(&t, "P2", 50_00, china("2026-11-20T10:00")).await;
     clock.set_ms(china("2026-11-21T03:00"));
     t.app.run_settlement_day(date("2026-11-21")).await.unwrap();
     assert_eq!(settled_amount(&t, "2026-11-21").await, Some(110_00));
-    let b = balances(&t).await;
+    let b = merchant_balances(&t).await;
     assert_eq!((b.pending, b.available), (0, 110_00));
-    assert_books_balance(&t).await;
+    assert_books_balance(t.store()).await;
 }
 
 both_databases!(a_manual_cycle_merchant_settles_only_on_request);
@@ -262,9 +245,9 @@ async fn a_manual_cycle_merchant_settles_only_on_request(backend: DbBackend) {
         .await
         .unwrap();
     assert_eq!(again, Settled::AlreadySettled(record));
-    let b = balances(&t).await;
+    let b = merchant_balances(&t).await;
     assert_eq!((b.pending, b.available), (5_00, 80_00));
-    assert_books_balance(&t).await;
+    assert_books_balance(t.store()).await;
 }
 
 both_databases!(an_automatic_merchant_may_not_request_settlement);
@@ -291,10 +274,10 @@ async fn direct_mode_settlement_moves_the_money_on_to_the_merchants_account(back
         (settled[0].amount, settled[0].withdrawn),
         (fen(100_00), fen(100_00))
     );
-    let b = balances(&t).await;
+    let b = merchant_balances(&t).await;
     assert_eq!((b.pending, b.available), (0, 0));
     assert_eq!(sent_out(&t).await, 100_00);
-    assert_books_balance(&t).await;
+    assert_books_balance(t.store()).await;
 }
 
 fn withdraw(number: &str, minor: i64) -> Withdraw {
@@ -342,10 +325,10 @@ async fn a_withdrawal_beyond_available_money_is_refused_and_writes_nothing(backe
         .await
         .unwrap_err();
     assert_eq!(reused.code(), ErrorCode::OrderStatusError);
-    assert_eq!(balances(&t).await.available, 0);
+    assert_eq!(merchant_balances(&t).await.available, 0);
     assert_eq!(sent_out(&t).await, 100_00);
     assert_eq!(count_rows(&t, "withdrawals").await, 1);
-    assert_books_balance(&t).await;
+    assert_books_balance(t.store()).await;
 }
 
 both_databases!(concurrent_runs_of_one_day_settle_it_once);
@@ -384,9 +367,9 @@ async fn concurrent_runs_of_one_day_settle_it_once(backend: DbBackend) {
     assert_eq!(count_rows(&t, "settlements").await, 1);
     let total: i64 = (0..20).map(|i| 10_00 + i).sum();
     assert_eq!(settled_amount(&t, "2026-11-20").await, Some(total));
-    let b = balances(&t).await;
+    let b = merchant_balances(&t).await;
     assert_eq!((b.pending, b.available), (0, total));
-    assert_books_balance(&t).await;
+    assert_books_balance(t.store()).await;
 }
 
 /// At least `ADMIN_TOKEN_CHARS_MIN` characters, as `serve` requires.
@@ -494,8 +477,8 @@ async fn merchants_settle_on_request_and_withdraw_through_the_signed_api(backend
         .unwrap();
     assert_eq!(found.withdraw_no, made.withdraw_no);
     assert_eq!(found.amount, Money::new(fen(60_00), Currency::Cny));
-    let b = balances(&t).await;
+    let b = merchant_balances(&t).await;
     assert_eq!((b.pending, b.available), (0, 40_00));
     assert_eq!(sent_out(&t).await, 60_00);
-    assert_books_balance(&t).await;
+    assert_books_balance(t.store()).await;
 }

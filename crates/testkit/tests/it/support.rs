@@ -4,10 +4,12 @@
 use paygate_client::{
     ClientError, CreateOrder, OrderRef, OrderView, QueryOrder, QueryRefund, Refund, RefundView,
 };
+use paygate_domain::ledger::Account;
 use paygate_domain::{
-    Currency, Money, OrderStatus, OutRefundNo, OutTradeNo, PayCode, TradeNo, WalletAccountId,
+    Amount, Currency, Money, OrderStatus, OutRefundNo, OutTradeNo, PayCode, TradeNo,
+    WalletAccountId,
 };
-use paygate_store::event_name;
+use paygate_store::{event_name, MerchantBalances, Store};
 use paygate_testkit::TestApp;
 use serde_json::{json, Map, Value};
 use std::fmt::Debug;
@@ -247,4 +249,32 @@ pub async fn create_raw(t: &TestApp, fields: Map<String, Value>) -> (u16, Map<St
         .call_raw(paygate_client::paths::CREATE, fields)
         .await
         .expect("an answer")
+}
+
+/// An amount in fen.
+pub fn fen(minor: i64) -> Amount {
+    Amount::from_minor(minor).unwrap()
+}
+
+/// A ledger account's balance in fen (CNY), as shown.
+pub async fn account_fen(t: &TestApp, account: Account) -> i64 {
+    t.store()
+        .account_balance(&account, Currency::Cny)
+        .await
+        .unwrap()
+}
+
+/// The test merchant's pending, available and reserved CNY balances.
+pub async fn merchant_balances(t: &TestApp) -> MerchantBalances {
+    t.store()
+        .merchant_balances(t.merchant_id(), Currency::Cny)
+        .await
+        .unwrap()
+}
+
+/// Debits equal credits in every currency of the ledger.
+pub async fn assert_books_balance(store: &Store) {
+    for (currency, net) in store.ledger_imbalance().await.unwrap() {
+        assert_eq!(net, 0, "the ledger of {currency} does not balance");
+    }
 }
