@@ -11,6 +11,7 @@ use paygate_app::jobs::JobSettings;
 use paygate_app::maintenance::Outcome;
 use paygate_app::split_rules::auto_split_step;
 use paygate_app::{App, AppSettings, SystemClock};
+use paygate_channels::TradeState;
 use paygate_client::split::{AddReceiver, ApplySplit, FinishSplit, QuerySplit, RemoveReceiver};
 use paygate_client::{paths, ApiRequest, CloseOrder, CreateOrder, OrderRef};
 use paygate_domain::fee::{FeeRate, FeeSchedule};
@@ -225,6 +226,16 @@ fn with_rules(number: &str, amount: &str, text: &str, mode: Option<&str>) -> Vec
     fields.into_iter().collect()
 }
 
+/// A refused create: its number, `split_rules`, `split_mode`, the error code, and the field a
+/// 1001 names.
+type Refusal = (
+    &'static str,
+    String,
+    Option<&'static str>,
+    &'static str,
+    Option<&'static str>,
+);
+
 async fn invalid_rules_are_refused_at_create_and_write_nothing(backend: DbBackend) {
     let t = spawn_app(backend).await;
     register(&t, &["C", "R1", "R2", "R3", "R4", "R5", "GONE"]).await;
@@ -240,8 +251,7 @@ async fn invalid_rules_are_refused_at_create_and_write_nothing(backend: DbBacken
         .chain([r#"{"receiver_id":"C","amount":"1.00"}"#.to_owned()])
         .collect::<Vec<_>>()
         .join(",");
-    let cases: Vec<(&str, String, Option<&str>, &str, Option<&str>)> = vec![
-        // (number, split_rules, split_mode, error code, field named by a 1001)
+    let cases: Vec<Refusal> = vec![
         (
             "BAD-1",
             "not json".into(),
@@ -451,20 +461,33 @@ both_databases!(on_finish_rules_wait_for_the_finish);
 async fn rules_that_can_no_longer_apply_fail_with_their_reason(backend: DbBackend) {
     let t = fee_free_app(backend).await;
     register(&t, &["C"]).await;
-    // A receiver removed after the create: nothing moves.
-    let removed = paid_with_rules(
-        &t,
-        "RULES-GONE",
-        "100.00",
-        rules(SplitMode::Immediate, &[("C", "20.00")]),
-    )
-    .await;
+    // A receiver removed between the create and the payment: nothing moves.
+    let created = t
+        .client
+        .create_order(&CreateOrder {
+            split: Some(rules(SplitMode::Immediate, &[("C", "20.00")])),
+            ..unpaid_order("RULES-GONE", "100.00")
+        })
+        .await
+        .unwrap();
+    let removed = created.trade_no;
     t.client
         .remove_receiver(&RemoveReceiver {
             receiver_id: receiver("C"),
         })
         .await
         .unwrap();
+    let order = t.store().get_order(&removed).await.unwrap().unwrap();
+    let paid = TradeState::Paid {
+        channel_trade_no: "CH-GONE".into(),
+        paid_at_ms: 0,
+    };
+    let order = t
+        .app
+        .settle(order, paid)
+        .await
+        .expect("the channel reports payment");
+    assert_eq!(order.status, OrderStatus::Success);
     let postings = count_rows(&t, "ledger_postings").await;
     assert_eq!(step(&t.app).await, Outcome::DidWork(1));
     assert_eq!(
