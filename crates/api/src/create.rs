@@ -8,6 +8,7 @@ use crate::schema::{
 };
 use crate::{paths, ApiRequest, FieldError};
 use chrono::{DateTime, Utc};
+use paygate_domain::split_rules::OrderSplit;
 use paygate_domain::{
     AuthCode, CodeIssuer, FaceCode, Money, OutTradeNo, PayFlow, PayType, Scene, WalletAccountId,
 };
@@ -55,6 +56,8 @@ pub struct CreateOrder {
     /// Hides credit (credit cards, Huabei and its installments) from the payer, in our cashier
     /// and at every channel whose protocol can say so.
     pub disable_credit: bool,
+    /// Share rules (`split_rules`, `split_mode`), applied once the order is paid.
+    pub split: Option<OrderSplit>,
 }
 
 paygate_domain::text_enum! {
@@ -171,6 +174,7 @@ impl CreateOrder {
             client_ip: None,
             scene: None,
             disable_credit: false,
+            split: None,
         }
     }
 }
@@ -240,6 +244,7 @@ impl ApiRequest for CreateOrder {
             client_ip: client_ip(&f)?,
             scene,
             disable_credit: f.boolean(field::DISABLE_CREDIT)?.unwrap_or(false),
+            split: crate::split_rules::read(&f, currency)?,
         })
     }
 
@@ -278,6 +283,9 @@ impl ApiRequest for CreateOrder {
         if self.disable_credit {
             fields.insert(field::DISABLE_CREDIT.into(), true.into());
         }
+        if let Some(split) = &self.split {
+            crate::split_rules::write(&mut fields, split, self.amount.currency);
+        }
         fields
     }
 }
@@ -294,92 +302,91 @@ fn client_ip(f: &Fields<'_>) -> Result<Option<IpAddr>, FieldError> {
 
 fn create_fields() -> Schema {
     let url = |what: &str| string(URL, (9, URL_CHARS_MAX), what);
-    object(
-        vec![
-            (
-                field::OUT_TRADE_NO,
-                string(OUT_NO, (1, TEXT_CHARS_MAX_ID), "The idempotency key.").into(),
-            ),
-            (
-                field::TOTAL_AMOUNT,
-                amount("Decimal string in the major unit, e.g. \"0.01\"; see the currency rules.")
-                    .into(),
-            ),
-            (
-                field::CURRENCY,
-                one_of_values(&["CNY", "HKD", "USD", "JPY"], "Default CNY.").into(),
-            ),
-            (
-                field::SUBJECT,
-                text(SUBJECT_CHARS_MAX, "What is paid for.").into(),
-            ),
-            (
-                field::BODY,
-                text(BODY_CHARS_MAX, "A longer description.").into(),
-            ),
-            (
-                field::PAY_TYPE,
-                one_of_values(&PayType::ALL.map(PayType::as_str), "The payment method.").into(),
-            ),
-            (
-                field::NOTIFY_URL,
-                url("Where the payment notification is sent.").into(),
-            ),
-            (
-                field::RETURN_URL,
-                url("Where the cashier sends the payer afterwards.").into(),
-            ),
-            (
-                field::ATTACH,
-                text(ATTACH_CHARS_MAX, "Echoed in notifications.").into(),
-            ),
-            (
-                field::EXPIRE_TIME,
-                integer_or_digits(&format!(
-                    "Unix seconds, between {EXPIRE_SECS_MIN} s and {EXPIRE_SECS_MAX} s (7 days) \
-                     after the request; default 30 minutes after creation."
-                ))
+    let mut properties = vec![
+        (
+            field::OUT_TRADE_NO,
+            string(OUT_NO, (1, TEXT_CHARS_MAX_ID), "The idempotency key.").into(),
+        ),
+        (
+            field::TOTAL_AMOUNT,
+            amount("Decimal string in the major unit, e.g. \"0.01\"; see the currency rules.")
                 .into(),
-            ),
-            (
-                field::BUYER_ID,
-                string(
-                    OUT_NO,
-                    (1, TEXT_CHARS_MAX_ID),
-                    "A wallet account the merchant knows the payer by. Recorded only: it never \
+        ),
+        (
+            field::CURRENCY,
+            one_of_values(&["CNY", "HKD", "USD", "JPY"], "Default CNY.").into(),
+        ),
+        (
+            field::SUBJECT,
+            text(SUBJECT_CHARS_MAX, "What is paid for.").into(),
+        ),
+        (
+            field::BODY,
+            text(BODY_CHARS_MAX, "A longer description.").into(),
+        ),
+        (
+            field::PAY_TYPE,
+            one_of_values(&PayType::ALL.map(PayType::as_str), "The payment method.").into(),
+        ),
+        (
+            field::NOTIFY_URL,
+            url("Where the payment notification is sent.").into(),
+        ),
+        (
+            field::RETURN_URL,
+            url("Where the cashier sends the payer afterwards.").into(),
+        ),
+        (
+            field::ATTACH,
+            text(ATTACH_CHARS_MAX, "Echoed in notifications.").into(),
+        ),
+        (
+            field::EXPIRE_TIME,
+            integer_or_digits(&format!(
+                "Unix seconds, between {EXPIRE_SECS_MIN} s and {EXPIRE_SECS_MAX} s (7 days) \
+                     after the request; default 30 minutes after creation."
+            ))
+            .into(),
+        ),
+        (
+            field::BUYER_ID,
+            string(
+                OUT_NO,
+                (1, TEXT_CHARS_MAX_ID),
+                "A wallet account the merchant knows the payer by. Recorded only: it never \
                      charges. For alipay_jsapi (required) the payer's Alipay user id (buyer_id \
                      or open_id), whom the trade is opened for.",
-                )
-                .into(),
-            ),
-            (
-                field::AUTH_CODE,
-                string(
-                    PAY_CODE,
-                    (1, 128),
-                    "The payer's one-time pay code (micropay, B scans C): 18 digits starting 88, \
+            )
+            .into(),
+        ),
+        (
+            field::AUTH_CODE,
+            string(
+                PAY_CODE,
+                (1, 128),
+                "The payer's one-time pay code (micropay, B scans C): 18 digits starting 88, \
                      issued by the payer's wallet and valid 60 s. With pay_type=wallet the order \
                      is charged at once; an unknown, expired or already used code answers 1011. \
                      Other wallets' codes go to the wallet that issued them: WeChat Pay's are 18 \
                      digits starting 10-15, Alipay's 16-24 digits starting 25-30, UnionPay's 19 \
                      digits starting 62; with scene=face, an Alipay face SDK's code. Required by \
                      the micropay pay types; each branch below states its shape.",
-                )
-                .into(),
-            ),
-            (
-                field::OPENID,
-                text(
-                    OPENID_CHARS_MAX,
-                    "The payer's openid under the channel's app; required by wechat_jsapi.",
-                )
-                .into(),
-            ),
-            (
-                field::SCENE,
-                one_of_values(
-                    &PayScene::ALL.map(PayScene::as_str),
-                    "How the payer is present. With pay_type auto: none or cashier (a cashier \
+            )
+            .into(),
+        ),
+        (
+            field::OPENID,
+            text(
+                OPENID_CHARS_MAX,
+                "The payer's openid under the channel's app; required by wechat_jsapi.",
+            )
+            .into(),
+        ),
+        (
+            field::SCENE,
+            one_of_values(
+                &PayScene::ALL.map(PayScene::as_str),
+                "How the payer is present. With pay_type auto: none or cashier (a cashier \
                      order: no channel trade is opened; pay_url is our hosted cashier, where \
                      the payer chooses among the merchant's ways that fit their device), \
                      micropay (the pay code in auth_code picks the channel), face (auth_code is \
@@ -387,30 +394,33 @@ fn create_fields() -> Schema {
                      aggregated QR code whose content is the cashier link; the payer's app picks \
                      the way). Optional with the micropay pay types (micropay; alipay_micropay \
                      also face) and the native ones (native); refused with any other pay type.",
-                )
-                .into(),
-            ),
-            (
-                field::CLIENT_IP,
-                string(
-                    IPV4,
-                    (7, 45),
-                    "The payer's device IP address (for wechat_micropay the cashier terminal's); \
+            )
+            .into(),
+        ),
+        (
+            field::CLIENT_IP,
+            string(
+                IPV4,
+                (7, 45),
+                "The payer's device IP address (for wechat_micropay the cashier terminal's); \
                      required by wechat_h5 and wechat_micropay. IPv4 as the pattern says, or \
                      IPv6 in its usual text form.",
-                )
-                .into(),
-            ),
-            (
-                field::DISABLE_CREDIT,
-                boolean(
-                    "true hides credit from the payer: no installments or credit in the \
+            )
+            .into(),
+        ),
+        (
+            field::DISABLE_CREDIT,
+            boolean(
+                "true hides credit from the payer: no installments or credit in the \
                      cashier, and Alipay is told disable_pay_channels=credit_group. Default \
                      false. Part of the order: a retry must send the same value.",
-                )
-                .into(),
-            ),
-        ],
+            )
+            .into(),
+        ),
+    ];
+    properties.extend(crate::split_rules::create_properties());
+    object(
+        properties,
         &[
             field::OUT_TRADE_NO,
             field::TOTAL_AMOUNT,
@@ -637,6 +647,7 @@ request_schema!(
         .item(Ref::from_schema_name("SignedFields"))
         .item(create_fields())
         .item(amount_by_pay_type_and_currency())
+        .item(crate::split_rules::create_branches())
         .into()
 );
 

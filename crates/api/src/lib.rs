@@ -31,6 +31,7 @@ pub mod refund;
 pub mod refund_query;
 pub mod refund_view;
 pub mod split;
+pub mod split_rules;
 pub mod union_login;
 pub mod withdraw;
 

@@ -6,6 +6,7 @@ use crate::envelope::success_schema;
 use crate::field;
 use crate::fields::{balance, format_time, insert_opt, serde_via_fields, Answer};
 use crate::schema::{enum_prop, int_prop, opt_text_prop, text_prop, values};
+use crate::split_rules::OrderSplitView;
 use crate::DecodeError;
 use chrono::{DateTime, Utc};
 use paygate_domain::{
@@ -43,6 +44,9 @@ pub struct Order {
     /// `code_url` (Native), `h5_url` (H5) or `pay_params` (JSAPI, APP: JSON text of the
     /// parameters the wallet's bridge or SDK is invoked with).
     pub pay_data: Option<PayData>,
+    /// The share rules given at create and where they stand; shown by create and query (not
+    /// in notifications).
+    pub split: Option<OrderSplitView>,
     /// The whole verified body as received, for fields this type does not name; empty when the
     /// order was built to be sent.
     pub raw: Map<String, Value>,
@@ -87,6 +91,7 @@ impl Order {
                 .is_unpaid_open()
                 .then(|| order.pay_data.clone())
                 .flatten(),
+            split: None,
             raw: Map::new(),
         }
     }
@@ -157,6 +162,9 @@ impl Order {
             ),
             None => None,
         };
+        if let Some(split) = &self.split {
+            split.insert_into(&mut view, self.total_amount.currency);
+        }
         view
     }
 
@@ -180,6 +188,7 @@ impl Order {
             channel_trade_no: fields.text(field::CHANNEL_TRADE_NO),
             attach: fields.text(field::ATTACH),
             pay_data: pay_data(&fields)?,
+            split: OrderSplitView::read(&fields, currency)?,
             raw: body,
         })
     }
@@ -237,7 +246,7 @@ impl utoipa::PartialSchema for Order {
             OrderStatus::ALL.map(OrderStatus::as_str),
             "The order's state.",
         );
-        success_schema(vec![
+        let mut properties = vec![
             text_prop(field::MERCHANT_ID, None),
             text_prop(field::TRADE_NO, None),
             text_prop(field::OUT_TRADE_NO, None),
@@ -288,7 +297,9 @@ impl utoipa::PartialSchema for Order {
                      sign; Alipay: order_string; UnionPay: tn) with, while the order is payable.",
                 ),
             ),
-        ])
+        ];
+        properties.extend(crate::split_rules::answer_properties());
+        success_schema(properties)
     }
 }
 

@@ -329,7 +329,9 @@ fn out_split_no_schema() -> RefOr<Schema> {
     string(
         OUT_NO,
         (1, TEXT_CHARS_MAX_ID),
-        "The merchant's number of the split request: its idempotency key.",
+        "The merchant's number of the split request: its idempotency key. It may not start \
+         with auto- (1001): auto-<trade_no> is the number an order's split_rules are applied \
+         under.",
     )
     .into()
 }

@@ -290,6 +290,10 @@ pub async fn run_jobs(app: App, settings: JobSettings, shutdown: CancellationTok
                 "settlement",
                 crate::settlement::settlement_step(&app, &settings).await,
             ),
+            (
+                "auto-split",
+                crate::split_rules::auto_split_step(&app, &settings).await,
+            ),
         ] {
             if let Err(error) = result {
                 tracing::warn!(job = name, %error, "job step failed; will retry");

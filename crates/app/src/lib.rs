@@ -30,6 +30,7 @@ mod prepare;
 pub mod refunds;
 pub mod secrets;
 pub mod settlement;
+pub mod split_rules;
 pub mod splits;
 pub mod union_login;
 pub mod views;

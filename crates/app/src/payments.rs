@@ -56,6 +56,7 @@ fn new_order(cmd: CreateOrder, merchant_id: MerchantId, now_ms: i64, ttl_secs: i
         requested_expire_at_secs,
         created_at_ms: now_ms,
         disable_credit: cmd.disable_credit,
+        split: cmd.split,
     }
 }
 
@@ -112,10 +113,13 @@ impl App {
         nonce: Option<&RequestNonce>,
     ) -> Result<OrderRecord, AppError> {
         let attempt = match cmd.and_then(|cmd| self.prepare_order(merchant, cmd)) {
-            Ok(prepared) => self
-                .insert(&prepared.order, nonce)
-                .await
-                .map(|inserted| (prepared, inserted)),
+            Ok(prepared) => match self.check_split_rules(&prepared.order).await {
+                Ok(()) => self
+                    .insert(&prepared.order, nonce)
+                    .await
+                    .map(|inserted| (prepared, inserted)),
+                Err(error) => Err(error),
+            },
             Err(error) => Err(error),
         };
         let (prepared, inserted) = match attempt {
@@ -128,7 +132,11 @@ impl App {
                 order
             }
             Inserted::Existing(order) => {
-                if let Some(field) = order_difference(&order, &prepared.order) {
+                let differs = match order_difference(&order, &prepared.order) {
+                    Some(field) => Some(field),
+                    None => self.split_difference(&order, &prepared.order).await?,
+                };
+                if let Some(field) = differs {
                     return Err(AppError::KeyReused {
                         key: field::OUT_TRADE_NO,
                         field,

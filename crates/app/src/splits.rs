@@ -10,8 +10,10 @@ use paygate_api::split::{
     amount_in, AddReceiver, ApplySplit, FinishSplit, QuerySplit, ReceiverView, RemoveReceiver,
     ReturnSplit, ReturnView, ShareView, SplitView, AMOUNT, OUT_SPLIT_NO, RECEIVERS, RECEIVER_ID,
 };
-use paygate_domain::split::{check_shares, Share, SplitKind, RECEIVERS_MAX_DEFAULT};
-use paygate_domain::{Amount, Money, OrderRecord, ReturnNo, SplitNo};
+use paygate_api::split_rules::reserved_prefix_reason;
+use paygate_domain::split::{check_shares, ReturnPolicy, Share, SplitKind, RECEIVERS_MAX_DEFAULT};
+use paygate_domain::split_rules::is_auto_out_split_no;
+use paygate_domain::{Amount, Money, OrderRecord, OutSplitNo, PayType, ReturnNo, SplitNo};
 use paygate_store::{
     NewReturn, NewSplit, Outbox, ReceiverRecord, ReturnOutcome, ReturnRecord, SplitOutcome,
     SplitRecord,
@@ -70,6 +72,7 @@ impl App {
         merchant: &MerchantKeys,
         cmd: ApplySplit,
     ) -> Result<SplitView, AppError> {
+        refuse_reserved(&cmd.out_split_no)?;
         let order = self.find_order(merchant, &order_ref(&cmd.order)).await?;
         let mut shares = Vec::with_capacity(cmd.receivers.len());
         for share in &cmd.receivers {
@@ -81,22 +84,35 @@ impl App {
             });
         }
         check_shares(&shares).map_err(|e| AppError::param(RECEIVERS, e.to_string()))?;
+        self.share_order(&order, cmd.out_split_no, shares, cmd.return_policy)
+            .await
+    }
+
+    /// The one way an order is shared, asked for by the merchant or by the order's own rules:
+    /// the split request under `out_split_no`, with its ledger posting and its notification.
+    pub(crate) async fn share_order(
+        &self,
+        order: &OrderRecord,
+        out_split_no: OutSplitNo,
+        shares: Vec<Share>,
+        return_policy: Option<ReturnPolicy>,
+    ) -> Result<SplitView, AppError> {
         let now = self.clock().now_ms();
         let mut split = NewSplit {
             split_no: SplitNo::mint(now),
             merchant_id: order.merchant_id.clone(),
-            out_split_no: cmd.out_split_no,
+            out_split_no,
             trade_no: order.trade_no.clone(),
             kind: SplitKind::Share,
             currency: order.currency,
             shares,
-            return_policy: cmd.return_policy,
-            receivers_max: self.receivers_max(&order),
+            return_policy,
+            receivers_max: self.receivers_max(order),
             at_ms: now,
             outbox: None,
         };
-        split.outbox = Some(split_notification(&split, &order));
-        self.record_split(&split, &order).await
+        split.outbox = Some(split_notification(&split, order));
+        self.record_split(&split, order).await
     }
 
     /// Ends the order's sharing (WeChat's unfreeze): no more shares; what is not shared stays
@@ -106,7 +122,10 @@ impl App {
         merchant: &MerchantKeys,
         cmd: FinishSplit,
     ) -> Result<SplitView, AppError> {
+        refuse_reserved(&cmd.out_split_no)?;
         let order = self.find_order(merchant, &order_ref(&cmd.order)).await?;
+        // Rules given at create are applied (or found failed) before sharing ends.
+        self.apply_rules_before_finish(&order).await?;
         let now = self.clock().now_ms();
         let split = NewSplit {
             split_no: SplitNo::mint(now),
@@ -194,8 +213,13 @@ impl App {
     /// The most receivers `order` may share to: the configured override, else its channel's
     /// cap, else the strictest known.
     fn receivers_max(&self, order: &OrderRecord) -> u32 {
+        self.receivers_max_of(order.channel_pay_type())
+    }
+
+    /// The most receivers an order paid by `pay_type` may share to.
+    pub(crate) fn receivers_max_of(&self, pay_type: PayType) -> u32 {
         let channel_cap = self
-            .channel(order.channel_pay_type())
+            .channel(pay_type)
             .and_then(|c| c.info().rules)
             .and_then(|rules| rules.profit_share_receivers_max);
         self.settings()
@@ -245,6 +269,15 @@ impl App {
             SplitOutcome::InsufficientBalance => Err(AppError::InsufficientBalance),
         }
     }
+}
+
+/// A merchant's own split number may not take the automatic split's prefix, so the split of
+/// an order's rules can never meet a merchant request under its number.
+fn refuse_reserved(out_split_no: &OutSplitNo) -> Result<(), AppError> {
+    if is_auto_out_split_no(out_split_no) {
+        return Err(AppError::param(OUT_SPLIT_NO, reserved_prefix_reason()));
+    }
+    Ok(())
 }
 
 /// The first field where a repeated split request differs from the one stored under its

@@ -84,6 +84,7 @@ pub(super) fn new_order(merchant: MerchantId, out_trade_no: OutTradeNo, now_ms: 
         requested_expire_at_secs: None,
         created_at_ms: now_ms,
         disable_credit: false,
+        split: None,
     }
 }
 

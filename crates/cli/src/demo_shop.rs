@@ -232,6 +232,7 @@ async fn buy(State(shop): State<Shared>) -> Response {
         client_ip: None,
         scene: None,
         disable_credit: false,
+        split: None,
     };
     shop.orders.lock().expect("orders lock").insert(
         out_trade_no.clone(),

@@ -26,6 +26,7 @@ pub mod secret;
 pub mod settlement;
 pub mod sign;
 pub mod split;
+pub mod split_rules;
 mod text_enum;
 pub mod union_login;
 pub mod untrusted;

@@ -28,12 +28,23 @@ pub async fn create(
         nonce,
     }: SignedDeferred<CreateOrder>,
 ) -> Result<Response, ApiError> {
+    // A create without rules has an order without rules (a retry that differs is refused), so
+    // only one with rules reads them back.
+    let with_rules = request.as_ref().is_ok_and(|r| r.split.is_some());
     let order = caller
         .app
         .create_signed_order(&caller.merchant, request, &nonce)
         .await
         .map_err(|e| caller.fail(e))?;
-    Ok(caller.ok(caller.app.order_view(&order)))
+    if !with_rules {
+        return Ok(caller.ok(caller.app.order_view(&order)));
+    }
+    let view = caller
+        .app
+        .order_answer(&order)
+        .await
+        .map_err(|e| caller.fail(e))?;
+    Ok(caller.ok(view))
 }
 
 /// Query an order by `trade_no` (preferred) or `out_trade_no`.
@@ -48,7 +59,12 @@ pub async fn query(Signed { caller, request }: Signed<QueryOrder>) -> Result<Res
         .find_order(&caller.merchant, &order_ref(&request.order))
         .await
         .map_err(|e| caller.fail(e))?;
-    Ok(caller.ok(caller.app.order_view(&order)))
+    let view = caller
+        .app
+        .order_answer(&order)
+        .await
+        .map_err(|e| caller.fail(e))?;
+    Ok(caller.ok(view))
 }
 
 /// Close an unpaid order; a paid order answers 1004.

@@ -23,6 +23,7 @@ mod platform;
 mod refunds;
 mod rows;
 mod settlements;
+mod split_rules;
 mod splits;
 #[cfg(feature = "testkit")]
 mod testkit;
@@ -46,6 +47,7 @@ pub use refunds::{
     RefundRecord, RefundRef, RefundReservation,
 };
 pub use settlements::{Settled, SettlementRecord, SettlementRequest, WithdrawalRecord, Withdrawn};
+pub use split_rules::{AutoSplitUpdate, OrderSplitRecord};
 pub use splits::{
     NewReturn, NewSplit, ReceiverRecord, ReturnOutcome, ReturnRecord, ShareRecord, SplitOutcome,
     SplitRecord,

@@ -2,8 +2,10 @@ use crate::nonces::{insert_nonce, NonceOutcome, RequestNonce};
 use crate::rows::{
     get_amount, get_i64, get_id, get_opt_i64, get_opt_string, get_parsed, get_string,
 };
+use crate::split_rules::insert_split_rules;
 use crate::transitions::record_transition;
 use crate::{Ctx, Store, StoreError, StoreResult};
+use paygate_domain::split_rules::OrderSplit;
 use paygate_domain::{
     Amount, Currency, MerchantId, OrderEvent, OrderStatus, OutTradeNo, PayData, PayType, TradeNo,
     WalletAccountId,
@@ -34,6 +36,8 @@ pub struct NewOrder {
     pub requested_expire_at_secs: Option<i64>,
     pub created_at_ms: i64,
     pub disable_credit: bool,
+    /// Share rules given at create, written in the order's insert transaction.
+    pub split: Option<OrderSplit>,
 }
 
 impl NewOrder {
@@ -262,6 +266,16 @@ impl Store {
             order.created_at_ms,
         )
         .await?;
+        if let Some(split) = &order.split {
+            insert_split_rules(
+                &mut tx,
+                &order.trade_no,
+                &order.merchant_id,
+                split,
+                order.created_at_ms,
+            )
+            .await?;
+        }
         tx.commit().await.ctx("commit insert order")?;
         Ok(Inserted::New(order.to_record()))
     }

@@ -32,7 +32,7 @@ impl Store {
     /// Counts rows of a table, for tests checking that a refused request wrote nothing. The name
     /// is checked against the schema's tables, never interpolated blindly.
     pub async fn count_rows(&self, table: &str) -> StoreResult<i64> {
-        const TABLES: [&str; 27] = [
+        const TABLES: [&str; 28] = [
             "merchants",
             "orders",
             "order_transitions",
@@ -60,6 +60,7 @@ impl Store {
             "withdrawals",
             "payouts",
             "wallet_payout_credits",
+            "order_split_rules",
         ];
         let table = TABLES
             .iter()

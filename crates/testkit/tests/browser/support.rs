@@ -47,6 +47,7 @@ pub fn cashier_request(out_trade_no: &str, return_url: Option<String>) -> Create
         client_ip: None,
         scene: None,
         disable_credit: false,
+        split: None,
     }
 }
 

@@ -44,6 +44,7 @@ mod settlement;
 mod signing;
 mod slow_connections;
 mod smoke;
+mod split_rules;
 mod splits;
 mod support;
 mod union_login;
