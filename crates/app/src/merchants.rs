@@ -250,9 +250,7 @@ impl App {
             return Ok(None);
         };
         let keys = Arc::new(self.open_keys(record)?);
-        self.inner
-            .merchant_keys
-            .store(id, keys.clone(), generation);
+        self.inner.merchant_keys.store(id, keys.clone(), generation);
         Ok(Some(keys))
     }
 

@@ -66,7 +66,12 @@ async fn paid_now(t: &TestApp, number: &str, amount: &str) -> OrderView {
 /// The fee a payment of 100.00 made now is charged, in fen.
 async fn fee_of_next_payment(t: &TestApp, number: &str) -> i64 {
     let order = paid_now(t, number, "100.00").await;
-    let fees = t.store().order_fees(&order.trade_no).await.unwrap().unwrap();
+    let fees = t
+        .store()
+        .order_fees(&order.trade_no)
+        .await
+        .unwrap()
+        .unwrap();
     fees.snapshot.fee.minor()
 }
 
@@ -82,11 +87,7 @@ async fn channel_reports_paid(t: &TestApp, trade_no: &TradeNo) {
 }
 
 async fn put(t: &TestApp, what: &str, body: &Value) -> u16 {
-    let url = format!(
-        "{}/admin/merchants/{}/{what}",
-        t.base_url,
-        t.merchant_id()
-    );
+    let url = format!("{}/admin/merchants/{}/{what}", t.base_url, t.merchant_id());
     let response = reqwest::Client::new()
         .put(url)
         .bearer_auth(ADMIN_TOKEN)
@@ -177,7 +178,12 @@ async fn a_partial_refund_leaves_the_fee_snapshot_as_it_was(backend: DbBackend) 
     assert_eq!(refunded.trade_status, OrderStatus::PartialRefund);
     assert_eq!(refunded.refunded_amount, Some(yuan("30.00")));
     assert_eq!(fee_fields(&refunded), (Some("0.60"), Some("99.40")));
-    let fees = t.store().order_fees(&order.trade_no).await.unwrap().unwrap();
+    let fees = t
+        .store()
+        .order_fees(&order.trade_no)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (fees.snapshot.fee.minor(), fees.snapshot.merchant.rate.ppm()),
         (60, 6_000)
@@ -224,7 +230,11 @@ async fn payments_take_their_fee_terms_from_the_merchant_cache(backend: DbBacken
         .set_merchant_fee_schedules(&merchant, &free, 1)
         .await
         .unwrap();
-    assert_eq!(fee_of_next_payment(&t, "CACHE-2").await, 60, "served cached");
+    assert_eq!(
+        fee_of_next_payment(&t, "CACHE-2").await,
+        60,
+        "served cached"
+    );
 
     // A change through this process forgets the cached terms.
     t.app
