@@ -32,6 +32,12 @@ pub struct Order {
     /// Sent once the order is paid, with `refunded_amount`.
     pub receipt_amount: Option<Money>,
     pub refunded_amount: Option<Money>,
+    /// The merchant's fee on the payment, snapshotted when it was paid: sent with
+    /// `receipt_amount` (for an order paid since fees are snapshotted). Refunds do not change it.
+    pub fee_amount: Option<Money>,
+    /// What the payment brought the merchant before any refund: `total_amount - fee_amount`,
+    /// sent with `fee_amount`.
+    pub net_amount: Option<Money>,
     /// The cashier link, while the order is payable.
     pub pay_url: Option<String>,
     /// Sent as Unix seconds; read from seconds or RFC 3339.
@@ -68,6 +74,13 @@ impl Order {
     pub fn of(order: &OrderRecord, public_url: &str) -> Order {
         let money = |amount| Money::new(amount, order.currency);
         let paid = order.status.is_paid();
+        let fee = order.fee.filter(|_| paid);
+        let net = fee.map(|fee| {
+            order
+                .total_amount
+                .checked_sub(fee)
+                .expect("a fee never exceeds its payment")
+        });
         Order {
             merchant_id: Some(order.merchant_id.clone()),
             trade_no: order.trade_no.clone(),
@@ -78,6 +91,8 @@ impl Order {
             total_amount: money(order.total_amount),
             receipt_amount: paid.then(|| money(order.total_amount)),
             refunded_amount: paid.then(|| money(order.refunded_amount)),
+            fee_amount: fee.map(money),
+            net_amount: net.map(money),
             pay_url: order
                 .status
                 .is_unpaid_open()
@@ -128,6 +143,12 @@ impl Order {
         }
         if let Some(refunded) = self.refunded_amount {
             view.insert(field::REFUNDED_AMOUNT.into(), money(refunded));
+        }
+        if let Some(fee) = self.fee_amount {
+            view.insert(field::FEE_AMOUNT.into(), money(fee));
+        }
+        if let Some(net) = self.net_amount {
+            view.insert(field::NET_AMOUNT.into(), money(net));
         }
         insert_opt(&mut view, field::PAY_URL, self.pay_url.as_deref());
         if let Some(at) = self.expire_time {
@@ -182,6 +203,8 @@ impl Order {
             total_amount: fields.parse(field::TOTAL_AMOUNT, |t| balance(t, currency))?,
             receipt_amount: fields.parse_opt(field::RECEIPT_AMOUNT, |t| balance(t, currency))?,
             refunded_amount: fields.parse_opt(field::REFUNDED_AMOUNT, |t| balance(t, currency))?,
+            fee_amount: fields.parse_opt(field::FEE_AMOUNT, |t| balance(t, currency))?,
+            net_amount: fields.parse_opt(field::NET_AMOUNT, |t| balance(t, currency))?,
             pay_url: fields.text(field::PAY_URL),
             expire_time: fields.time_opt(field::EXPIRE_TIME)?,
             pay_time: fields.time_opt(field::PAY_TIME)?,
@@ -257,6 +280,21 @@ impl utoipa::PartialSchema for Order {
             text_prop(field::CURRENCY, None),
             opt_text_prop(field::RECEIPT_AMOUNT, None),
             opt_text_prop(field::REFUNDED_AMOUNT, None),
+            opt_text_prop(
+                field::FEE_AMOUNT,
+                Some(
+                    "The merchant's fee on the payment (its rate for the pay type plus any fixed \
+                     part), fixed when the order was paid; refunds do not change it. Sent with \
+                     receipt_amount, in yuan like every amount.",
+                ),
+            ),
+            opt_text_prop(
+                field::NET_AMOUNT,
+                Some(
+                    "total_amount - fee_amount: what the payment brought the merchant before any \
+                     refund. Sent with fee_amount.",
+                ),
+            ),
             opt_text_prop(
                 field::PAY_URL,
                 Some("The cashier link, while the order is payable."),

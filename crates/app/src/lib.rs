@@ -18,6 +18,7 @@ pub mod gauges;
 mod idempotency;
 pub mod jobs;
 pub mod maintenance;
+mod merchant_cache;
 pub mod merchant_money;
 pub mod merchants;
 mod money;
@@ -64,7 +65,9 @@ pub struct AppSettings {
     pub order_ttl_secs: i64,
     /// How far a request's timestamp may be from our clock (seed 003: 5 minutes).
     pub timestamp_window_secs: i64,
-    /// How long a process trusts its cached copy of a merchant's keys.
+    /// How long a process trusts its cached copy of a merchant's keys and fee terms (money
+    /// settings and fee schedules); a change through another process shows here after at most
+    /// this long (`merchant_cache`).
     pub merchant_cache_ttl_ms: u64,
     /// Bearer token of the admin API; `None` (or empty) turns the admin API off.
     pub admin_token: Option<Secret>,
@@ -152,7 +155,8 @@ struct Inner {
     payout_rails: HashMap<PayeeType, Arc<dyn PayoutRail>>,
     clock: Arc<dyn Clock>,
     settings: AppSettings,
-    merchant_cache: merchants::KeyCache,
+    merchant_keys: merchant_cache::MerchantCache<Arc<MerchantKeys>>,
+    fee_terms: merchant_cache::MerchantCache<Arc<money::FeeTerms>>,
     /// The base URL of each in-process channel sandbox by channel name, whose payer simulator
     /// the cashier's "pay as the payer" button asks (DESIGN §13).
     sandbox_payers: HashMap<&'static str, String>,
@@ -205,7 +209,8 @@ impl App {
                 payout_rails,
                 clock,
                 settings,
-                merchant_cache: merchants::KeyCache::default(),
+                merchant_keys: merchant_cache::MerchantCache::default(),
+                fee_terms: merchant_cache::MerchantCache::default(),
                 sandbox_payers: HashMap::new(),
                 outbox_written: tokio::sync::Notify::new(),
             }),

@@ -1,4 +1,6 @@
-//! The operator's view of a merchant's money settings and fee schedules (DESIGN §8).
+//! The operator's view of a merchant's money settings and fee schedules (DESIGN §8). A change
+//! forgets this process's cached fee terms of the merchant at once (`merchant_cache`); other
+//! processes use theirs until its TTL runs out.
 
 use crate::{App, AppError};
 use paygate_domain::fee::FeeSchedule;
@@ -43,6 +45,7 @@ impl App {
         self.store()
             .set_merchant_money(merchant, money, now)
             .await?;
+        self.forget_merchant(merchant);
         self.merchant_money(merchant).await
     }
 
@@ -78,6 +81,7 @@ impl App {
         self.store()
             .set_merchant_fee_schedules(merchant, schedules, now)
             .await?;
+        self.forget_merchant(merchant);
         self.merchant_fees(merchant).await
     }
 }

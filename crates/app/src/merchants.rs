@@ -1,6 +1,6 @@
-//! Merchants and their keys: creation, rotation, and a short-lived per-process cache of opened
-//! keys, because unsealing a secret and parsing an RSA key on every request would cost more than
-//! the request itself.
+//! Merchants and their keys: creation, rotation, and the opened keys kept in the per-process
+//! merchant cache (`merchant_cache`), because unsealing a secret and parsing an RSA key on every
+//! request would cost more than the request itself.
 
 use crate::{App, AppError};
 use paygate_domain::address::PrivateTargets;
@@ -10,9 +10,8 @@ use paygate_domain::sign::{RsaPrivateKey, RsaPublicKey, SignKey, SignType, Verif
 use paygate_domain::{MerchantId, PayType};
 use paygate_store::{KeysUpdate, MerchantRecord, NewMerchant};
 use rand::distributions::{Alphanumeric, DistString};
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// A merchant with its keys opened: how to check its requests and sign our answers to it.
 #[derive(Debug)]
@@ -22,9 +21,6 @@ pub struct MerchantKeys {
     pub respond: SignKey,
     pub notify_schedule: RetrySchedule,
 }
-
-#[derive(Default)]
-pub(crate) struct KeyCache(RwLock<HashMap<MerchantId, (Instant, Arc<MerchantKeys>)>>);
 
 #[derive(Debug, Clone)]
 pub struct NewMerchantInput {
@@ -212,12 +208,7 @@ impl App {
                 "the merchant's keys changed meanwhile; try again",
             ));
         }
-        self.inner
-            .merchant_cache
-            .0
-            .write()
-            .expect("cache lock")
-            .remove(id);
+        self.forget_merchant(id);
         Ok(CreatedMerchant {
             id: id.clone(),
             sign_type,
@@ -251,29 +242,23 @@ impl App {
         id: &MerchantId,
     ) -> Result<Option<Arc<MerchantKeys>>, AppError> {
         let ttl = Duration::from_millis(self.settings().merchant_cache_ttl_ms);
-        if let Some((loaded, keys)) = self
-            .inner
-            .merchant_cache
-            .0
-            .read()
-            .expect("cache lock")
-            .get(id)
-        {
-            if loaded.elapsed() < ttl {
-                return Ok(Some(keys.clone()));
-            }
+        if let Some(keys) = self.inner.merchant_keys.fresh(id, ttl) {
+            return Ok(Some(keys));
         }
+        let generation = self.inner.merchant_keys.generation();
         let Some(record) = self.store().get_merchant(id).await? else {
             return Ok(None);
         };
         let keys = Arc::new(self.open_keys(record)?);
-        self.inner
-            .merchant_cache
-            .0
-            .write()
-            .expect("cache lock")
-            .insert(id.clone(), (Instant::now(), keys.clone()));
+        self.inner.merchant_keys.store(id, keys.clone(), generation);
         Ok(Some(keys))
+    }
+
+    /// Drops what this process caches of the merchant (its keys and fee terms), after this
+    /// process changed them; other processes keep their copies until their TTL runs out.
+    pub(crate) fn forget_merchant(&self, id: &MerchantId) {
+        self.inner.merchant_keys.forget(id);
+        self.inner.fee_terms.forget(id);
     }
 
     fn open_keys(&self, record: MerchantRecord) -> Result<MerchantKeys, AppError> {

@@ -1,14 +1,36 @@
 //! The ledger postings of the app's state changes (DESIGN §8): built here, from the order and
 //! the channel that took it, and handed to the store to append in the same transaction as the
-//! change.
+//! change. A payment's fees come from the merchant's fee terms, kept in the merchant cache
+//! (`merchant_cache`) so that a payment costs no query for them.
 
 use crate::{App, AppError, MerchantKeys};
 use paygate_api::BalanceView;
-use paygate_domain::fee::{FeeRefund, FeeSnapshot};
+use paygate_domain::fee::{FeeRefund, FeeSchedule, FeeSnapshot};
 use paygate_domain::ledger::{Account, EntryKind, LedgerName, Posting, PostingKind};
-use paygate_domain::merchant_money::SettlementMode;
-use paygate_domain::{Amount, Currency, Money, OrderRecord};
+use paygate_domain::merchant_money::{MerchantMoney, SettlementMode};
+use paygate_domain::{Amount, Currency, MerchantId, Money, OrderRecord, PayType};
 use paygate_store::RefundFeeTerms;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What a merchant's payments are charged, as the merchant cache keeps it: its money settings
+/// and its own fee schedules by product.
+#[derive(Debug)]
+pub(crate) struct FeeTerms {
+    money: MerchantMoney,
+    schedules: HashMap<PayType, FeeSchedule>,
+}
+
+impl FeeTerms {
+    /// The merchant's own schedule for `pay_type`, else its category's default.
+    fn schedule(&self, pay_type: PayType) -> FeeSchedule {
+        self.schedules
+            .get(&pay_type)
+            .copied()
+            .unwrap_or_else(|| self.money.default_fee_schedule())
+    }
+}
 
 impl App {
     /// The ledger's name of the channel that takes (or took) `order`'s payment.
@@ -29,17 +51,36 @@ impl App {
     pub(crate) async fn payment_fees(&self, order: &OrderRecord) -> Result<FeeSnapshot, AppError> {
         let pay_type = order.channel_pay_type();
         let channel = self.ledger_channel(order)?;
-        let (money, schedule) = self
-            .store()
-            .merchant_fee_terms(&order.merchant_id, pay_type)
-            .await?;
+        let terms = self.fee_terms(&order.merchant_id).await?;
         Ok(FeeSnapshot::at_payment(
             pay_type,
-            money.settlement_mode,
-            schedule,
+            terms.money.settlement_mode,
+            terms.schedule(pay_type),
             self.settings().channel_fee_rates.rate(&channel),
             order.total_amount,
         ))
+    }
+
+    /// The merchant's fee terms, from the merchant cache while fresh (two queries otherwise).
+    async fn fee_terms(&self, merchant: &MerchantId) -> Result<Arc<FeeTerms>, AppError> {
+        let ttl = Duration::from_millis(self.settings().merchant_cache_ttl_ms);
+        if let Some(terms) = self.inner.fee_terms.fresh(merchant, ttl) {
+            return Ok(terms);
+        }
+        let generation = self.inner.fee_terms.generation();
+        let terms = Arc::new(FeeTerms {
+            money: self.store().merchant_money(merchant).await?,
+            schedules: self
+                .store()
+                .merchant_fee_schedules(merchant)
+                .await?
+                .into_iter()
+                .collect(),
+        });
+        self.inner
+            .fee_terms
+            .store(merchant, terms.clone(), generation);
+        Ok(terms)
     }
 
     /// A payment: the channel owes us the amount, and we owe it to the merchant until it

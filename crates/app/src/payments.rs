@@ -10,7 +10,7 @@ use paygate_api::field;
 use paygate_channels::{
     Channel, ChannelError, DeclineReason, PayOutcome, PayRequest, Payer, Scenario, TradeState,
 };
-use paygate_domain::{AuthCode, MerchantId, OrderEvent, OrderStatus, PayFlow, TradeNo};
+use paygate_domain::{Amount, AuthCode, MerchantId, OrderEvent, OrderStatus, PayFlow, TradeNo};
 use paygate_store::{
     Inserted, NewOrder, NonceOutcome, OrderRecord, OrderRef, OrderTransition, Outbox, RequestNonce,
 };
@@ -334,17 +334,20 @@ impl App {
             order
         } else {
             let now = self.clock().now_ms();
-            let outbox = match (event, notice) {
-                (OrderEvent::Paid, _) => {
-                    Some(self.order_notification(&order, OrderStatus::Success, now))
-                }
-                (OrderEvent::Closed, CloseNotice::Notify) => {
-                    Some(self.order_notification(&order, OrderStatus::Closed, now))
-                }
-                _ => None,
-            };
             let fees = match event {
                 OrderEvent::Paid => Some(self.payment_fees(&order).await?),
+                _ => None,
+            };
+            let outbox = match (event, notice) {
+                (OrderEvent::Paid, _) => Some(self.order_notification(
+                    &order,
+                    OrderStatus::Success,
+                    fees.as_ref().map(|fees| fees.fee),
+                    now,
+                )),
+                (OrderEvent::Closed, CloseNotice::Notify) => {
+                    Some(self.order_notification(&order, OrderStatus::Closed, None, now))
+                }
                 _ => None,
             };
             let posting = match &fees {
@@ -401,10 +404,18 @@ impl App {
         Ok(())
     }
 
-    /// The notification announcing that `order` has become `status` (paid or closed).
-    fn order_notification(&self, order: &OrderRecord, status: OrderStatus, now_ms: i64) -> Outbox {
+    /// The notification announcing that `order` has become `status` (paid, with the `fee` its
+    /// transition snapshots, or closed).
+    fn order_notification(
+        &self,
+        order: &OrderRecord,
+        status: OrderStatus,
+        fee: Option<Amount>,
+        now_ms: i64,
+    ) -> Outbox {
         let mut changed = order.clone();
         changed.status = status;
+        changed.fee = fee;
         let kind = if status == OrderStatus::Success {
             changed.paid_at_ms = Some(now_ms);
             "TRADE_SUCCESS"

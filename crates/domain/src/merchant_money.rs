@@ -2,7 +2,7 @@
 //! default fee rate, settlement cycle and the qualifications onboarding records; its settlement
 //! mode; and who bears a fee the channel keeps on a refund.
 
-use crate::fee::FeeRate;
+use crate::fee::{FeeRate, FeeSchedule};
 use crate::Amount;
 use std::collections::BTreeMap;
 
@@ -112,6 +112,15 @@ impl MerchantMoney {
             },
             withdraw_on_settlement: false,
             qualifications: BTreeMap::new(),
+        }
+    }
+
+    /// What a payment is charged when the merchant has no schedule of its own for the product:
+    /// its category's default rate and no fixed part.
+    pub fn default_fee_schedule(&self) -> FeeSchedule {
+        FeeSchedule {
+            rate: self.category.default_fee_rate(),
+            fixed: Amount::ZERO,
         }
     }
 

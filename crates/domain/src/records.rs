@@ -21,6 +21,10 @@ pub struct OrderRecord {
     pub refund_reserved: Amount,
     /// Refunds that succeeded.
     pub refunded_amount: Amount,
+    /// The merchant's fee on the payment, as snapshotted in the transaction that made the
+    /// order paid (`FeeSnapshot::fee`); refunds never change it. `None` before the order is
+    /// paid, and for an order paid before fees were snapshotted.
+    pub fee: Option<Amount>,
     pub subject: String,
     pub body: Option<String>,
     pub notify_url: String,

@@ -5,7 +5,7 @@ use crate::rows::{get_amount, get_i64, get_parsed, get_string};
 use crate::{Ctx, Store, StoreError, StoreResult};
 use paygate_domain::fee::{FeeRate, FeeSchedule};
 use paygate_domain::merchant_money::{MerchantCategory, MerchantMoney, SettlementCycle};
-use paygate_domain::{Amount, MerchantId, PayType};
+use paygate_domain::{MerchantId, PayType};
 use sqlx::any::AnyRow;
 
 fn from_row(row: &AnyRow) -> StoreResult<MerchantMoney> {
@@ -136,34 +136,6 @@ impl Store {
         }
         tx.commit().await.ctx("commit fee schedules")?;
         Ok(())
-    }
-
-    /// What a payment of `pay_type` is charged and how the merchant's money is handled: its
-    /// settings, and its own schedule for the product or else its category's default rate with
-    /// no fixed part.
-    pub async fn merchant_fee_terms(
-        &self,
-        merchant: &MerchantId,
-        pay_type: PayType,
-    ) -> StoreResult<(MerchantMoney, FeeSchedule)> {
-        let money = self.merchant_money(merchant).await?;
-        let row = sqlx::query(
-            "SELECT rate_ppm, fixed_minor FROM merchant_fee_schedules
-             WHERE merchant_id = $1 AND pay_type = $2",
-        )
-        .bind(merchant.as_str())
-        .bind(pay_type.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .ctx("get fee schedule")?;
-        let schedule = match row {
-            Some(row) => schedule_from_row(&row)?,
-            None => FeeSchedule {
-                rate: money.category.default_fee_rate(),
-                fixed: Amount::ZERO,
-            },
-        };
-        Ok((money, schedule))
     }
 }
 

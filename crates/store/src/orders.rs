@@ -54,6 +54,7 @@ impl NewOrder {
             total_amount: new.total_amount,
             refund_reserved: Amount::ZERO,
             refunded_amount: Amount::ZERO,
+            fee: None,
             subject: new.subject,
             body: new.body,
             notify_url: new.notify_url,
@@ -101,6 +102,7 @@ pub(crate) fn order_from_row(row: &AnyRow) -> StoreResult<OrderRecord> {
         total_amount: get_amount(row, "total_amount")?,
         refund_reserved: get_amount(row, "refund_reserved")?,
         refunded_amount: get_amount(row, "refunded_amount")?,
+        fee: fee_from_row(row)?,
         subject: get_string(row, "subject")?,
         body: get_opt_string(row, "body")?,
         notify_url: get_string(row, "notify_url")?,
@@ -128,6 +130,22 @@ pub(crate) fn order_from_row(row: &AnyRow) -> StoreResult<OrderRecord> {
     };
     debug_assert_order_holds(&order);
     Ok(order)
+}
+
+/// The order's snapshotted fee, which views subtract from its total: a fee above the total is a
+/// corrupt row, refused here rather than shown as a negative net amount.
+fn fee_from_row(row: &AnyRow) -> StoreResult<Option<Amount>> {
+    let Some(minor) = get_opt_i64(row, "fee_amount")? else {
+        return Ok(None);
+    };
+    let total = get_amount(row, "total_amount")?;
+    match Amount::from_minor(minor) {
+        Ok(fee) if fee <= total => Ok(Some(fee)),
+        _ => Err(StoreError::Corrupt(format!(
+            "orders.fee_amount={minor} with total_amount={}",
+            total.minor()
+        ))),
+    }
 }
 
 /// What every stored order satisfies, checked where it is read back so that a corrupt row
@@ -164,7 +182,7 @@ pub(crate) const ORDER_COLUMNS: &str = "trade_no, merchant_id, out_trade_no, pay
     currency, total_amount, refund_reserved, refunded_amount, subject, body, notify_url, \
     return_url, attach, buyer_id, auth_code_sha256, channel_trade_no, expire_at, \
     requested_expire_time, paid_at, closed_at, created_at, updated_at, pay_data, chosen_pay_type, \
-    close_requested_at, disable_credit";
+    close_requested_at, disable_credit, fee_amount";
 
 /// Whether an insert made a new order, met the one already under that merchant order number,
 /// or was refused because its request's nonce was used before.

@@ -29,14 +29,20 @@ fn ledger(name: &str) -> LedgerName {
 /// How long a test waits for a channel to finish a refund on its own.
 const REFUND_WAIT_MS_MAX: u64 = 10_000;
 
+/// Sets the merchant's money settings as an operator does, through the app, so that this
+/// process's cached fee terms follow at once.
 async fn set_money(t: &TestApp, mode: SettlementMode, bearer: FeeBearer) {
     let mut money = MerchantMoney::for_category(MerchantCategory::PhysicalGoods);
     money.settlement_mode = mode;
     money.fee_bearer = bearer;
-    t.store()
-        .set_merchant_money(t.merchant_id(), &money, 1)
+    money
+        .qualifications
+        .insert("business_licence".into(), "91310000MA1FL0000X".into());
+    t.app
+        .set_merchant_money(t.merchant_id(), &money)
         .await
-        .unwrap();
+        .unwrap()
+        .expect("the merchant exists");
 }
 
 /// (posting kind, reference, entry kind, debit, credit) of every line of `account`.
@@ -111,10 +117,11 @@ async fn a_fee_is_snapshotted_from_the_products_schedule_or_the_categorys_defaul
     money
         .qualifications
         .insert("public_institution_certificate".into(), "12100000".into());
-    t.store()
-        .set_merchant_money(t.merchant_id(), &money, 1)
+    t.app
+        .set_merchant_money(t.merchant_id(), &money)
         .await
-        .unwrap();
+        .unwrap()
+        .expect("the merchant exists");
     let public = wallet_paid(&t, "FEE-PUBLIC", "10.00").await;
 
     let schedule = FeeSchedule {
@@ -131,10 +138,11 @@ async fn a_fee_is_snapshotted_from_the_products_schedule_or_the_categorys_defaul
             },
         ),
     ];
-    t.store()
-        .set_merchant_fee_schedules(t.merchant_id(), &schedules, 2)
+    t.app
+        .set_merchant_fees(t.merchant_id(), &schedules)
         .await
-        .unwrap();
+        .unwrap()
+        .expect("the merchant exists");
     assert_eq!(
         t.store()
             .merchant_fee_schedules(t.merchant_id())

@@ -35,6 +35,7 @@ mod notify_pipeline;
 mod notify_targets;
 mod notify_verdicts;
 mod openapi_requests;
+mod order_fees;
 mod orders;
 mod partner_sync;
 mod payouts;
