@@ -61,6 +61,15 @@ impl App {
         ))
     }
 
+    /// The fee schedule `merchant` pays for `pay_type` now (its own, else its category's).
+    pub(crate) async fn fee_schedule(
+        &self,
+        merchant: &MerchantId,
+        pay_type: PayType,
+    ) -> Result<FeeSchedule, AppError> {
+        Ok(self.fee_terms(merchant).await?.schedule(pay_type))
+    }
+
     /// The merchant's fee terms, from the merchant cache while fresh (two queries otherwise).
     async fn fee_terms(&self, merchant: &MerchantId) -> Result<Arc<FeeTerms>, AppError> {
         let ttl = Duration::from_millis(self.settings().merchant_cache_ttl_ms);

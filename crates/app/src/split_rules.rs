@@ -65,9 +65,8 @@ impl App {
                 )));
             }
         }
-        let (_, schedule) = self
-            .store()
-            .merchant_fee_terms(&order.merchant_id, order.pay_type)
+        let schedule = self
+            .fee_schedule(&order.merchant_id, order.pay_type)
             .await?;
         let fee = schedule.fee_for(order.total_amount);
         let shareable = shareable_amount(order.total_amount, fee, Amount::ZERO, Amount::ZERO);
