@@ -37,6 +37,7 @@ mod notify_verdicts;
 mod openapi_requests;
 mod orders;
 mod partner_sync;
+mod payout_cards;
 mod payouts;
 mod refunds;
 mod replay;
