@@ -106,7 +106,11 @@ impl BankCard {
 impl<N> BankCard<N> {
     /// A card whose number is already in its form (whole or sealed), with the holder's name and
     /// the bank's code checked.
-    pub fn with_card_no(card_no: N, account_name: &str, bank_code: &str) -> Result<Self, PayeeError> {
+    pub fn with_card_no(
+        card_no: N,
+        account_name: &str,
+        bank_code: &str,
+    ) -> Result<Self, PayeeError> {
         let name_ok = (1..=ACCOUNT_NAME_CHARS_MAX).contains(&account_name.chars().count())
             && !account_name.chars().any(char::is_control);
         if !name_ok {

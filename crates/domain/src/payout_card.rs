@@ -24,7 +24,8 @@ pub struct CardNo(String);
 
 impl CardNo {
     pub fn parse(text: &str) -> Result<CardNo, CardNoError> {
-        if (DIGITS_MIN..=DIGITS_MAX).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit())
+        if (DIGITS_MIN..=DIGITS_MAX).contains(&text.len())
+            && text.bytes().all(|b| b.is_ascii_digit())
         {
             Ok(CardNo(text.to_owned()))
         } else {
@@ -112,7 +113,9 @@ impl SealedCardNo {
             && hidden.iter().all(|b| *b == b'*')
             && shown.iter().all(u8::is_ascii_digit);
         if !masked_ok {
-            return Err(StoredCardError("masked form must be stars and the last four digits"));
+            return Err(StoredCardError(
+                "masked form must be stars and the last four digits",
+            ));
         }
         Ok(SealedCardNo {
             sealed,
@@ -241,7 +244,10 @@ mod tests {
         assert!(read(CARD, sealed.digest(), "************2233").is_err());
         assert!(read(sealed.sealed(), "", "************2233").is_err());
         for masked in ["6222020200112233", "**2233", "************22a3", ""] {
-            assert!(read(sealed.sealed(), sealed.digest(), masked).is_err(), "{masked}");
+            assert!(
+                read(sealed.sealed(), sealed.digest(), masked).is_err(),
+                "{masked}"
+            );
         }
     }
 }

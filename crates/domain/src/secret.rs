@@ -88,8 +88,11 @@ impl MasterKey {
 
     /// Whether `digest` is this key's digest of `plaintext` for `owner` (in constant time).
     pub fn digest_matches(&self, digest: &str, plaintext: &str, owner: &str) -> bool {
-        B64.decode(digest)
-            .is_ok_and(|bytes| self.digest_mac(plaintext, owner).verify_slice(&bytes).is_ok())
+        B64.decode(digest).is_ok_and(|bytes| {
+            self.digest_mac(plaintext, owner)
+                .verify_slice(&bytes)
+                .is_ok()
+        })
     }
 
     fn digest_mac(&self, plaintext: &str, owner: &str) -> Hmac<Sha256> {
@@ -281,7 +284,11 @@ mod tests {
         assert!(!key.digest_matches(&digest, "6222020200112233", "PO2"));
         assert!(!fresh_key().digest_matches(&digest, "6222020200112233", "PO1"));
         assert!(!key.digest_matches("not base64!", "6222020200112233", "PO1"));
-        assert_ne!(key.digest("12", "3"), key.digest("1", "23"), "owner and value stay apart");
+        assert_ne!(
+            key.digest("12", "3"),
+            key.digest("1", "23"),
+            "owner and value stay apart"
+        );
     }
 
     #[test]

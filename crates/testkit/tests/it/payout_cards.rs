@@ -176,7 +176,10 @@ async fn assert_sealed_for(t: &TestApp, payout_no: &PayoutNo, card: &str) {
         masked,
     )
     .unwrap();
-    assert_eq!(sealed.open(key, payout_no), Ok(CardNo::parse(card).unwrap()));
+    assert_eq!(
+        sealed.open(key, payout_no),
+        Ok(CardNo::parse(card).unwrap())
+    );
     let another = PayoutNo::mint(0);
     assert!(sealed.open(key, &another).is_err(), "bound to its payout");
 }
@@ -305,7 +308,10 @@ async fn card_numbers_written_in_the_clear_are_sealed_at_start_once(backend: DbB
     poll_until(&t, &clock, &ok.payout_no, PayoutStatus::Success).await;
     poll_until(&t, &clock, &closed.payout_no, PayoutStatus::Failed).await;
     let seen = bank.seen();
-    assert!(seen.iter().filter(|c| *c == CARD_OK).count() >= 2, "{seen:?}");
+    assert!(
+        seen.iter().filter(|c| *c == CARD_OK).count() >= 2,
+        "{seen:?}"
+    );
     assert!(seen.iter().any(|c| c == CARD_CLOSED), "{seen:?}");
     let replay = t
         .client
