@@ -138,7 +138,8 @@ impl App {
 
     /// The payout as its rail sees it: the one place a payee's card number is opened.
     fn payout_order(&self, payout: &PayoutRecord) -> Result<PayoutOrder, AppError> {
-        let payee = (payout.payee)
+        let payee = payout
+            .payee
             .open(&self.inner.master_key, &payout.payout_no)
             .map_err(|e| {
                 AppError::Internal(anyhow::anyhow!(

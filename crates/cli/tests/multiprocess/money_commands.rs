@@ -92,7 +92,7 @@ fn merchant_settings_are_shown_and_changed(deployment: &Deployment, id: &str) {
          calls_per_minute_max=5\n"
     );
     let limits = json(deployment, &["merchant", "payout-limits", id, "--json"]);
-    assert_eq!(limits["limits"]["daily_max_minor"], 5_000_00);
+    assert_eq!(limits["limits"]["daily_max_minor"], 500_000);
     assert_eq!(limits["limits"]["calls_per_minute_max"], 5);
 }
 
