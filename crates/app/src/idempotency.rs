@@ -60,7 +60,8 @@ pub(crate) fn refund_difference(
 }
 
 /// The first field in which a payout request differs from the payout stored under its
-/// `out_payout_no`.
+/// `out_payout_no`. `asked`'s card number must be sealed for `stored`'s payout number: sealed
+/// card numbers are equal when their keyed digests are, never by their (nonce-fresh) text.
 pub(crate) fn payout_difference(
     stored: &paygate_domain::payout::PayoutRecord,
     asked: &paygate_domain::payout::PayoutRecord,

@@ -170,7 +170,8 @@ const PLATFORM_KEY_NAME: &str = "platform_rsa_private_key";
 impl App {
     /// Builds the app with the built-in channels; the platform's RSA key is loaded from the
     /// database, or generated once and shared by every process from then on. Secrets sealed in
-    /// the old, unbound format are re-sealed first (`secrets`).
+    /// the old, unbound format are re-sealed first, and payout card numbers still in the clear
+    /// sealed (`secrets`).
     pub async fn new(
         store: Store,
         master_key: MasterKey,
@@ -178,6 +179,7 @@ impl App {
         clock: Arc<dyn Clock>,
     ) -> Result<App, AppError> {
         secrets::reseal_unbound_secrets(&store, &master_key).await?;
+        secrets::seal_clear_card_numbers(&store, &master_key).await?;
         let candidate = master_key.seal(&RsaPrivateKey::generate()?.to_text(), PLATFORM_KEY_NAME);
         let sealed = store
             .platform_secret_or_insert(PLATFORM_KEY_NAME, &candidate, clock.now_ms())

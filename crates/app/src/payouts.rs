@@ -43,14 +43,15 @@ impl App {
             AppError::PayoutNotEligible(format!("payouts to {payee_type} are not available"))
         })?;
         let now = self.clock().now_ms();
+        let payout_no = PayoutNo::mint(now);
         let payout = PayoutRecord {
-            payout_no: PayoutNo::mint(now),
+            payee: cmd.payee.seal(&self.inner.master_key, &payout_no),
+            payout_no,
             merchant_id: record.id.clone(),
             out_payout_no: cmd.out_payout_no.clone(),
             currency: cmd.money.currency,
             amount: cmd.money.amount,
             fee: self.settings().payouts.fee(payee_type),
-            payee: cmd.payee.clone(),
             rail: LedgerName::parse(rail.name())
                 .map_err(|e| AppError::Internal(anyhow::anyhow!("payout rail name: {e}")))?,
             remark: cmd.remark.clone(),
@@ -63,14 +64,14 @@ impl App {
         };
         let by_theirs = PayoutRef::OutPayoutNo(cmd.out_payout_no.clone());
         if let Some(existing) = self.store().find_payout(&record.id, &by_theirs).await? {
-            return replay(existing, &payout);
+            return self.replay(existing, &payout, &cmd.payee);
         }
         self.check_payee(&payout).await?;
         self.check_eligibility(&payout).await?;
         let limits = self.payout_limits(&record.id).await?;
         match self.store().accept_payout(&payout, &limits).await? {
             PayoutAcceptance::New(payout) => self.submit_payout(rail, payout).await,
-            PayoutAcceptance::Existing(existing) => replay(existing, &payout),
+            PayoutAcceptance::Existing(existing) => self.replay(existing, &payout, &cmd.payee),
             PayoutAcceptance::Refused(LimitRefusal::CallRate { max }) => {
                 Err(AppError::PayoutTooFrequent { max })
             }
@@ -135,13 +136,44 @@ impl App {
         self.payout_limits(merchant).await
     }
 
-    fn payout_order(&self, payout: &PayoutRecord) -> PayoutOrder {
-        PayoutOrder {
+    /// The payout as its rail sees it: the one place a payee's card number is opened.
+    fn payout_order(&self, payout: &PayoutRecord) -> Result<PayoutOrder, AppError> {
+        let payee = payout
+            .payee
+            .open(&self.inner.master_key, &payout.payout_no)
+            .map_err(|e| {
+                AppError::Internal(anyhow::anyhow!(
+                    "payout {}'s card number does not open: {e}",
+                    payout.payout_no
+                ))
+            })?;
+        Ok(PayoutOrder {
             payout_no: payout.payout_no.clone(),
             money: Money::new(payout.amount, payout.currency),
-            payee: payout.payee.clone(),
+            payee,
             accepted_at_ms: payout.created_at_ms,
             now_ms: self.clock().now_ms(),
+        })
+    }
+
+    /// The first payout for this `out_payout_no`, unless the request differs from it. The
+    /// requested card number is sealed for the first payout, so it compares by its digest.
+    fn replay(
+        &self,
+        existing: PayoutRecord,
+        asked: &PayoutRecord,
+        asked_payee: &Payee,
+    ) -> Result<PayoutRecord, AppError> {
+        let asked = PayoutRecord {
+            payee: asked_payee.seal(&self.inner.master_key, &existing.payout_no),
+            ..asked.clone()
+        };
+        match payout_difference(&existing, &asked) {
+            Some(field) => Err(AppError::KeyReused {
+                key: paygate_api::payout::OUT_PAYOUT_NO,
+                field,
+            }),
+            None => Ok(existing),
         }
     }
 
@@ -152,7 +184,7 @@ impl App {
         rail: Arc<dyn PayoutRail>,
         payout: PayoutRecord,
     ) -> Result<PayoutRecord, AppError> {
-        let outcome = rail.submit(&self.payout_order(&payout)).await;
+        let outcome = rail.submit(&self.payout_order(&payout)?).await;
         match outcome {
             Ok(RailOutcome::Succeeded) => {
                 self.finish_payout(&payout, PayoutEvent::Succeeded, None)
@@ -251,7 +283,7 @@ impl App {
         if !watching {
             return Ok(true);
         }
-        let outcome = match rail.query(&self.payout_order(&payout)).await {
+        let outcome = match rail.query(&self.payout_order(&payout)?).await {
             Ok(outcome) => outcome,
             Err(error) => {
                 tracing::info!(%payout_no, %error, "payout query inconclusive");
@@ -293,17 +325,6 @@ impl App {
 
     pub fn payout_view(&self, payout: &PayoutRecord) -> serde_json::Map<String, Value> {
         PayoutView::of(payout).to_fields()
-    }
-}
-
-/// The first payout for this `out_payout_no`, unless the request differs from it.
-fn replay(existing: PayoutRecord, asked: &PayoutRecord) -> Result<PayoutRecord, AppError> {
-    match payout_difference(&existing, asked) {
-        Some(field) => Err(AppError::KeyReused {
-            key: paygate_api::payout::OUT_PAYOUT_NO,
-            field,
-        }),
-        None => Ok(existing),
     }
 }
 

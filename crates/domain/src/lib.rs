@@ -18,6 +18,7 @@ pub mod order;
 pub mod partner;
 pub mod paycode;
 pub mod payout;
+mod payout_card;
 pub mod payout_rules;
 pub mod records;
 pub mod refund;

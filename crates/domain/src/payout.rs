@@ -5,10 +5,16 @@
 //! the money back days later), with every transition in `PayoutStatus::apply`. The ledger
 //! postings of each step are built here (`PayoutMoney`), so the store only appends them in the
 //! transaction of the status change. Limits and eligibility rules are in `payout_rules`.
+//!
+//! A payee's card number is whole (`CardNo`) in a merchant's request and at the rail, and sealed
+//! (`SealedCardNo`, `payout_card`) in a `PayoutRecord`: `Payee` and `BankCard` take the card
+//! number's form as a type parameter, the whole one by default.
 
 use crate::ledger::{Account, EntryKind, LedgerName, Posting, PostingKind};
+use crate::secret::{MasterKey, SecretError};
 use crate::{Amount, Currency, MerchantId, PayoutNo, WalletAccountId};
-use std::fmt;
+
+pub use crate::payout_card::{CardNo, MaskedCard, SealedCardNo, StoredCardError};
 
 crate::text_enum! {
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -77,63 +83,35 @@ pub enum PayeeError {
     BankCode,
 }
 
-/// A bank card number: 12–19 digits (no Luhn check: some corporate accounts fail it). Its
-/// `Debug` and `Display` show only the last four digits, so it cannot reach a log whole.
-#[derive(Clone, PartialEq, Eq)]
-pub struct CardNo(String);
-
-impl CardNo {
-    pub fn parse(text: &str) -> Result<CardNo, PayeeError> {
-        if (12..=19).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit()) {
-            Ok(CardNo(text.to_owned()))
-        } else {
-            Err(PayeeError::CardNo)
-        }
-    }
-
-    /// The whole number, for the bank and the store only.
-    pub fn digits(&self) -> &str {
-        &self.0
-    }
-
-    /// Every digit but the last four as `*`.
-    pub fn masked(&self) -> String {
-        let keep = self.0.len() - 4;
-        format!("{}{}", "*".repeat(keep), &self.0[keep..])
-    }
-
-    pub fn ends_with(&self, suffix: &str) -> bool {
-        self.0.ends_with(suffix)
-    }
-}
-
-impl fmt::Debug for CardNo {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CardNo({})", self.masked())
-    }
-}
-
-impl fmt::Display for CardNo {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.masked())
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BankCard {
-    pub card_no: CardNo,
+pub struct BankCard<N = CardNo> {
+    pub card_no: N,
     /// The holder's name as the bank knows it (收款户名).
     pub account_name: String,
     /// The bank's code, e.g. `ICBC`, `CMB`.
     pub bank_code: String,
 }
 
+const ACCOUNT_NAME_CHARS_MAX: usize = 64;
+
 impl BankCard {
-    pub const ACCOUNT_NAME_CHARS_MAX: usize = 64;
+    pub const ACCOUNT_NAME_CHARS_MAX: usize = ACCOUNT_NAME_CHARS_MAX;
 
     pub fn parse(card_no: &str, account_name: &str, bank_code: &str) -> Result<Self, PayeeError> {
-        let card_no = CardNo::parse(card_no)?;
-        let name_ok = (1..=Self::ACCOUNT_NAME_CHARS_MAX).contains(&account_name.chars().count())
+        let card_no = CardNo::parse(card_no).map_err(|_| PayeeError::CardNo)?;
+        BankCard::with_card_no(card_no, account_name, bank_code)
+    }
+}
+
+impl<N> BankCard<N> {
+    /// A card whose number is already in its form (whole or sealed), with the holder's name and
+    /// the bank's code checked.
+    pub fn with_card_no(
+        card_no: N,
+        account_name: &str,
+        bank_code: &str,
+    ) -> Result<Self, PayeeError> {
+        let name_ok = (1..=ACCOUNT_NAME_CHARS_MAX).contains(&account_name.chars().count())
             && !account_name.chars().any(char::is_control);
         if !name_ok {
             return Err(PayeeError::AccountName);
@@ -153,14 +131,17 @@ impl BankCard {
     }
 }
 
-/// Who receives a payout.
+/// Who receives a payout; `N` is the card number's form (whole, or sealed in a record).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Payee {
+pub enum Payee<N = CardNo> {
     Wallet(WalletAccountId),
-    BankCard(BankCard),
+    BankCard(BankCard<N>),
 }
 
-impl Payee {
+/// A payee as a `PayoutRecord` holds it: a card number sealed for its payout.
+pub type SealedPayee = Payee<SealedCardNo>;
+
+impl<N: MaskedCard> Payee<N> {
     pub fn payee_type(&self) -> PayeeType {
         match self {
             Payee::Wallet(_) => PayeeType::Wallet,
@@ -177,6 +158,34 @@ impl Payee {
     }
 }
 
+impl Payee {
+    /// The payee as payout `owner` keeps it: its card number sealed under `key`.
+    pub fn seal(&self, key: &MasterKey, owner: &PayoutNo) -> SealedPayee {
+        match self {
+            Payee::Wallet(account) => Payee::Wallet(account.clone()),
+            Payee::BankCard(card) => Payee::BankCard(BankCard {
+                card_no: card.card_no.seal(key, owner),
+                account_name: card.account_name.clone(),
+                bank_code: card.bank_code.clone(),
+            }),
+        }
+    }
+}
+
+impl SealedPayee {
+    /// The payee with its card number opened, for the rail paying payout `owner`.
+    pub fn open(&self, key: &MasterKey, owner: &PayoutNo) -> Result<Payee, SecretError> {
+        Ok(match self {
+            Payee::Wallet(account) => Payee::Wallet(account.clone()),
+            Payee::BankCard(card) => Payee::BankCard(BankCard {
+                card_no: card.card_no.open(key, owner)?,
+                account_name: card.account_name.clone(),
+                bank_code: card.bank_code.clone(),
+            }),
+        })
+    }
+}
+
 /// A payout as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PayoutRecord {
@@ -187,7 +196,7 @@ pub struct PayoutRecord {
     pub amount: Amount,
     /// The fee snapshotted when the payout was accepted.
     pub fee: Amount,
-    pub payee: Payee,
+    pub payee: SealedPayee,
     /// The ledger name of the rail the payout goes through.
     pub rail: LedgerName,
     pub remark: Option<String>,
@@ -303,22 +312,6 @@ mod tests {
                 from.apply(event),
                 Err(PayoutTransitionError { from, event })
             );
-        }
-    }
-
-    #[test]
-    fn a_card_number_never_shows_more_than_its_last_four_digits() {
-        let card = CardNo::parse("6222020200112233").unwrap();
-        assert_eq!(card.masked(), "************2233");
-        assert_eq!(format!("{card:?}"), "CardNo(************2233)");
-        assert_eq!(card.to_string(), "************2233");
-        for bad in [
-            "12345678901",
-            "12345678901234567890",
-            "6222 0202 0011",
-            "62220a0200112233",
-        ] {
-            assert_eq!(CardNo::parse(bad), Err(PayeeError::CardNo), "{bad}");
         }
     }
 

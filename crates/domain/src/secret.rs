@@ -5,10 +5,16 @@
 //! name) is the AES-GCM associated data, so a value copied into another owner's row does not
 //! open. Values sealed before that binding (`v1:`) open only through `unseal_unbound`, which the
 //! start-up migration uses to re-seal them once.
+//!
+//! A value that must be recognised without being kept in the clear (a payout's card number, on a
+//! replayed request) also gets a keyed digest: HMAC-SHA256 under a key derived from the master
+//! key, with the owner bound in. A plain hash would not do: every card number can be tried.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use std::fmt;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -17,6 +23,8 @@ pub const UNBOUND_PREFIX: &str = "v1:";
 /// Sealed with the owner's id as associated data.
 const BOUND_PREFIX: &str = "v2:";
 const NONCE_BYTES: usize = 12;
+/// What the digest key is derived for; changing it changes every digest.
+const DIGEST_KEY_LABEL: &[u8] = b"paygate digest key v1";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SecretError {
@@ -49,7 +57,11 @@ impl SealFormat {
 }
 
 #[derive(Clone)]
-pub struct MasterKey(Aes256Gcm);
+pub struct MasterKey {
+    cipher: Aes256Gcm,
+    /// HMAC-SHA256(master key, `DIGEST_KEY_LABEL`): digests never use the sealing key itself.
+    digest_key: [u8; 32],
+}
 
 impl MasterKey {
     pub fn generate_hex() -> String {
@@ -58,8 +70,38 @@ impl MasterKey {
 
     pub fn from_hex(text: &str) -> Result<MasterKey, SecretError> {
         let bytes = hex::decode(text.trim()).map_err(|_| SecretError::BadMasterKey)?;
-        let key = Aes256Gcm::new_from_slice(&bytes).map_err(|_| SecretError::BadMasterKey)?;
-        Ok(MasterKey(key))
+        let cipher = Aes256Gcm::new_from_slice(&bytes).map_err(|_| SecretError::BadMasterKey)?;
+        let mut derive = <Hmac<Sha256> as Mac>::new_from_slice(&bytes)
+            .expect("HMAC-SHA256 takes a key of any length");
+        derive.update(DIGEST_KEY_LABEL);
+        Ok(MasterKey {
+            cipher,
+            digest_key: derive.finalize().into_bytes().into(),
+        })
+    }
+
+    /// base64(HMAC-SHA256(digest key, owner ‖ 0 ‖ plaintext)): the same for the same value and
+    /// owner, so a stored value can be recognised; another owner's digest of it differs.
+    pub fn digest(&self, plaintext: &str, owner: &str) -> String {
+        B64.encode(self.digest_mac(plaintext, owner).finalize().into_bytes())
+    }
+
+    /// Whether `digest` is this key's digest of `plaintext` for `owner` (in constant time).
+    pub fn digest_matches(&self, digest: &str, plaintext: &str, owner: &str) -> bool {
+        B64.decode(digest).is_ok_and(|bytes| {
+            self.digest_mac(plaintext, owner)
+                .verify_slice(&bytes)
+                .is_ok()
+        })
+    }
+
+    fn digest_mac(&self, plaintext: &str, owner: &str) -> Hmac<Sha256> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.digest_key)
+            .expect("HMAC-SHA256 takes a key of any length");
+        mac.update(owner.as_bytes());
+        mac.update(&[0]);
+        mac.update(plaintext.as_bytes());
+        mac
     }
 
     /// `v2:` + base64(nonce ‖ ciphertext ‖ tag), with `owner` as associated data; a fresh random
@@ -98,7 +140,7 @@ impl MasterKey {
             aad,
         };
         let ciphertext = self
-            .0
+            .cipher
             .encrypt(Nonce::from_slice(&nonce_bytes), payload)
             .expect("AES-GCM encryption of an in-memory buffer cannot fail");
         let mut out = nonce_bytes.to_vec();
@@ -117,7 +159,7 @@ impl MasterKey {
             aad,
         };
         let plain = self
-            .0
+            .cipher
             .decrypt(Nonce::from_slice(nonce), payload)
             .map_err(|_| SecretError::Unseal)?;
         String::from_utf8(plain).map_err(|_| SecretError::Unseal)
@@ -229,6 +271,24 @@ mod tests {
             assert_eq!(key.unseal(bad, "M1"), Err(SecretError::Unseal), "{bad}");
             assert_eq!(key.unseal_unbound(bad), Err(SecretError::Unseal), "{bad}");
         }
+    }
+
+    #[test]
+    fn digests_recognise_a_value_only_under_the_same_key_and_owner() {
+        let key = fresh_key();
+        let digest = key.digest("6222020200112233", "PO1");
+        assert_eq!(digest, key.digest("6222020200112233", "PO1"));
+        assert_eq!(digest.len(), 44, "32 bytes in base64");
+        assert!(key.digest_matches(&digest, "6222020200112233", "PO1"));
+        assert!(!key.digest_matches(&digest, "6222020200112234", "PO1"));
+        assert!(!key.digest_matches(&digest, "6222020200112233", "PO2"));
+        assert!(!fresh_key().digest_matches(&digest, "6222020200112233", "PO1"));
+        assert!(!key.digest_matches("not base64!", "6222020200112233", "PO1"));
+        assert_ne!(
+            key.digest("12", "3"),
+            key.digest("1", "23"),
+            "owner and value stay apart"
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod orders;
 mod outbox;
 mod partner;
 mod paycodes;
+mod payout_cards;
 mod payouts;
 mod platform;
 mod refunds;
@@ -41,6 +42,7 @@ pub use orders::{Inserted, NewOrder, OrderRecord, OrderRef};
 pub use outbox::Outbox;
 pub use partner::{PartnerStepChange, PartnerStepRecord};
 pub use paycodes::PayCodeInsert;
+pub use payout_cards::{ClearCardNo, CLEAR_CARD_NOS_BATCH_MAX};
 pub use payouts::{PayoutAcceptance, PayoutRecord, PayoutRef};
 pub use refunds::{
     debug_assert_refund_fits, NewRefund, OrderFees, RefundFeeTerms, RefundFinish, RefundFunding,

@@ -1,13 +1,19 @@
 //! Payouts (DESIGN §8): accepted under the merchant's ledger lock, so the limit sums, the call
 //! rate and the balance each payout checks are the ones it changes; every later status change is
 //! a compare-and-set with its posting and notification in the same transaction.
+//!
+//! A payee's card number reaches the store already sealed by the app (`SealedCardNo`); the store
+//! never holds the master key. Rows written before card numbers were sealed keep the number in
+//! `card_no` until the app's start-up seals them (`payout_cards`).
 
 use crate::ledger::{lock_merchant, post_checked, Posted};
 use crate::outbox::{write_outbox_about, Outbox};
 use crate::rows::{get_amount, get_i64, get_id, get_opt_i64, get_opt_string, get_parsed};
 use crate::{Ctx, Store, StoreError, StoreResult};
 use paygate_domain::ledger::LedgerName;
-use paygate_domain::payout::{BankCard, Payee, PayeeType, PayoutEvent, PayoutStatus};
+use paygate_domain::payout::{
+    BankCard, MaskedCard, Payee, PayeeType, PayoutEvent, PayoutStatus, SealedCardNo, SealedPayee,
+};
 use paygate_domain::payout_rules::{
     china_day_start_ms, china_month_start_ms, LimitRefusal, MerchantHistory, PayoutLimits,
     PayoutUsage, DAY_MS,
@@ -40,29 +46,39 @@ pub enum PayoutAcceptance {
 }
 
 const PAYOUT_COLUMNS: &str = "payout_no, merchant_id, out_payout_no, currency, amount, fee, \
-    payee_type, wallet_account_id, card_no, account_name, bank_code, rail, remark, notify_url, \
-    status, reason, created_at, finished_at, returned_at";
+    payee_type, wallet_account_id, card_no_sealed, card_no_hmac, card_no_masked, account_name, \
+    bank_code, rail, remark, notify_url, status, reason, created_at, finished_at, returned_at";
 
 fn required(row: &AnyRow, column: &str) -> StoreResult<String> {
     get_opt_string(row, column)?
         .ok_or_else(|| StoreError::Corrupt(format!("payout without {column}")))
 }
 
-fn payee_from_row(row: &AnyRow) -> StoreResult<Payee> {
+fn payee_from_row(row: &AnyRow) -> StoreResult<SealedPayee> {
     let payee_type: PayeeType = get_parsed(row, "payee_type")?;
     Ok(match payee_type {
         PayeeType::Wallet => Payee::Wallet(
             WalletAccountId::parse(&required(row, "wallet_account_id")?)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         ),
-        PayeeType::BankCard => Payee::BankCard(
-            BankCard::parse(
-                &required(row, "card_no")?,
-                &required(row, "account_name")?,
-                &required(row, "bank_code")?,
+        PayeeType::BankCard => {
+            // A row from before card numbers were sealed has no sealed number until the next
+            // start of the app seals it: it reads as missing its sealed card number.
+            let card_no = SealedCardNo::from_stored(
+                required(row, "card_no_sealed")?,
+                required(row, "card_no_hmac")?,
+                required(row, "card_no_masked")?,
             )
-            .map_err(|e| StoreError::Corrupt(format!("payout payee: {e}")))?,
-        ),
+            .map_err(|e| StoreError::Corrupt(format!("payout payee: {e}")))?;
+            Payee::BankCard(
+                BankCard::with_card_no(
+                    card_no,
+                    &required(row, "account_name")?,
+                    &required(row, "bank_code")?,
+                )
+                .map_err(|e| StoreError::Corrupt(format!("payout payee: {e}")))?,
+            )
+        }
     })
 }
 
@@ -156,11 +172,12 @@ async fn insert_payout(
     };
     sqlx::query(
         "INSERT INTO payouts (payout_no, merchant_id, out_payout_no, currency, amount, fee,
-                              payee_type, wallet_account_id, card_no, account_name, bank_code,
+                              payee_type, wallet_account_id, card_no, card_no_sealed,
+                              card_no_hmac, card_no_masked, account_name, bank_code,
                               rail, remark, notify_url, status, reason, created_at, finished_at,
                               returned_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, NULL, $16,
-                 NULL, NULL)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $10, $11, $12, $13, $14, $15, $16,
+                 $17, NULL, $18, NULL, NULL)",
     )
     .bind(payout.payout_no.as_str())
     .bind(payout.merchant_id.as_str())
@@ -170,7 +187,9 @@ async fn insert_payout(
     .bind(payout.fee.minor())
     .bind(payout.payee.payee_type().as_str())
     .bind(wallet)
-    .bind(card.map(|c| c.card_no.digits()))
+    .bind(card.map(|c| c.card_no.sealed()))
+    .bind(card.map(|c| c.card_no.digest()))
+    .bind(card.map(|c| c.card_no.masked()))
     .bind(card.map(|c| c.account_name.as_str()))
     .bind(card.map(|c| c.bank_code.as_str()))
     .bind(payout.rail.as_str())

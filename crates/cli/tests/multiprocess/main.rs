@@ -9,11 +9,13 @@
 //!
 //! `deployment` holds the shared state and runs one-shot commands, `gateway` the `serve`
 //! processes, `load` the merchant's creates and `audit` what is checked afterwards.
+//! `money_commands` checks the operator's money commands' output on a seeded deployment.
 
 mod audit;
 mod deployment;
 mod gateway;
 mod load;
+mod money_commands;
 
 use audit::{notice_for, tally, wait_until_settled, Audit, TRADE_SUCCESS};
 use deployment::{Deployment, Merchant};

@@ -38,6 +38,7 @@ mod openapi_requests;
 mod order_fees;
 mod orders;
 mod partner_sync;
+mod payout_cards;
 mod payouts;
 mod refunds;
 mod replay;
