@@ -31,7 +31,7 @@ const TABLES: [&str; 7] = [
     "order_split_rules",
     "splits",
     "split_shares",
-    "ledger_postings",
+    "ledger_entries",
     "notifications",
 ];
 
@@ -488,7 +488,7 @@ async fn rules_that_can_no_longer_apply_fail_with_their_reason(backend: DbBacken
         .await
         .expect("the channel reports payment");
     assert_eq!(order.status, OrderStatus::Success);
-    let postings = count_rows(&t, "ledger_postings").await;
+    let entries = count_rows(&t, "ledger_entries").await;
     assert_eq!(step(&t.app).await, Outcome::DidWork(1));
     assert_eq!(
         split_status(&t, &removed).await,
@@ -500,7 +500,7 @@ async fn rules_that_can_no_longer_apply_fail_with_their_reason(backend: DbBacken
     assert_eq!(receiver_fen(&t, "C").await, 0);
     assert_eq!(pending_fen(&t).await, 100_00);
     assert_eq!(count_rows(&t, "splits").await, 0);
-    assert_eq!(count_rows(&t, "ledger_postings").await, postings);
+    assert_eq!(count_rows(&t, "ledger_entries").await, entries);
     assert_eq!(step(&t.app).await, Outcome::Idle, "a failure is final");
 
     // A refund before the step left too little to share.
