@@ -3,22 +3,21 @@
 //! background step (or at finish for `on_finish`) as the split `auto-<trade_no>`, and failed
 //! with a reason when they can no longer be applied. Amounts are exact to the fen.
 
+use crate::splits::{fee_free_app, pending_fen, receiver, receiver_fen, register};
 use crate::support::{
-    assert_api_error, assert_param_error, assert_raw_error, count_rows, create_fields, query_order,
-    refund_of, unpaid_order, wallet_order, yuan,
+    assert_api_error, assert_books_balance, assert_param_error, assert_raw_error, count_rows,
+    create_fields, query_order, refund_of, unpaid_order, wallet_order, yuan,
 };
 use paygate_app::jobs::JobSettings;
 use paygate_app::maintenance::Outcome;
 use paygate_app::split_rules::auto_split_step;
 use paygate_app::{App, AppSettings, SystemClock};
 use paygate_channels::TradeState;
-use paygate_client::split::{AddReceiver, ApplySplit, FinishSplit, QuerySplit, RemoveReceiver};
+use paygate_client::split::{ApplySplit, FinishSplit, QuerySplit, RemoveReceiver};
 use paygate_client::{paths, ApiRequest, CloseOrder, CreateOrder, OrderRef};
-use paygate_domain::fee::{FeeRate, FeeSchedule};
-use paygate_domain::ledger::Account;
-use paygate_domain::split::{ReceiverId, ReceiverType, SplitKind};
+use paygate_domain::split::SplitKind;
 use paygate_domain::split_rules::{AutoSplitStatus, OrderSplit, SplitMode, SplitRule};
-use paygate_domain::{Amount, Currency, OrderStatus, OutSplitNo, PayType, TradeNo};
+use paygate_domain::{OrderStatus, OutSplitNo, TradeNo};
 use paygate_store::{Store, StoreOptions};
 use paygate_testkit::{both_databases, spawn_app, DbBackend, TestApp};
 use serde_json::Value;
@@ -41,37 +40,6 @@ async fn counts(t: &TestApp) -> Vec<i64> {
         counts.push(count_rows(t, table).await);
     }
     counts
-}
-
-async fn fee_free_app(backend: DbBackend) -> TestApp {
-    let t = spawn_app(backend).await;
-    let free = FeeSchedule {
-        rate: FeeRate::ZERO,
-        fixed: Amount::ZERO,
-    };
-    t.store()
-        .set_merchant_fee_schedules(t.merchant_id(), &[(PayType::Wallet, free)], 0)
-        .await
-        .unwrap();
-    t
-}
-
-fn receiver(id: &str) -> ReceiverId {
-    ReceiverId::parse(id).unwrap()
-}
-
-async fn register(t: &TestApp, ids: &[&str]) {
-    for id in ids {
-        t.client
-            .add_receiver(&AddReceiver {
-                receiver_id: receiver(id),
-                receiver_type: ReceiverType::Personal,
-                name: format!("Receiver {id}"),
-                relation: "SUPPLIER".into(),
-            })
-            .await
-            .expect("add a receiver");
-    }
 }
 
 fn rules(mode: SplitMode, shares: &[(&str, &str)]) -> OrderSplit {
@@ -108,23 +76,6 @@ async fn step(app: &App) -> Outcome {
         .expect("automatic split step")
 }
 
-async fn pending_fen(t: &TestApp) -> i64 {
-    let balances = t
-        .store()
-        .merchant_balances(t.merchant_id(), Currency::Cny)
-        .await
-        .unwrap();
-    balances.pending
-}
-
-async fn receiver_fen(t: &TestApp, id: &str) -> i64 {
-    let account = Account::receiver(t.merchant_id().clone(), id).unwrap();
-    t.store()
-        .account_balance(&account, Currency::Cny)
-        .await
-        .unwrap()
-}
-
 async fn split_status(t: &TestApp, trade_no: &TradeNo) -> (AutoSplitStatus, Option<String>) {
     let order = query_order(t, trade_no).await;
     let split = order.split.expect("the order shows its rules");
@@ -134,12 +85,6 @@ async fn split_status(t: &TestApp, trade_no: &TradeNo) -> (AutoSplitStatus, Opti
 
 fn auto_no(trade_no: &TradeNo) -> OutSplitNo {
     OutSplitNo::parse(&format!("auto-{trade_no}")).unwrap()
-}
-
-async fn assert_books_balance(t: &TestApp) {
-    for (currency, net) in t.store().ledger_imbalance().await.unwrap() {
-        assert_eq!(net, 0, "ledger out of balance in {currency:?}");
-    }
 }
 
 async fn immediate_rules_share_after_payment_with_the_default_fee(backend: DbBackend) {
@@ -192,7 +137,7 @@ async fn immediate_rules_share_after_payment_with_the_default_fee(backend: DbBac
         (AutoSplitStatus::Done, None)
     );
     assert_eq!(count_rows(&t, "splits").await, 1);
-    assert_books_balance(&t).await;
+    assert_books_balance(t.store()).await;
     t.stop().await;
 }
 both_databases!(immediate_rules_share_after_payment_with_the_default_fee);
@@ -211,7 +156,7 @@ async fn a_fee_free_merchant_may_share_the_whole_order(backend: DbBackend) {
         (AutoSplitStatus::Done, None)
     );
     assert_eq!(count_rows(&t, "split_shares").await, 1);
-    assert_books_balance(&t).await;
+    assert_books_balance(t.store()).await;
     t.stop().await;
 }
 both_databases!(a_fee_free_merchant_may_share_the_whole_order);
@@ -453,7 +398,7 @@ async fn on_finish_rules_wait_for_the_finish(backend: DbBackend) {
     };
     assert_api_error(t.client.apply_split(&later).await, "1016");
     assert_eq!(step(&t.app).await, Outcome::Idle);
-    assert_books_balance(&t).await;
+    assert_books_balance(t.store()).await;
     t.stop().await;
 }
 both_databases!(on_finish_rules_wait_for_the_finish);
@@ -551,7 +496,7 @@ async fn rules_that_can_no_longer_apply_fail_with_their_reason(backend: DbBacken
         )
     );
     assert_eq!(count_rows(&t, "splits").await, 0);
-    assert_books_balance(&t).await;
+    assert_books_balance(t.store()).await;
     t.stop().await;
 }
 both_databases!(rules_that_can_no_longer_apply_fail_with_their_reason);
@@ -593,7 +538,7 @@ async fn rules_survive_a_crash_after_payment_and_share_once(backend: DbBackend) 
         split_status(&t, &trade_no).await,
         (AutoSplitStatus::Done, None)
     );
-    assert_books_balance(&t).await;
+    assert_books_balance(t.store()).await;
     t.stop().await;
 }
 both_databases!(rules_survive_a_crash_after_payment_and_share_once);

@@ -4,8 +4,8 @@
 //! Every test ends with the ledger summing to zero.
 
 use crate::support::{
-    all_at_once, assert_api_error, count_rows, out_trade_no, query_order, refund_of, unpaid_order,
-    wallet_order, yuan,
+    all_at_once, assert_api_error, assert_books_balance, count_rows, out_trade_no, query_order,
+    refund_of, unpaid_order, wallet_order, yuan,
 };
 use paygate_app::AppSettings;
 use paygate_client::split::{
@@ -37,7 +37,7 @@ async fn split_counts(t: &TestApp) -> Vec<i64> {
 
 /// The app with a merchant that pays no fee on wallet payments, so the seed's figures are exact
 /// ("after fees as configured": here, none).
-async fn fee_free_app(backend: DbBackend) -> TestApp {
+pub(crate) async fn fee_free_app(backend: DbBackend) -> TestApp {
     let t = spawn_app(backend).await;
     let free = FeeSchedule {
         rate: FeeRate::ZERO,
@@ -50,7 +50,7 @@ async fn fee_free_app(backend: DbBackend) -> TestApp {
     t
 }
 
-fn receiver(id: &str) -> ReceiverId {
+pub(crate) fn receiver(id: &str) -> ReceiverId {
     ReceiverId::parse(id).unwrap()
 }
 
@@ -67,7 +67,7 @@ async fn paid_order(t: &TestApp, number: &str, amount: &str) -> TradeNo {
     order.trade_no
 }
 
-async fn register(t: &TestApp, ids: &[&str]) {
+pub(crate) async fn register(t: &TestApp, ids: &[&str]) {
     for id in ids {
         let added = t
             .client
@@ -107,7 +107,7 @@ fn return_of(number: &str, split: &str, id: &str, amount: &str) -> ReturnSplit {
     }
 }
 
-async fn pending_fen(t: &TestApp) -> i64 {
+pub(crate) async fn pending_fen(t: &TestApp) -> i64 {
     let balances = t
         .store()
         .merchant_balances(t.merchant_id(), Currency::Cny)
@@ -117,18 +117,12 @@ async fn pending_fen(t: &TestApp) -> i64 {
     balances.pending
 }
 
-async fn receiver_fen(t: &TestApp, id: &str) -> i64 {
+pub(crate) async fn receiver_fen(t: &TestApp, id: &str) -> i64 {
     let account = Account::receiver(t.merchant_id().clone(), id).unwrap();
     t.store()
         .account_balance(&account, Currency::Cny)
         .await
         .unwrap()
-}
-
-async fn assert_books_balance(t: &TestApp) {
-    for (currency, net) in t.store().ledger_imbalance().await.unwrap() {
-        assert_eq!(net, 0, "ledger out of balance in {currency:?}");
-    }
 }
 
 async fn seed_002s_example_a_full_refund_returns_cs_share_first(backend: DbBackend) {
@@ -145,7 +139,7 @@ async fn seed_002s_example_a_full_refund_returns_cs_share_first(backend: DbBacke
     assert_eq!(split.amount, yuan("20.00"));
     assert_eq!(pending_fen(&t).await, 80_00);
     assert_eq!(receiver_fen(&t, "C").await, 20_00);
-    assert_books_balance(&t).await;
+    assert_books_balance(t.store()).await;
 
     let refund = t
         .client
@@ -186,7 +180,7 @@ async fn seed_002s_example_a_full_refund_returns_cs_share_first(backend: DbBacke
         .unwrap();
     assert_eq!(queried.receivers[0].returned_amount, yuan("20.00"));
     assert_eq!(count_rows(&t, "split_returns").await, 1);
-    assert_books_balance(&t).await;
+    assert_books_balance(t.store()).await;
     t.stop().await;
 }
 both_databases!(seed_002s_example_a_full_refund_returns_cs_share_first);
@@ -214,7 +208,7 @@ async fn seed_002s_example_with_the_default_fee(backend: DbBackend) {
         .expect("full refund");
     assert_eq!(receiver_fen(&t, "C").await, 0, "C's 20.00 came back first");
     assert_eq!(count_rows(&t, "split_returns").await, 1);
-    assert_books_balance(&t).await;
+    assert_books_balance(t.store()).await;
     t.stop().await;
 }
 both_databases!(seed_002s_example_with_the_default_fee);
@@ -245,7 +239,7 @@ async fn a_partial_refund_within_what_the_merchant_kept_returns_nothing(backend:
         .await
         .expect("share what is left");
     assert_eq!(receiver_fen(&t, "C").await, 50_00);
-    assert_books_balance(&t).await;
+    assert_books_balance(t.store()).await;
     t.stop().await;
 }
 both_databases!(a_partial_refund_within_what_the_merchant_kept_returns_nothing);
@@ -303,7 +297,7 @@ async fn receivers_must_be_registered_and_within_the_cap(backend: DbBackend) {
         1_00,
         "a removed receiver keeps what it got"
     );
-    assert_books_balance(&t).await;
+    assert_books_balance(t.store()).await;
     t.stop().await;
 }
 both_databases!(receivers_must_be_registered_and_within_the_cap);
@@ -354,7 +348,7 @@ async fn a_share_over_the_shareable_amount_or_of_an_unpaid_order_writes_nothing(
         .await
         .expect("a refund takes every share back");
     assert_eq!(receiver_fen(&t, "C").await + receiver_fen(&t, "D").await, 0);
-    assert_books_balance(&t).await;
+    assert_books_balance(t.store()).await;
     t.stop().await;
 }
 both_databases!(a_share_over_the_shareable_amount_or_of_an_unpaid_order_writes_nothing);
@@ -384,7 +378,7 @@ async fn a_repeated_split_answers_the_same_and_moves_money_once(backend: DbBacke
         other => panic!("expected 1004, got {other:?}"),
     }
     assert_eq!(receiver_fen(&t, "C").await, 20_00);
-    assert_books_balance(&t).await;
+    assert_books_balance(t.store()).await;
     t.stop().await;
 }
 both_databases!(a_repeated_split_answers_the_same_and_moves_money_once);
@@ -418,7 +412,7 @@ async fn finishing_an_orders_sharing_refuses_later_shares(backend: DbBackend) {
     assert_api_error(error, "1016");
     assert_eq!(split_counts(&t).await, before);
     assert_eq!(pending_fen(&t).await, 90_00);
-    assert_books_balance(&t).await;
+    assert_books_balance(t.store()).await;
     t.stop().await;
 }
 both_databases!(finishing_an_orders_sharing_refuses_later_shares);
@@ -511,7 +505,7 @@ async fn an_explicit_return_moves_part_of_a_share_back_once(backend: DbBackend) 
         .apply_split(&shares_of(&trade_no, "BACK-S2", &[("C", "85.00")]))
         .await
         .expect("share the rest");
-    assert_books_balance(&t).await;
+    assert_books_balance(t.store()).await;
     t.stop().await;
 }
 both_databases!(an_explicit_return_moves_part_of_a_share_back_once);
@@ -556,7 +550,7 @@ async fn a_refund_takes_shares_back_by_the_orders_policy(backend: DbBackend) {
         .unwrap();
     assert_eq!(receiver_fen(&t, "C").await, 22_50 + 30_00);
     assert_eq!(receiver_fen(&t, "D").await, 7_50);
-    assert_books_balance(&t).await;
+    assert_books_balance(t.store()).await;
     t.stop().await;
 }
 both_databases!(a_refund_takes_shares_back_by_the_orders_policy);
@@ -603,7 +597,7 @@ async fn a_refund_whose_share_return_the_receiver_cannot_cover_is_refused(backen
         .refund(&refund_of(&trade_no, "SHORT-R2", "80.00"))
         .await
         .expect("refund what the merchant kept");
-    assert_books_balance(&t).await;
+    assert_books_balance(t.store()).await;
     t.stop().await;
 }
 both_databases!(a_refund_whose_share_return_the_receiver_cannot_cover_is_refused);
@@ -629,7 +623,7 @@ async fn the_configured_receiver_cap_overrides_the_channels(backend: DbBackend) 
         .apply_split(&shares_of(&trade_no, "CFG-2", &three[..2]))
         .await
         .expect("two receivers");
-    assert_books_balance(&t).await;
+    assert_books_balance(t.store()).await;
     t.stop().await;
 }
 both_databases!(the_configured_receiver_cap_overrides_the_channels);
@@ -657,7 +651,7 @@ async fn concurrent_shares_never_exceed_the_shareable_amount(backend: DbBackend)
     assert_eq!(won, 5);
     assert_eq!(receiver_fen(&t, "C").await, 100_00);
     assert_eq!(pending_fen(&t).await, 0);
-    assert_books_balance(&t).await;
+    assert_books_balance(t.store()).await;
     t.stop().await;
 }
 both_databases!(concurrent_shares_never_exceed_the_shareable_amount);
