@@ -109,22 +109,8 @@ impl Account {
         }
     }
 
-    /// The key ranges `[from, to)` of the account names that belong to `merchant`: its own
-    /// accounts and its receivers' (`:` and `;` are neighbours, and ids hold no `:`).
-    pub fn key_ranges_of(merchant: &MerchantId) -> [(String, String); 2] {
-        [
-            (
-                format!("merchant:{merchant}:"),
-                format!("merchant:{merchant};"),
-            ),
-            (
-                format!("receiver:{merchant}:"),
-                format!("receiver:{merchant};"),
-            ),
-        ]
-    }
-
-    /// The key range `[from, to)` of every merchant's own accounts.
+    /// The key range `[from, to)` of every merchant's own accounts (`:` and `;` are neighbours,
+    /// and ids hold no `:`).
     pub const MERCHANTS_KEY_RANGE: (&'static str, &'static str) = ("merchant:", "merchant;");
 
     /// The balance as shown, from the account's debit and credit totals.

@@ -48,48 +48,76 @@ pub(crate) async fn lock_merchant(
     Ok(())
 }
 
+/// The condition that picks one account's entries: `$1` the account, `$2` the currency and, for
+/// a merchant's or receiver's account, `$owner` its merchant (bound last by `bind_owner`). The
+/// owner term is what lets the planner use the partial index `ledger_entries_owned`; the
+/// platform's and channels' accounts have no index and are read in id order.
+pub(crate) fn account_filter(account: &Account, owner: usize) -> String {
+    match account.merchant() {
+        Some(_) => format!("owner = ${owner} AND account = $1 AND currency = $2"),
+        None => "account = $1 AND currency = $2".to_owned(),
+    }
+}
+
+/// Binds the owner of `account_filter(account, _)`, if it has one, after the other parameters.
+pub(crate) fn bind_owner<'q>(
+    query: Query<'q, Any, AnyArguments<'q>>,
+    account: &Account,
+) -> Query<'q, Any, AnyArguments<'q>> {
+    match account.merchant() {
+        Some(merchant) => query.bind(merchant.as_str().to_owned()),
+        None => query,
+    }
+}
+
 /// An account's shown balance inside `tx`.
 pub(crate) async fn balance_in(
     tx: &mut Transaction<'static, Any>,
     account: &Account,
     currency: Currency,
 ) -> StoreResult<i64> {
-    let row = sqlx::query(
+    let sql = format!(
         "SELECT CAST(COALESCE(SUM(debit), 0) AS BIGINT) AS debits,
                 CAST(COALESCE(SUM(credit), 0) AS BIGINT) AS credits
-         FROM ledger_entries WHERE account = $1 AND currency = $2",
-    )
-    .bind(account.to_string())
-    .bind(currency.as_str())
-    .fetch_one(&mut **tx)
-    .await
-    .ctx("account balance")?;
+         FROM ledger_entries WHERE {}",
+        account_filter(account, 3)
+    );
+    let query = sqlx::query(&sql)
+        .bind(account.to_string())
+        .bind(currency.as_str());
+    let row = bind_owner(query, account)
+        .fetch_one(&mut **tx)
+        .await
+        .ctx("account balance")?;
     Ok(account.balance(get_i64(&row, "debits")?, get_i64(&row, "credits")?))
 }
 
 /// The INSERT of `posting`'s entries, its parameters numbered from `$first` (bind them with
-/// `bind_entries`): one row per side of each transfer, numbered by `line` from 0. It has no
+/// `bind_entries`): one row per side of each transfer, numbered by `line` from 0, each with the
+/// merchant that owns its account (NULL for the platform's and channels'). It has no
 /// once-per-reference guard of its own: a second posting of the same kind and reference fails on
 /// the unique index of its first line.
 pub(crate) fn entries_insert(posting: &Posting, first: usize) -> String {
     let mut sql = String::from(
         "INSERT INTO ledger_entries
-           (posting_kind, reference, currency, at, line, kind, account, debit, credit) VALUES ",
+           (posting_kind, reference, currency, at, line, kind, account, owner, debit, credit)
+         VALUES ",
     );
     for line in 0..posting.transfers().len() * 2 {
-        let p = first + 4 + line * 4;
+        let p = first + 4 + line * 5;
         if line > 0 {
             sql.push_str(", ");
         }
         sql.push_str(&format!(
-            "(${}, ${}, ${}, ${}, {line}, ${p}, ${}, ${}, ${})",
+            "(${}, ${}, ${}, ${}, {line}, ${p}, ${}, ${}, ${}, ${})",
             first,
             first + 1,
             first + 2,
             first + 3,
             p + 1,
             p + 2,
-            p + 3
+            p + 3,
+            p + 4
         ));
     }
     sql
@@ -114,6 +142,7 @@ pub(crate) fn bind_entries<'q>(
             query = query
                 .bind(t.kind.as_str())
                 .bind(account.to_string())
+                .bind(account.merchant().map(|m| m.as_str().to_owned()))
                 .bind(debit)
                 .bind(credit);
         }
@@ -265,18 +294,10 @@ impl Store {
         const GROUP: &str = "GROUP BY account, currency ORDER BY account, currency";
         let rows = match merchant {
             Some(merchant) => {
-                let [(own_from, own_to), (receivers_from, receivers_to)] =
-                    Account::key_ranges_of(merchant);
-                sqlx::query(&format!(
-                    "{SUMS} WHERE (account >= $1 AND account < $2)
-                               OR (account >= $3 AND account < $4) {GROUP}"
-                ))
-                .bind(own_from)
-                .bind(own_to)
-                .bind(receivers_from)
-                .bind(receivers_to)
-                .fetch_all(&self.pool)
-                .await
+                sqlx::query(&format!("{SUMS} WHERE owner = $1 {GROUP}"))
+                    .bind(merchant.as_str())
+                    .fetch_all(&self.pool)
+                    .await
             }
             None => {
                 sqlx::query(&format!("{SUMS} {GROUP}"))
@@ -309,18 +330,20 @@ impl Store {
         after_id: i64,
         limit: i64,
     ) -> StoreResult<Vec<StatementLine>> {
-        let rows = sqlx::query(
+        let sql = format!(
             "SELECT id, posting_kind, reference, kind, debit, credit, at FROM ledger_entries
-             WHERE account = $1 AND currency = $2 AND id > $3
-             ORDER BY id LIMIT $4",
-        )
-        .bind(account.to_string())
-        .bind(currency.as_str())
-        .bind(after_id)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .ctx("account statement")?;
+             WHERE {} AND id > $3 ORDER BY id LIMIT $4",
+            account_filter(account, 5)
+        );
+        let query = sqlx::query(&sql)
+            .bind(account.to_string())
+            .bind(currency.as_str())
+            .bind(after_id)
+            .bind(limit);
+        let rows = bind_owner(query, account)
+            .fetch_all(&self.pool)
+            .await
+            .ctx("account statement")?;
         rows.iter()
             .map(|row| {
                 Ok(StatementLine {

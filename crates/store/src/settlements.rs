@@ -3,7 +3,7 @@
 //! are the ones it changes. A settlement is unique per merchant, currency and business day; a
 //! withdrawal per merchant and `out_withdraw_no`.
 
-use crate::ledger::{balance_in, lock_merchant, post_checked, Posted};
+use crate::ledger::{account_filter, balance_in, bind_owner, lock_merchant, post_checked, Posted};
 use crate::rows::{get_amount, get_i64, get_id, get_parsed, get_string};
 use crate::{Ctx, Store, StoreError, StoreResult};
 use paygate_domain::ledger::{Account, EntryKind};
@@ -84,20 +84,23 @@ async fn pending_figures(
     before_ms: i64,
 ) -> StoreResult<PendingFigures> {
     let pending = Account::MerchantPending(merchant.clone());
-    let row = sqlx::query(
+    let sql = format!(
         "SELECT CAST(COALESCE(SUM(CASE WHEN kind <> $3 AND at < $4 THEN credit - debit END), 0)
                      AS BIGINT) AS cleared,
                 CAST(COALESCE(SUM(CASE WHEN kind = $3 THEN debit - credit END), 0)
                      AS BIGINT) AS settled
-         FROM ledger_entries WHERE account = $1 AND currency = $2",
-    )
-    .bind(pending.to_string())
-    .bind(currency.as_str())
-    .bind(EntryKind::Settlement.as_str())
-    .bind(before_ms)
-    .fetch_one(&mut **tx)
-    .await
-    .ctx("pending figures")?;
+         FROM ledger_entries WHERE {}",
+        account_filter(&pending, 5)
+    );
+    let query = sqlx::query(&sql)
+        .bind(pending.to_string())
+        .bind(currency.as_str())
+        .bind(EntryKind::Settlement.as_str())
+        .bind(before_ms);
+    let row = bind_owner(query, &pending)
+        .fetch_one(&mut **tx)
+        .await
+        .ctx("pending figures")?;
     Ok(PendingFigures {
         cleared: get_i64(&row, "cleared")?,
         settled: get_i64(&row, "settled")?,
@@ -281,7 +284,8 @@ impl Store {
         let (from, to) = Account::MERCHANTS_KEY_RANGE;
         let rows = sqlx::query(
             "SELECT DISTINCT account, currency FROM ledger_entries
-             WHERE account >= $1 AND account < $2 ORDER BY account, currency",
+             WHERE owner IS NOT NULL AND account >= $1 AND account < $2
+             ORDER BY account, currency",
         )
         .bind(from)
         .bind(to)

@@ -193,11 +193,12 @@ async fn merchant_money_settings_read_back_with_category_defaults_until_set(back
     app.stop().await;
 }
 
-both_databases!(migration_0017_keeps_every_entry_of_an_older_ledger);
-/// Migration 0017 folds the postings table into the entries: a ledger written by the older
-/// schema keeps every balance, statement line and once-per-reference rule, and new entries
+both_databases!(migrations_0017_and_0020_keep_every_entry_of_an_older_ledger);
+/// Migration 0017 folds the postings table into the entries and 0020 gives merchants' and
+/// receivers' entries their owner: a ledger written by the older schema keeps every balance,
+/// statement line, merchant's list of accounts and once-per-reference rule, and new entries
 /// number after the old ones.
-async fn migration_0017_keeps_every_entry_of_an_older_ledger(backend: DbBackend) {
+async fn migrations_0017_and_0020_keep_every_entry_of_an_older_ledger(backend: DbBackend) {
     let db = TestDb::create(backend).await;
     let store = Store::connect(&db.url, &StoreOptions::default())
         .await
@@ -206,9 +207,11 @@ async fn migration_0017_keeps_every_entry_of_an_older_ledger(backend: DbBackend)
     let available = Account::MerchantAvailable(merchant()).to_string();
     let reserved = Account::MerchantReserved(merchant()).to_string();
     let clearing = Account::ChannelClearing(wechat()).to_string();
+    let receiver = Account::receiver(merchant(), "R1").unwrap().to_string();
     for sql in [
         "INSERT INTO ledger_postings (id, kind, reference, currency, at)
-         VALUES (1, 'payment', 'T1', 'CNY', 10), (2, 'payout_accepted', 'PO1', 'CNY', 20)"
+         VALUES (1, 'payment', 'T1', 'CNY', 10), (2, 'payout_accepted', 'PO1', 'CNY', 20),
+                (3, 'profit_share', 'S1', 'CNY', 25)"
             .to_owned(),
         format!(
             "INSERT INTO ledger_entries
@@ -216,7 +219,9 @@ async fn migration_0017_keeps_every_entry_of_an_older_ledger(backend: DbBackend)
              VALUES (1, 1, 'payment', '{clearing}', NULL, 'CNY', 10000, 0, 10),
                     (2, 1, 'payment', '{available}', 'M100001', 'CNY', 0, 10000, 10),
                     (3, 2, 'payout_hold', '{available}', 'M100001', 'CNY', 3000, 0, 20),
-                    (4, 2, 'payout_hold', '{reserved}', 'M100001', 'CNY', 0, 3000, 20)"
+                    (4, 2, 'payout_hold', '{reserved}', 'M100001', 'CNY', 0, 3000, 20),
+                    (5, 3, 'profit_share', '{available}', 'M100001', 'CNY', 1000, 0, 25),
+                    (6, 3, 'profit_share', '{receiver}', 'M100001', 'CNY', 0, 1000, 25)"
         ),
     ] {
         sqlx::query(&sql).execute(store.pool()).await.unwrap();
@@ -227,7 +232,34 @@ async fn migration_0017_keeps_every_entry_of_an_older_ledger(backend: DbBackend)
         .merchant_balances(&merchant(), Currency::Cny)
         .await
         .unwrap();
-    assert_eq!((balances.available, balances.reserved), (70_00, 30_00));
+    assert_eq!((balances.available, balances.reserved), (60_00, 30_00));
+    let owned: Vec<(String, i64)> = store
+        .ledger_balances(Some(&merchant()))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| (b.account.to_string(), b.balance))
+        .collect();
+    assert_eq!(
+        owned,
+        vec![
+            (available.clone(), 60_00),
+            (reserved.clone(), 30_00),
+            (receiver.clone(), 10_00),
+        ],
+        "the merchant's accounts and its receiver's, and not the channel's"
+    );
+    let clearing_lines = store
+        .account_statement(&Account::ChannelClearing(wechat()), Currency::Cny, 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        clearing_lines
+            .iter()
+            .map(|l| (l.entry_id, l.debit))
+            .collect::<Vec<_>>(),
+        vec![(1, 100_00)]
+    );
     let lines = store
         .account_statement(
             &Account::MerchantAvailable(merchant()),
@@ -254,6 +286,7 @@ async fn migration_0017_keeps_every_entry_of_an_older_ledger(backend: DbBackend)
         vec![
             (2, PostingKind::Payment, "T1", 0, 100_00),
             (3, PostingKind::PayoutAccepted, "PO1", 30_00, 0),
+            (5, PostingKind::ProfitShare, "S1", 10_00, 0),
         ]
     );
     assert_eq!(
@@ -274,14 +307,14 @@ async fn migration_0017_keeps_every_entry_of_an_older_ledger(backend: DbBackend)
         .account_statement(
             &Account::MerchantAvailable(merchant()),
             Currency::Cny,
-            3,
+            5,
             10,
         )
         .await
         .unwrap();
     assert_eq!(after.len(), 1);
     assert!(
-        after[0].entry_id > 4,
+        after[0].entry_id > 6,
         "new entries number after the old ones"
     );
     assert_eq!(
