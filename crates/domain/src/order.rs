@@ -257,6 +257,24 @@ mod tests {
         }
     }
 
+    /// The ledger relies on this: a payment is posted only with the PAID change, and no status
+    /// reached after it (or after a close) can be paid again.
+    #[test]
+    fn no_sequence_of_events_pays_an_order_twice() {
+        let mut after_paid = vec![S::Success];
+        let mut seen = Vec::new();
+        while let Some(status) = after_paid.pop() {
+            if seen.contains(&status) {
+                continue;
+            }
+            seen.push(status);
+            assert!(status.apply(E::Paid).is_err(), "{status} can be paid again");
+            after_paid.extend(EVENTS.iter().filter_map(|e| status.apply(*e).ok()));
+        }
+        seen.sort_by_key(|s| s.as_str());
+        assert_eq!(seen, vec![S::PartialRefund, S::Refund, S::Success]);
+    }
+
     #[test]
     fn status_text_round_trips() {
         for status in OrderStatus::ALL {

@@ -1,11 +1,58 @@
 //! Raw access for tests and the benchmark, behind the `testkit` feature: the gateway itself
 //! never reaches past the store's API.
 
+use crate::ledger::{self, Posted};
 use crate::{rows, Ctx, Store, StoreError, StoreResult};
+use paygate_domain::ledger::{Posting, PostingKind};
+use paygate_domain::MerchantId;
 use sqlx::any::AnyRow;
 use sqlx::AnyPool;
 
 impl Store {
+    /// Appends one posting in its own transaction, as the flows do: it refuses an overdraft of
+    /// any merchant or receiver account it takes from (after locking those merchants) and a
+    /// second posting of one kind for one reference. A payment, which the gateway posts only
+    /// with its order's PAID change, is taken here too, to give a test's merchant money without
+    /// an order; it is kept once by a plain read, enough for tests that do not race it.
+    pub async fn post_to_ledger(&self, posting: &Posting, at_ms: i64) -> StoreResult<Posted> {
+        let mut tx = self.pool.begin().await.ctx("begin posting")?;
+        let posted = if posting.kind == PostingKind::Payment {
+            let seen = sqlx::query(
+                "SELECT 1 AS seen FROM ledger_entries
+                 WHERE posting_kind = 'payment' AND reference = $1 AND line = 0",
+            )
+            .bind(&posting.reference)
+            .fetch_optional(&mut *tx)
+            .await
+            .ctx("find payment posting")?;
+            if seen.is_none() {
+                ledger::insert_entries(&mut tx, posting, at_ms).await?;
+                Posted::Posted
+            } else {
+                Posted::AlreadyPosted
+            }
+        } else {
+            let mut merchants: Vec<MerchantId> = posting
+                .effects()
+                .into_iter()
+                .filter(|(a, d)| *d < 0 && a.must_not_go_negative())
+                .filter_map(|(a, _)| a.merchant().cloned())
+                .collect();
+            merchants.sort();
+            merchants.dedup();
+            for merchant in &merchants {
+                ledger::lock_merchant(&mut tx, merchant, posting.currency).await?;
+            }
+            ledger::post_checked(&mut tx, posting, at_ms).await?
+        };
+        if posted == Posted::Posted {
+            tx.commit().await.ctx("commit posting")?;
+        } else {
+            tx.rollback().await.ctx("rollback posting")?;
+        }
+        Ok(posted)
+    }
+
     /// The connection pool, for tests and the benchmark to run their own SQL.
     pub fn pool(&self) -> &AnyPool {
         &self.pool

@@ -7,7 +7,7 @@ use crate::outbox::{write_outbox, Outbox};
 use crate::rows::{get_id, get_parsed, get_string};
 use crate::{Ctx, Store, StoreError, StoreResult};
 use paygate_domain::fee::FeeSnapshot;
-use paygate_domain::ledger::Posting;
+use paygate_domain::ledger::{Posting, PostingKind};
 use paygate_domain::{MerchantId, OrderEvent, OrderStatus, TradeNo};
 use sqlx::{Any, Transaction};
 
@@ -123,6 +123,15 @@ pub(crate) async fn write_transition(
         .from
         .apply(change.event)
         .map_err(|e| StoreError::Corrupt(format!("caller asked for an illegal transition: {e}")))?;
+    if let Some(posting) = &change.posting {
+        if posting.kind != PostingKind::Payment || change.event != OrderEvent::Paid {
+            return Err(StoreError::Corrupt(format!(
+                "caller asked for a {} posting with a {} change",
+                posting.kind.as_str(),
+                event_name(change.event)
+            )));
+        }
+    }
     let paid_at = (change.event == OrderEvent::Paid).then_some(change.at_ms);
     let closed_at = (change.event == OrderEvent::Closed).then_some(change.at_ms);
     let fees = change.fees.as_ref();
@@ -160,8 +169,9 @@ pub(crate) async fn write_transition(
     };
     let merchant_id = get_id(&row, "merchant_id", MerchantId::parse)?;
     match change.posting.as_ref().filter(|p| !p.is_empty()) {
-        // The compare-and-set above lets one change through, so its posting is new (a second
-        // one would fail on the ledger's unique index).
+        // The compare-and-set above lets one PAID change of an order through, ever (no status
+        // is paid twice), so its payment is new: this is what keeps a payment once, not the
+        // ledger's once-per-posting index, which leaves payments out (migration 0021).
         Some(posting) => record_posted_transition(tx, change, to, posting).await?,
         None => {
             record_transition(

@@ -1,11 +1,13 @@
 //! The ledger's core rules on both engines: postings balance, a reference posts each kind once,
 //! nothing takes a merchant's balance below zero, and concurrent takers are serialised.
 
-use crate::support::fen;
+use crate::support::{all_at_once, assert_books_balance, fen, unpaid_order};
+use paygate_channels::TradeState;
 use paygate_domain::ledger::{Account, EntryKind, LedgerName, Posting, PostingKind};
-use paygate_domain::{Currency, MerchantId};
+use paygate_domain::{Currency, MerchantId, OrderStatus};
 use paygate_store::{Posted, Store, StoreOptions};
-use paygate_testkit::{both_databases, DbBackend, TestDb};
+use paygate_testkit::{both_databases, spawn_app, DbBackend, TestDb};
+use sqlx::Row;
 
 async fn store_on(db: &TestDb) -> Store {
     let store = Store::connect(&db.url, &StoreOptions::default())
@@ -90,6 +92,80 @@ async fn a_reference_posts_each_kind_once_and_all_accounts_sum_to_zero(backend: 
         (EntryKind::Payment, 100_00, 0)
     );
     assert_eq!(lines[0].reference, "T1");
+
+    assert_eq!(
+        store.post_to_ledger(&payout("P1", 40_00), 3).await.unwrap(),
+        Posted::Posted
+    );
+    assert_eq!(
+        store.post_to_ledger(&payout("P1", 40_00), 4).await.unwrap(),
+        Posted::AlreadyPosted
+    );
+    let balances = store
+        .merchant_balances(&merchant(), Currency::Cny)
+        .await
+        .unwrap();
+    assert_eq!((balances.available, balances.reserved), (60_00, 40_00));
+}
+
+both_databases!(a_payment_is_posted_once_however_often_its_order_is_reported_paid);
+/// Payments are not in the once-per-posting index (migration 0021): the order's PAID
+/// compare-and-set keeps each once. Ten reports of one payment at the same instant, each from
+/// the order as it stood before any of them, leave one posting: two entries on the merchant's
+/// pending account (the payment and its fee) and four in all.
+async fn a_payment_is_posted_once_however_often_its_order_is_reported_paid(backend: DbBackend) {
+    let t = spawn_app(backend).await;
+    let created = t
+        .client
+        .create_order(&unpaid_order("ONCE-1", "100.00"))
+        .await
+        .expect("create");
+    let waiting = t
+        .store()
+        .get_order(&created.trade_no)
+        .await
+        .unwrap()
+        .unwrap();
+    let settled = all_at_once(10, |i| {
+        let (app, order) = (t.app.clone(), waiting.clone());
+        async move {
+            let state = TradeState::Paid {
+                channel_trade_no: format!("W-ONCE-{i}"),
+                paid_at_ms: 0,
+            };
+            app.settle(order, state).await.expect("settle").status
+        }
+    })
+    .await;
+    assert_eq!(settled, vec![OrderStatus::Success; 10]);
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS entries FROM ledger_entries
+         WHERE posting_kind = 'payment' AND reference = $1",
+    )
+    .bind(created.trade_no.as_str())
+    .fetch_one(t.store().pool())
+    .await
+    .unwrap();
+    assert_eq!(row.get::<i64, _>("entries"), 4);
+    let pending = t
+        .store()
+        .account_statement(
+            &Account::MerchantPending(t.merchant_id().clone()),
+            Currency::Cny,
+            0,
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        pending
+            .iter()
+            .map(|l| (l.kind, l.debit, l.credit))
+            .collect::<Vec<_>>(),
+        vec![(EntryKind::Payment, 0, 100_00), (EntryKind::Fee, 60, 0)]
+    );
+    assert_books_balance(t.store()).await;
+    t.stop().await;
 }
 
 both_databases!(a_posting_that_would_overdraw_a_merchant_writes_nothing);
@@ -292,6 +368,13 @@ async fn migrations_0017_and_0020_keep_every_entry_of_an_older_ledger(backend: D
     assert_eq!(
         store
             .post_to_ledger(&payment("T1", 100_00), 30)
+            .await
+            .unwrap(),
+        Posted::AlreadyPosted
+    );
+    assert_eq!(
+        store
+            .post_to_ledger(&payout("PO1", 30_00), 35)
             .await
             .unwrap(),
         Posted::AlreadyPosted
