@@ -378,7 +378,8 @@ mod tests {
             panic!("ledger is a subcommand");
         };
         assert_eq!(args.concurrency, vec![1, 16]);
-        assert_eq!(args.orders, 5_000);
+        assert_eq!(args.orders, 8_000);
+        assert_eq!((args.rounds, args.duration_secs), (8, 4));
         assert!(parse(&["ledger", "--orders", "0"]).is_err());
     }
 

@@ -96,7 +96,7 @@ pub(crate) async fn balance_in(
 /// `bind_entries`): one row per side of each transfer, numbered by `line` from 0, each with the
 /// merchant that owns its account (NULL for the platform's and channels'). It has no
 /// once-per-reference guard of its own: a second posting of the same kind and reference fails on
-/// the unique index of its first line.
+/// the unique index of its first line, except a payment, which its order keeps once.
 pub(crate) fn entries_insert(posting: &Posting, first: usize) -> String {
     let mut sql = String::from(
         "INSERT INTO ledger_entries
